@@ -1,0 +1,1 @@
+//! Guest bindings for wasi-memfd.
