@@ -1,0 +1,210 @@
+//! `wasm32-wasip2`: the `wasi-memfd:memfd/memfd@0.1.0` component interface
+//! and [`MemFile`], a cursor over the descriptor it returns.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use crate::position;
+use crate::Error;
+
+/// Bindings generated from the project's `wit/` directory. Items keep the
+/// WIT documentation; generated helpers have none.
+#[allow(missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "wasi-memfd:memfd/imports",
+        generate_all,
+    });
+}
+
+use bindings::wasi::filesystem::types::{DescriptorFlags, ErrorCode as FsErrorCode};
+use bindings::wasi_memfd::memfd::memfd as sys;
+
+/// A `wasi:filesystem@0.2.0` descriptor, as `from-bytes` and
+/// `open-preopened` return it.
+pub use bindings::wasi::filesystem::types::Descriptor;
+
+impl From<sys::ErrorCode> for Error {
+    fn from(code: sys::ErrorCode) -> Error {
+        match code {
+            sys::ErrorCode::InvalidArgument => Error::InvalidArgument,
+            sys::ErrorCode::NameTooLong => Error::NameTooLong,
+            sys::ErrorCode::FileTooLarge => Error::FileTooLarge,
+            sys::ErrorCode::QuotaExceeded => Error::QuotaExceeded,
+            sys::ErrorCode::TooManyFiles => Error::TooManyFiles,
+            sys::ErrorCode::NotFound => Error::NotFound,
+            sys::ErrorCode::OutOfMemory => Error::OutOfMemory,
+            sys::ErrorCode::Unsupported => Error::Unsupported,
+        }
+    }
+}
+
+/// A `wasi:filesystem` error as an [`io::Error`] of a matching kind.
+fn fs_error(code: FsErrorCode) -> io::Error {
+    let kind = match code {
+        FsErrorCode::Access | FsErrorCode::NotPermitted | FsErrorCode::ReadOnly => {
+            io::ErrorKind::PermissionDenied
+        }
+        FsErrorCode::Invalid | FsErrorCode::Overflow => io::ErrorKind::InvalidInput,
+        FsErrorCode::NoEntry => io::ErrorKind::NotFound,
+        FsErrorCode::InsufficientMemory => io::ErrorKind::OutOfMemory,
+        FsErrorCode::Unsupported => io::ErrorKind::Unsupported,
+        FsErrorCode::Interrupted => io::ErrorKind::Interrupted,
+        FsErrorCode::WouldBlock => io::ErrorKind::WouldBlock,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, code)
+}
+
+/// The error for a write to a file not opened for writing.
+fn read_only_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "memory file is not open for writing",
+    )
+}
+
+/// A memory file: a `wasi:filesystem` descriptor plus a cursor.
+///
+/// [`Read`], [`Write`] and [`Seek`] move the cursor, which lives here (the
+/// descriptor has none): reads call `descriptor.read(len, offset)` and writes
+/// `descriptor.write(buf, offset)`. The size never changes: writes at or past
+/// the end fail with [`io::ErrorKind::PermissionDenied`], a write that
+/// crosses it is short, and writes to a file not opened writable fail with
+/// the same kind without calling the host.
+#[derive(Debug)]
+pub struct MemFile {
+    fd: Descriptor,
+    len: u64,
+    pos: u64,
+    writable: bool,
+}
+
+impl MemFile {
+    /// The size of the file in bytes. It is fixed when the file is made.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the file was opened for writing in place.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The cursor: the offset the next read or write starts at.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// The descriptor, to pass to other `wasi:filesystem` calls.
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.fd
+    }
+
+    /// Gives up the cursor and returns the descriptor.
+    pub fn into_descriptor(self) -> Descriptor {
+        self.fd
+    }
+}
+
+impl Read for MemFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = position::read_len(self.pos, self.len, buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let (data, _eof) = self.fd.read(want as u64, self.pos).map_err(fs_error)?;
+        let n = data.len().min(want);
+        buf[..n].copy_from_slice(&data[..n]);
+        self.pos = position::advance(self.pos, n)?;
+        Ok(n)
+    }
+}
+
+impl Write for MemFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let want = position::write_len(self.pos, self.len, buf.len())?;
+        if want == 0 {
+            return Ok(0);
+        }
+        let written = self.fd.write(&buf[..want], self.pos).map_err(fs_error)?;
+        let n = usize::try_from(written).map_or(want, |w| w.min(want));
+        self.pos = position::advance(self.pos, n)?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for MemFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.pos = position::seek(self.pos, self.len, pos)?;
+        Ok(self.pos)
+    }
+}
+
+/// Makes a memory file from bytes the guest passed to the host.
+fn make(data: &[u8], name: &str, options: sys::OpenFlags) -> Result<MemFile, Error> {
+    let fd = sys::from_bytes(data, name, options)?;
+    Ok(MemFile {
+        fd,
+        len: data.len() as u64,
+        pos: 0,
+        writable: options.contains(sys::OpenFlags::WRITABLE),
+    })
+}
+
+/// Copies `data` into a new sealed, read-only memory file labelled `name`
+/// and returns it with the cursor at offset 0.
+///
+/// `name` may be empty, must not hold a NUL byte and is at most
+/// [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes long; the host checks it.
+///
+/// ```no_run
+/// use std::io::Read;
+/// let mut file = wasi_memfd_guest::from_bytes(b"hello", "greeting")?;
+/// let mut s = String::new();
+/// file.read_to_string(&mut s)?;
+/// assert_eq!(s, "hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_bytes(data: &[u8], name: &str) -> Result<MemFile, Error> {
+    make(data, name, sys::OpenFlags::empty())
+}
+
+/// Like [`from_bytes`], but the file is open for writing in place too. Its
+/// size is fixed: writes past the end fail.
+pub fn from_bytes_writable(data: &[u8], name: &str) -> Result<MemFile, Error> {
+    make(data, name, sys::OpenFlags::WRITABLE)
+}
+
+/// Opens the file the host attached under `name` before the guest started
+/// (`wasi-memfd run --preopen NAME=PATH`). Each call gives a new descriptor
+/// on the same bytes; [`Error::NotFound`] if there is none.
+///
+/// The file is writable if the host attached it writable. If the host cannot
+/// tell its size (`stat` fails), this returns [`Error::Unsupported`].
+pub fn open_preopened(name: &str) -> Result<MemFile, Error> {
+    let fd = sys::open_preopened(name)?;
+    let len = fd.stat().map_err(|_| Error::Unsupported)?.size;
+    let writable = fd
+        .get_flags()
+        .map(|f| f.contains(DescriptorFlags::WRITE))
+        .unwrap_or(false);
+    Ok(MemFile {
+        fd,
+        len,
+        pos: 0,
+        writable,
+    })
+}
