@@ -1,0 +1,428 @@
+//! End-to-end test guest for the `wasm32-wasip1` half of `wasi-memfd-guest`.
+//!
+//! Built with Debian's rustc 1.63 (no cargo) by `tests/rust_guest.rs`:
+//!
+//! ```sh
+//! rustc --edition 2021 --crate-type rlib --crate-name wasi_memfd_guest \
+//!     --target wasm32-wasi -O guest/rust/src/lib.rs --out-dir target/guests/rust
+//! rustc --edition 2021 --crate-type bin --target wasm32-wasi -O \
+//!     --extern wasi_memfd_guest=target/guests/rust/libwasi_memfd_guest.rlib \
+//!     tests/guests/rust/memfd_test.rs -o target/guests/rust/memfd_test.wasm
+//! wasi-memfd run --preopen greeting=PATH memfd_test.wasm
+//! ```
+//!
+//! The file at PATH must hold exactly [`GREETING`]. Prints one line per
+//! check and exits 1 if any failed. Keep to Rust 1.63.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::process::exit;
+
+use wasi_memfd_guest::{errno, Error};
+
+/// What the runner's `--preopen greeting=PATH` file holds.
+const GREETING: &str = "hello from the host\n";
+/// The name the preopened file is attached under.
+const PREOPEN: &str = "greeting";
+
+type Check = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+fn io<T>(what: &str, r: io::Result<T>) -> Result<T, String> {
+    r.map_err(|e| {
+        format!(
+            "{}: {} (kind {:?}, errno {:?})",
+            what,
+            e,
+            e.kind(),
+            e.raw_os_error()
+        )
+    })
+}
+
+fn read_all(f: &mut File) -> Result<Vec<u8>, String> {
+    let mut v = Vec::new();
+    io("read_to_end", f.read_to_end(&mut v))?;
+    Ok(v)
+}
+
+/// `r` failed with WASI errno `want`, which `Error::from_io_error` maps to
+/// `case` and std maps to `kind` (when given).
+fn want_errno<T>(
+    what: &str,
+    r: io::Result<T>,
+    want: i32,
+    case: Option<Error>,
+    kind: Option<io::ErrorKind>,
+) -> Check {
+    let e = match r {
+        Ok(_) => return Err(format!("{}: succeeded, want errno {}", what, want)),
+        Err(e) => e,
+    };
+    ensure!(
+        e.raw_os_error() == Some(want),
+        "{}: got {} (errno {:?}), want errno {}",
+        what,
+        e,
+        e.raw_os_error(),
+        want
+    );
+    ensure!(
+        Error::from_io_error(&e) == case,
+        "{}: Error::from_io_error = {:?}, want {:?}",
+        what,
+        Error::from_io_error(&e),
+        case
+    );
+    if let Some(kind) = kind {
+        ensure!(
+            e.kind() == kind,
+            "{}: kind {:?}, want {:?}",
+            what,
+            e.kind(),
+            kind
+        );
+    }
+    Ok(())
+}
+
+fn from_bytes_reads_back() -> Check {
+    let data = b"hello, wasi-memfd";
+    let mut f = io(
+        "from_bytes",
+        wasi_memfd_guest::from_bytes(data, "read-back"),
+    )?;
+    let got = read_all(&mut f)?;
+    ensure!(got == data, "read back {:?}, want {:?}", got, data);
+    // At the end, reads return 0.
+    let mut buf = [0u8; 8];
+    let n = io("read at end", f.read(&mut buf))?;
+    ensure!(n == 0, "read at end returned {} bytes", n);
+    Ok(())
+}
+
+fn metadata_is_a_regular_file_of_the_right_size() -> Check {
+    let f = io(
+        "from_bytes",
+        wasi_memfd_guest::from_bytes(b"0123456789", "meta"),
+    )?;
+    let md = io("metadata", f.metadata())?;
+    ensure!(md.len() == 10, "metadata().len() = {}, want 10", md.len());
+    ensure!(
+        md.is_file(),
+        "metadata says not a regular file: {:?}",
+        md.file_type()
+    );
+    Ok(())
+}
+
+fn seek_and_read() -> Check {
+    let mut f = io(
+        "from_bytes",
+        wasi_memfd_guest::from_bytes(b"0123456789", "seek"),
+    )?;
+    let mut buf = [0u8; 3];
+
+    let p = io("seek start", f.seek(SeekFrom::Start(4)))?;
+    ensure!(p == 4, "Start(4) -> {}", p);
+    io("read_exact", f.read_exact(&mut buf))?;
+    ensure!(&buf == b"456", "after Start(4): {:?}", buf);
+
+    let p = io("seek end", f.seek(SeekFrom::End(-2)))?;
+    ensure!(p == 8, "End(-2) -> {}", p);
+    let n = io("read", f.read(&mut buf))?;
+    ensure!(
+        n == 2 && &buf[..2] == b"89",
+        "after End(-2): {:?}",
+        &buf[..n]
+    );
+
+    let p = io("seek current", f.seek(SeekFrom::Current(-5)))?;
+    ensure!(p == 5, "Current(-5) -> {}", p);
+    let p = io("stream_position", f.stream_position())?;
+    ensure!(p == 5, "stream_position = {}", p);
+    io("read_exact", f.read_exact(&mut buf))?;
+    ensure!(&buf == b"567", "after Current(-5): {:?}", buf);
+
+    io("rewind", f.rewind())?;
+    let all = read_all(&mut f)?;
+    ensure!(all == b"0123456789", "after rewind: {:?}", all);
+
+    // Past the end is a valid position; reads there return nothing.
+    let p = io("seek past end", f.seek(SeekFrom::End(5)))?;
+    ensure!(p == 15, "End(5) -> {}", p);
+    let n = io("read past end", f.read(&mut buf))?;
+    ensure!(n == 0, "read past end returned {} bytes", n);
+
+    // Before 0 is not, and leaves the position alone.
+    io("seek", f.seek(SeekFrom::Start(3)))?;
+    let r = f.seek(SeekFrom::Current(-4));
+    ensure!(r.is_err(), "seek to -1 succeeded: {:?}", r);
+    let p = io("stream_position", f.stream_position())?;
+    ensure!(p == 3, "position after a refused seek = {}, want 3", p);
+    Ok(())
+}
+
+fn empty_data_and_empty_name() -> Check {
+    let mut f = io("from_bytes", wasi_memfd_guest::from_bytes(b"", ""))?;
+    let md = io("metadata", f.metadata())?;
+    ensure!(md.len() == 0, "len {}", md.len());
+    let got = read_all(&mut f)?;
+    ensure!(got.is_empty(), "read {:?}", got);
+    Ok(())
+}
+
+fn larger_data_round_trips() -> Check {
+    let data: Vec<u8> = (0..48 * 1024u32).map(|i| (i * 7 + i / 256) as u8).collect();
+    let mut f = io("from_bytes", wasi_memfd_guest::from_bytes(&data, "larger"))?;
+    let md = io("metadata", f.metadata())?;
+    ensure!(md.len() == data.len() as u64, "len {}", md.len());
+    let got = read_all(&mut f)?;
+    ensure!(
+        got == data,
+        "48 KiB did not round-trip (got {} bytes)",
+        got.len()
+    );
+    Ok(())
+}
+
+fn read_only_files_refuse_writes() -> Check {
+    let mut f = io("from_bytes", wasi_memfd_guest::from_bytes(b"sealed", "ro"))?;
+    let r = f.write(b"X");
+    ensure!(r.is_err(), "write to a read-only memory file: {:?}", r);
+    ensure!(
+        f.set_len(2).is_err(),
+        "set_len on a read-only memory file succeeded"
+    );
+    io("rewind", f.rewind())?;
+    let got = read_all(&mut f)?;
+    ensure!(got == b"sealed", "contents changed: {:?}", got);
+    Ok(())
+}
+
+fn writable_files_write_in_place() -> Check {
+    let mut source = b"hello, world".to_vec();
+    let mut f = io(
+        "from_bytes_writable",
+        wasi_memfd_guest::from_bytes_writable(&source, "rw"),
+    )?;
+    io("write_all HELLO", f.write_all(b"HELLO"))?;
+    io("seek", f.seek(SeekFrom::Start(7)))?;
+    io("write_all WORLD", f.write_all(b"WORLD"))?;
+    io("flush", f.flush())?;
+    io("rewind", f.rewind())?;
+    let got = read_all(&mut f)?;
+    ensure!(
+        got == b"HELLO, WORLD",
+        "after in-place writes: {:?}",
+        String::from_utf8_lossy(&got)
+    );
+    ensure!(
+        source == b"hello, world",
+        "writing the file changed the source bytes"
+    );
+    source.clear();
+
+    // The size is fixed: a write at or past the end fails, set_len fails.
+    io("seek end", f.seek(SeekFrom::End(0)))?;
+    let r = f.write(b"!");
+    ensure!(r.is_err(), "write at the end: {:?}", r);
+    io("seek past end", f.seek(SeekFrom::End(3)))?;
+    let r = f.write(b"!");
+    ensure!(r.is_err(), "write past the end: {:?}", r);
+    ensure!(f.set_len(3).is_err(), "set_len(3) succeeded");
+    ensure!(f.set_len(100).is_err(), "set_len(100) succeeded");
+    // A write that crosses the end does not write all of its bytes.
+    io("seek", f.seek(SeekFrom::Start(10)))?;
+    let r = f.write(b"!!!!");
+    ensure!(
+        !matches!(r, Ok(4)),
+        "write across the end wrote all 4 bytes"
+    );
+
+    let md = io("metadata", f.metadata())?;
+    ensure!(
+        md.len() == 12,
+        "size after refused writes = {}, want 12",
+        md.len()
+    );
+    io("rewind", f.rewind())?;
+    let got = read_all(&mut f)?;
+    ensure!(
+        got.len() == 12 && &got[..10] == b"HELLO, WOR",
+        "contents: {:?}",
+        got
+    );
+    Ok(())
+}
+
+fn name_with_nul_is_invalid_input() -> Check {
+    want_errno(
+        "name a\\0b",
+        wasi_memfd_guest::from_bytes(b"x", "a\0b"),
+        errno::EINVAL,
+        Some(Error::InvalidArgument),
+        Some(io::ErrorKind::InvalidInput),
+    )
+}
+
+fn name_length_limit() -> Check {
+    let ok = "n".repeat(wasi_memfd_guest::MAX_NAME_LEN);
+    io("249-byte name", wasi_memfd_guest::from_bytes(b"x", &ok))?;
+    let long = "n".repeat(wasi_memfd_guest::MAX_NAME_LEN + 1);
+    want_errno(
+        "250-byte name",
+        wasi_memfd_guest::from_bytes(b"x", &long),
+        errno::ENAMETOOLONG,
+        Some(Error::NameTooLong),
+        None,
+    )
+}
+
+fn unknown_flag_bits_are_invalid() -> Check {
+    want_errno(
+        "flags 2",
+        wasi_memfd_guest::from_bytes_with_flags(b"x", "flags", 2),
+        errno::EINVAL,
+        Some(Error::InvalidArgument),
+        Some(io::ErrorKind::InvalidInput),
+    )?;
+    let f = io(
+        "flags WRITABLE",
+        wasi_memfd_guest::from_bytes_with_flags(b"x", "flags", wasi_memfd_guest::flags::WRITABLE),
+    )?;
+    drop(f);
+    Ok(())
+}
+
+fn missing_preopen_is_not_found() -> Check {
+    want_errno(
+        "open_preopened(no-such-file)",
+        wasi_memfd_guest::open_preopened("no-such-file"),
+        errno::ENOENT,
+        Some(Error::NotFound),
+        Some(io::ErrorKind::NotFound),
+    )
+}
+
+fn preopened_file_reads_and_has_its_own_offsets() -> Check {
+    let mut a = io(
+        "open_preopened(greeting) (run with --preopen greeting=PATH)",
+        wasi_memfd_guest::open_preopened(PREOPEN),
+    )?;
+    let md = io("metadata", a.metadata())?;
+    ensure!(
+        md.len() == GREETING.len() as u64,
+        "preopened len {}",
+        md.len()
+    );
+    let mut head = [0u8; 5];
+    io("read_exact", a.read_exact(&mut head))?;
+    ensure!(&head == b"hello", "first 5 bytes {:?}", head);
+
+    let mut b = io(
+        "open_preopened again",
+        wasi_memfd_guest::open_preopened(PREOPEN),
+    )?;
+    let mut s = String::new();
+    io("read_to_string", b.read_to_string(&mut s))?;
+    ensure!(s == GREETING, "second descriptor read {:?}", s);
+
+    let mut rest = String::new();
+    io("read_to_string", a.read_to_string(&mut rest))?;
+    ensure!(
+        rest == GREETING[5..],
+        "first descriptor went on with {:?}",
+        rest
+    );
+    Ok(())
+}
+
+fn dropped_files_are_closed() -> Check {
+    // Far more files than any sensible --max-files allows at once; dropping
+    // each closes it and gives its slot back.
+    for i in 0..200 {
+        let f = io(
+            "from_bytes in a loop",
+            wasi_memfd_guest::from_bytes(b"loop", "loop"),
+        )
+        .map_err(|e| format!("file {}: {}", i, e))?;
+        drop(f);
+    }
+    Ok(())
+}
+
+fn errors_display() -> Check {
+    let e = match wasi_memfd_guest::open_preopened("missing") {
+        Ok(_) => return Err("open_preopened(missing) succeeded".to_string()),
+        Err(e) => e,
+    };
+    let msg = e.to_string();
+    ensure!(!msg.is_empty(), "empty message");
+    let case: io::Error = Error::NotFound.into();
+    ensure!(
+        case.kind() == io::ErrorKind::NotFound,
+        "Error::NotFound -> {:?}",
+        case.kind()
+    );
+    Ok(())
+}
+
+fn main() {
+    let checks: &[(&str, fn() -> Check)] = &[
+        ("from_bytes_reads_back", from_bytes_reads_back),
+        (
+            "metadata_is_a_regular_file_of_the_right_size",
+            metadata_is_a_regular_file_of_the_right_size,
+        ),
+        ("seek_and_read", seek_and_read),
+        ("empty_data_and_empty_name", empty_data_and_empty_name),
+        ("larger_data_round_trips", larger_data_round_trips),
+        (
+            "read_only_files_refuse_writes",
+            read_only_files_refuse_writes,
+        ),
+        (
+            "writable_files_write_in_place",
+            writable_files_write_in_place,
+        ),
+        (
+            "name_with_nul_is_invalid_input",
+            name_with_nul_is_invalid_input,
+        ),
+        ("name_length_limit", name_length_limit),
+        (
+            "unknown_flag_bits_are_invalid",
+            unknown_flag_bits_are_invalid,
+        ),
+        ("missing_preopen_is_not_found", missing_preopen_is_not_found),
+        (
+            "preopened_file_reads_and_has_its_own_offsets",
+            preopened_file_reads_and_has_its_own_offsets,
+        ),
+        ("dropped_files_are_closed", dropped_files_are_closed),
+        ("errors_display", errors_display),
+    ];
+    let mut failed = 0;
+    for (name, check) in checks {
+        match check() {
+            Ok(()) => println!("ok   {}", name),
+            Err(msg) => {
+                failed += 1;
+                println!("FAIL {}: {}", name, msg);
+            }
+        }
+    }
+    if failed > 0 {
+        println!("memfd_test: {} of {} checks failed", failed, checks.len());
+        exit(1);
+    }
+    println!("memfd_test: all {} checks passed", checks.len());
+}
