@@ -1,0 +1,25 @@
+//! wasi-memfd: hand bytes from a WebAssembly guest to anything that wants a
+//! file descriptor.
+//!
+//! A guest passes bytes from its linear memory; the host copies them once
+//! into an anonymous memory file (a sealed `memfd` on Linux) and gives the
+//! guest an ordinary file: a `wasi:filesystem` descriptor for components.
+//!
+//! Add it beside wasmtime-wasi: keep a [`WasiMemfdCtx`] in the store's data,
+//! implement [`WasiMemfdView`], and call [`add_to_linker_sync`] (or
+//! [`add_to_linker_async`]). See the README for a complete embedding.
+#![deny(missing_docs)]
+
+pub mod component;
+pub mod ctx;
+pub mod error;
+pub mod limits;
+pub mod memfd;
+pub mod view;
+
+pub use component::{add_to_linker_async, add_to_linker_sync};
+pub use ctx::{WasiMemfdCtx, WasiMemfdCtxBuilder};
+pub use error::ErrorCode;
+pub use limits::{Limits, Usage};
+pub use memfd::{Backend, MAX_NAME_LEN};
+pub use view::{WasiMemfdCtxView, WasiMemfdView};

@@ -1,1 +1,257 @@
-fn main(){}
+//! `wasi-memfd run`: runs a component or a core module with wasmtime-wasi and
+//! wasi-memfd linked.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand};
+use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
+use wasmtime::component::{Component, ResourceTable};
+use wasmtime::{Engine, Module, Store};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Exit code when the guest traps (128 + SIGABRT, as the wasmtime CLI uses).
+const TRAP_EXIT_CODE: u8 = 134;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wasi-memfd",
+    version,
+    about = "Run WebAssembly guests with wasi-memfd"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a component (wasi:cli/command) or a core module (_start), as
+    /// .wasm or .wat.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Give the guest a host directory, under GUEST (default: the same path).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the guest.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    envs: Vec<(String, String)>,
+    /// Copy a host file into a sealed memory file the guest opens by NAME.
+    #[arg(long = "preopen", value_name = "NAME=PATH", value_parser = parse_pair)]
+    preopens: Vec<(String, String)>,
+    /// Most bytes one memory file may hold (K/M/G suffixes: 1024-based).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    max_file_size: Option<u64>,
+    /// Most bytes all of the guest's memory files may hold together.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    max_total_size: Option<u64>,
+    /// Most memory files the guest may hold open.
+    #[arg(long, value_name = "N")]
+    max_files: Option<usize>,
+    /// The guest: a component or a core module, binary or text.
+    #[arg(value_name = "WASM")]
+    wasm: PathBuf,
+    /// Arguments for the guest (its argv[0] is the WASM file name).
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+/// A byte count: digits with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("expected a byte count like 4096, 64K, 16M or 1G, got {s:?}"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s} is too large"))
+}
+
+fn main() -> ExitCode {
+    let Cli {
+        command: Command::Run(args),
+    } = Cli::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The runner's exit code once the guest ran: its own exit status, or
+/// [`TRAP_EXIT_CODE`] if it trapped.
+fn outcome(ran: wasmtime::Result<ExitCode>) -> Result<ExitCode> {
+    let err = match ran {
+        Ok(code) => return Ok(code),
+        Err(err) => err,
+    };
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        // WASI exit statuses are 0..=255 in practice; keep the low byte.
+        return Ok(ExitCode::from(exit.0 as u8));
+    }
+    if err.downcast_ref::<wasmtime::Trap>().is_some() {
+        eprintln!("error: the guest trapped: {err:?}");
+        return Ok(ExitCode::from(TRAP_EXIT_CODE));
+    }
+    Err(err.into())
+}
+
+/// What kind of guest a file holds.
+enum Guest {
+    Component(Vec<u8>),
+    Module(Vec<u8>),
+}
+
+fn load(path: &Path) -> Result<Guest> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = if bytes.starts_with(b"\0asm") {
+        bytes
+    } else {
+        wat::parse_bytes(&bytes)
+            .with_context(|| format!("{} is neither wasm nor valid wat", path.display()))?
+            .into_owned()
+    };
+    match bytes.get(4..8) {
+        Some([1, 0, 0, 0]) => Ok(Guest::Module(bytes)),
+        Some([_, _, 1, 0]) => Ok(Guest::Component(bytes)),
+        _ => bail!("{}: unknown wasm version or layer", path.display()),
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let guest = load(&args.wasm)?;
+    let mut wasi = wasi_ctx(&args)?;
+    let memfd = memfd_ctx(&args)?;
+    let engine = Engine::default();
+    match guest {
+        Guest::Component(bytes) => outcome(run_component(&engine, &bytes, wasi.build(), memfd)),
+        Guest::Module(bytes) => outcome(run_module(&engine, &bytes, wasi.build_p1(), memfd)),
+    }
+}
+
+fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stdio();
+    let argv0 = args
+        .wasm
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| args.wasm.display().to_string());
+    wasi.arg(argv0).args(&args.args);
+    for (k, v) in &args.envs {
+        wasi.env(k, v);
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("opening --dir {host}"))?;
+    }
+    Ok(wasi)
+}
+
+fn memfd_ctx(args: &RunArgs) -> Result<WasiMemfdCtx> {
+    let mut memfd = WasiMemfdCtx::builder();
+    if let Some(n) = args.max_file_size {
+        memfd.max_file_size(n);
+    }
+    if let Some(n) = args.max_total_size {
+        memfd.max_total_size(n);
+    }
+    if let Some(n) = args.max_files {
+        memfd.max_files(n);
+    }
+    for (name, path) in &args.preopens {
+        memfd
+            .preopen_file(name, path, false)
+            .with_context(|| format!("--preopen {name}={path}"))?;
+    }
+    Ok(memfd.build())
+}
+
+/// Store data for components: wasmtime-wasi and wasi-memfd share the table.
+struct ComponentState {
+    wasi: WasiCtx,
+    memfd: WasiMemfdCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for ComponentState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiMemfdView for ComponentState {
+    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
+        WasiMemfdCtxView {
+            ctx: &mut self.memfd,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn run_component(
+    engine: &Engine,
+    bytes: &[u8],
+    wasi: WasiCtx,
+    memfd: WasiMemfdCtx,
+) -> wasmtime::Result<ExitCode> {
+    use wasmtime_wasi::p2::bindings::sync::Command;
+    let component = Component::new(engine, bytes)?;
+    let mut linker = wasmtime::component::Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasi_memfd::add_to_linker_sync(&mut linker)?;
+    let state = ComponentState {
+        wasi,
+        memfd,
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(engine, state);
+    let command = Command::instantiate(&mut store, &component, &linker)?;
+    match command.wasi_cli_run().call_run(&mut store)? {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(()) => Ok(ExitCode::FAILURE),
+    }
+}
+
+fn run_module(
+    engine: &Engine,
+    bytes: &[u8],
+    wasi: wasmtime_wasi::p1::WasiP1Ctx,
+    memfd: WasiMemfdCtx,
+) -> wasmtime::Result<ExitCode> {
+    let _ = memfd; // The core-module `wasi_memfd` import is not linked yet.
+    let module = Module::new(engine, bytes)?;
+    let mut linker = wasmtime::Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s)?;
+    let mut store = Store::new(engine, wasi);
+    let instance = linker.instantiate(&mut store, &module)?;
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+    start.call(&mut store, ())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,295 @@
+//! The per-store context, [`WasiMemfdCtx`], and its builder.
+//!
+//! One context serves both guest ABIs (components and WASIp1 core modules):
+//! one backend, one set of limits, one ledger and one set of preopened files
+//! per store. Every memory file a guest gets is made through it.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::ErrorCode;
+use crate::limits::{Ledger, Limits, Usage};
+use crate::memfd::{self, Backend, MAX_NAME_LEN};
+
+/// A file the host attached before the guest started.
+#[derive(Debug)]
+struct Preopen {
+    file: Arc<File>,
+    writable: bool,
+}
+
+/// Per-store state of wasi-memfd: limits, accounting and preopened files.
+///
+/// Made with [`WasiMemfdCtxBuilder`] (or [`WasiMemfdCtx::default`] for the
+/// default limits and no preopened files), kept in the store's data and
+/// reached through [`WasiMemfdView`](crate::WasiMemfdView).
+#[derive(Debug, Default)]
+pub struct WasiMemfdCtx {
+    backend: Backend,
+    limits: Limits,
+    ledger: Ledger,
+    preopens: HashMap<String, Preopen>,
+}
+
+/// A `from-bytes` call that passed every check; [`Admission::fill`] makes the
+/// file. Nothing else can run on the store in between, so the checks still
+/// hold when the file is recorded.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    backend: Backend,
+    writable: bool,
+}
+
+impl Admission {
+    /// Makes the memory file holding a copy of `data`.
+    pub(crate) fn fill(&self, name: &str, data: &[u8]) -> Result<File, ErrorCode> {
+        memfd::create(self.backend, name, data, self.writable)
+    }
+}
+
+/// A new descriptor on a preopened file (a `dup` of the host's), not yet
+/// recorded.
+#[derive(Debug)]
+pub(crate) struct OpenedPreopen {
+    pub(crate) file: File,
+    pub(crate) writable: bool,
+}
+
+impl WasiMemfdCtx {
+    /// A context with default limits and nothing attached.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder for a context.
+    pub fn builder() -> WasiMemfdCtxBuilder {
+        WasiMemfdCtxBuilder::new()
+    }
+
+    /// The limits this context enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What the guest holds now: open memory-file descriptors and the bytes
+    /// charged to its quota. Exact: files whose last handle was dropped are
+    /// already given back.
+    pub fn usage(&mut self) -> Usage {
+        self.ledger.usage()
+    }
+
+    /// The host's own handle on the file attached under `name`, for example
+    /// to hand to native code after the guest ran.
+    pub fn preopened_file(&self, name: &str) -> Option<&File> {
+        self.preopens.get(name).map(|p| &*p.file)
+    }
+
+    /// All bytes of the file attached under `name`, including whatever the
+    /// guest wrote into it if it was attached as writable.
+    pub fn read_preopened(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        let file = self
+            .preopened_file(name)
+            .ok_or_else(|| std::io::Error::from(ErrorCode::NotFound))?;
+        memfd::read_all(file)
+    }
+
+    /// Checks a `from-bytes` call of `len` bytes against the name rules and
+    /// the limits.
+    pub(crate) fn admit_from_bytes(
+        &mut self,
+        len: usize,
+        name: &str,
+        writable: bool,
+    ) -> Result<Admission, ErrorCode> {
+        check_name(name)?;
+        let len = u64::try_from(len).map_err(|_| ErrorCode::FileTooLarge)?;
+        self.ledger.admit(&self.limits, len)?;
+        Ok(Admission {
+            backend: self.backend,
+            writable,
+        })
+    }
+
+    /// Opens a new descriptor on the file attached under `name`, if the
+    /// guest may hold one more.
+    pub(crate) fn open_preopened(&mut self, name: &str) -> Result<OpenedPreopen, ErrorCode> {
+        let preopen = self.preopens.get(name).ok_or(ErrorCode::NotFound)?;
+        self.ledger.admit(&self.limits, 0)?;
+        let file = preopen.file.try_clone().map_err(|e| {
+            ErrorCode::from_system(
+                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::NOMEM),
+            )
+        })?;
+        Ok(OpenedPreopen {
+            file,
+            writable: preopen.writable,
+        })
+    }
+
+    /// Records a file the guest now holds; `charged` is what it counts
+    /// against the byte quota (0 for preopened files).
+    pub(crate) fn record(&mut self, file: &Arc<File>, charged: u64) {
+        self.ledger.record(file, charged);
+    }
+}
+
+/// Checks a guest-given name: no NUL, at most [`MAX_NAME_LEN`] bytes.
+pub(crate) fn check_name(name: &str) -> Result<(), ErrorCode> {
+    if name.len() > MAX_NAME_LEN {
+        Err(ErrorCode::NameTooLong)
+    } else if name.as_bytes().contains(&0) {
+        Err(ErrorCode::InvalidArgument)
+    } else {
+        Ok(())
+    }
+}
+
+/// Builds a [`WasiMemfdCtx`]: limits, backend, preopened files.
+///
+/// Files are attached (copied into memory files) when the `preopen_*` call
+/// runs, with the backend chosen so far: choose the backend first.
+#[derive(Debug, Default)]
+pub struct WasiMemfdCtxBuilder {
+    ctx: WasiMemfdCtx,
+}
+
+impl WasiMemfdCtxBuilder {
+    /// A builder with the default limits, the platform's default backend and
+    /// nothing attached.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How memory files are made (default: [`Backend::Memfd`] on Linux,
+    /// [`Backend::Shm`] elsewhere).
+    pub fn backend(&mut self, backend: Backend) -> &mut Self {
+        self.ctx.backend = backend;
+        self
+    }
+
+    /// Sets all limits at once.
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.ctx.limits = limits;
+        self
+    }
+
+    /// Most bytes one `from-bytes` file may hold (default 1 GiB).
+    pub fn max_file_size(&mut self, bytes: u64) -> &mut Self {
+        self.ctx.limits.max_file_size = bytes;
+        self
+    }
+
+    /// Most bytes the guest's `from-bytes` files may hold together
+    /// (default 4 GiB).
+    pub fn max_total_size(&mut self, bytes: u64) -> &mut Self {
+        self.ctx.limits.max_total_size = bytes;
+        self
+    }
+
+    /// Most memory-file descriptors the guest may hold open (default 1024).
+    pub fn max_files(&mut self, files: usize) -> &mut Self {
+        self.ctx.limits.max_files = files;
+        self
+    }
+
+    /// Attaches a copy of `data` under `name`, for the guest's
+    /// `open-preopened`. A read-only file is sealed; a writable one keeps its
+    /// size and is shared by every descriptor the guest opens on it, and the
+    /// host reads it back with [`WasiMemfdCtx::read_preopened`].
+    ///
+    /// Fails if `name` breaks the name rules (no NUL, at most 249 bytes), is
+    /// already attached, or the memory file cannot be made.
+    pub fn preopen_bytes(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        writable: bool,
+    ) -> std::io::Result<&mut Self> {
+        check_name(name)?;
+        if self.ctx.preopens.contains_key(name) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("a file is already attached under {name:?}"),
+            ));
+        }
+        let file = memfd::create(self.ctx.backend, name, data, writable)?;
+        self.ctx.preopens.insert(
+            name.to_owned(),
+            Preopen {
+                file: Arc::new(file),
+                writable,
+            },
+        );
+        Ok(self)
+    }
+
+    /// Attaches a copy of the host file at `path` under `name`, as
+    /// [`preopen_bytes`](Self::preopen_bytes) does. The host file itself is
+    /// never touched again.
+    pub fn preopen_file(
+        &mut self,
+        name: &str,
+        path: impl AsRef<Path>,
+        writable: bool,
+    ) -> std::io::Result<&mut Self> {
+        let path = path.as_ref();
+        let data = std::fs::read(path).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("reading {}: {e}", path.display()))
+        })?;
+        self.preopen_bytes(name, &data, writable)
+    }
+
+    /// The context. The builder is left with a fresh default context.
+    pub fn build(&mut self) -> WasiMemfdCtx {
+        std::mem::take(&mut self.ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(check_name(""), Ok(()));
+        assert_eq!(check_name(&"a".repeat(249)), Ok(()));
+        assert_eq!(check_name(&"a".repeat(250)), Err(ErrorCode::NameTooLong));
+        assert_eq!(check_name("a\0b"), Err(ErrorCode::InvalidArgument));
+    }
+
+    #[test]
+    fn builder_attaches_and_reads_back() {
+        let mut ctx = WasiMemfdCtx::builder()
+            .max_files(3)
+            .preopen_bytes("in", b"input", false)
+            .unwrap()
+            .preopen_bytes("out", b"....", true)
+            .unwrap()
+            .build();
+        assert_eq!(ctx.limits().max_files, 3);
+        assert_eq!(ctx.read_preopened("in").unwrap(), b"input");
+        let out = ctx.open_preopened("out").unwrap();
+        assert!(out.writable);
+        rustix::io::pwrite(&out.file, b"done", 0).unwrap();
+        assert_eq!(ctx.read_preopened("out").unwrap(), b"done");
+        assert_eq!(ctx.open_preopened("nope").unwrap_err(), ErrorCode::NotFound);
+        assert_eq!(
+            ctx.read_preopened("nope").unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn builder_refuses_bad_and_duplicate_names() {
+        let mut b = WasiMemfdCtx::builder();
+        b.preopen_bytes("a", b"", false).unwrap();
+        let dup = b.preopen_bytes("a", b"", false).unwrap_err();
+        assert_eq!(dup.kind(), std::io::ErrorKind::AlreadyExists);
+        let nul = b.preopen_bytes("a\0", b"", false).unwrap_err();
+        assert_eq!(nul.kind(), std::io::ErrorKind::InvalidInput);
+        let missing = b.preopen_file("f", "/nonexistent/file", false).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    }
+}

@@ -1,0 +1,129 @@
+//! Why a call failed: one error type for both guest ABIs.
+//!
+//! [`ErrorCode`] mirrors the WIT `error-code` enum. It is mapped once to the
+//! component's `error-code` (in [`crate::component`]) and once to a WASIp1
+//! errno ([`ErrorCode::errno`], used by the core-module ABI).
+
+use std::fmt;
+
+/// Why a wasi-memfd call failed. The same codes reach component guests as the
+/// WIT `error-code` and core-module guests as the WASIp1 errno of
+/// [`ErrorCode::errno`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// Unknown option bits, or a NUL byte (or, for core modules, invalid
+    /// UTF-8) in the name.
+    InvalidArgument,
+    /// The name is longer than [`crate::MAX_NAME_LEN`] bytes.
+    NameTooLong,
+    /// The data is longer than the per-file limit.
+    FileTooLarge,
+    /// The store's memory files would hold more bytes than allowed.
+    QuotaExceeded,
+    /// The store would have more memory files open than allowed.
+    TooManyFiles,
+    /// No file is attached under that name.
+    NotFound,
+    /// The system refused to make the file (ENOMEM, ENFILE, EMFILE, ENOSPC, ...).
+    OutOfMemory,
+    /// This host cannot make memory files.
+    Unsupported,
+}
+
+impl ErrorCode {
+    /// The WASIp1 errno a core-module guest sees for this code.
+    pub fn errno(self) -> u16 {
+        match self {
+            ErrorCode::InvalidArgument => 28, // EINVAL
+            ErrorCode::NameTooLong => 37,     // ENAMETOOLONG
+            ErrorCode::FileTooLarge => 22,    // EFBIG
+            ErrorCode::QuotaExceeded => 19,   // EDQUOT
+            ErrorCode::TooManyFiles => 33,    // EMFILE
+            ErrorCode::NotFound => 44,        // ENOENT
+            ErrorCode::OutOfMemory => 48,     // ENOMEM
+            ErrorCode::Unsupported => 58,     // ENOTSUP
+        }
+    }
+
+    /// Maps a system error from making or filling a memory file. Anything
+    /// but "not supported here" means the system refused for lack of some
+    /// resource: memory, file table slots, tmpfs space.
+    pub(crate) fn from_system(errno: rustix::io::Errno) -> Self {
+        use rustix::io::Errno;
+        // ENOTSUP and EOPNOTSUPP are one value on Linux, two elsewhere.
+        #[allow(unreachable_patterns)]
+        match errno {
+            Errno::NOSYS | Errno::NOTSUP | Errno::OPNOTSUPP => ErrorCode::Unsupported,
+            _ => ErrorCode::OutOfMemory,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "invalid argument",
+            ErrorCode::NameTooLong => "name too long",
+            ErrorCode::FileTooLarge => "file too large",
+            ErrorCode::QuotaExceeded => "memory-file quota exceeded",
+            ErrorCode::TooManyFiles => "too many memory files",
+            ErrorCode::NotFound => "no such preopened file",
+            ErrorCode::OutOfMemory => "the system refused to make a memory file",
+            ErrorCode::Unsupported => "memory files are not supported on this host",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl std::error::Error for ErrorCode {}
+
+impl From<ErrorCode> for std::io::Error {
+    fn from(code: ErrorCode) -> Self {
+        use std::io::ErrorKind;
+        let kind = match code {
+            ErrorCode::InvalidArgument | ErrorCode::NameTooLong => ErrorKind::InvalidInput,
+            ErrorCode::FileTooLarge => ErrorKind::FileTooLarge,
+            ErrorCode::QuotaExceeded => ErrorKind::QuotaExceeded,
+            ErrorCode::TooManyFiles | ErrorCode::OutOfMemory => ErrorKind::OutOfMemory,
+            ErrorCode::NotFound => ErrorKind::NotFound,
+            ErrorCode::Unsupported => ErrorKind::Unsupported,
+        };
+        std::io::Error::new(kind, code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errnos_are_the_wasip1_numbers() {
+        // Numbers from the WASIp1 witx `errno` enum.
+        let expected = [
+            (ErrorCode::InvalidArgument, 28),
+            (ErrorCode::NameTooLong, 37),
+            (ErrorCode::FileTooLarge, 22),
+            (ErrorCode::QuotaExceeded, 19),
+            (ErrorCode::TooManyFiles, 33),
+            (ErrorCode::NotFound, 44),
+            (ErrorCode::OutOfMemory, 48),
+            (ErrorCode::Unsupported, 58),
+        ];
+        for (code, errno) in expected {
+            assert_eq!(code.errno(), errno, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn system_errors_map_to_out_of_memory_or_unsupported() {
+        use rustix::io::Errno;
+        assert_eq!(ErrorCode::from_system(Errno::NOMEM), ErrorCode::OutOfMemory);
+        assert_eq!(ErrorCode::from_system(Errno::MFILE), ErrorCode::OutOfMemory);
+        assert_eq!(ErrorCode::from_system(Errno::NFILE), ErrorCode::OutOfMemory);
+        assert_eq!(ErrorCode::from_system(Errno::NOSPC), ErrorCode::OutOfMemory);
+        assert_eq!(ErrorCode::from_system(Errno::NOSYS), ErrorCode::Unsupported);
+    }
+}
