@@ -18,7 +18,12 @@ const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
 const GREETING: &str = "hello from the host\n";
 const PREOPEN: &str = "greeting";
 /// The number of checks in memfd_test.rs.
-const CHECKS: usize = 14;
+const CHECKS: usize = 17;
+/// Runner limits, passed to the guest too. Small, so the limit checks are
+/// quick; `dropped_files_are_closed` makes 200 files, far over MAX_FILES.
+const MAX_FILES: &str = "8";
+const MAX_FILE_SIZE: &str = "65536";
+const MAX_TOTAL_SIZE: &str = "262144";
 
 fn repo_root() -> PathBuf {
     // This file is registered by host/Cargo.toml, so the manifest dir is host/.
@@ -115,10 +120,25 @@ fn built() -> &'static Built {
     })
 }
 
+/// `<runner> run <limits> <extra> memfd_test.wasm`
 fn run_guest(extra: &[&std::ffi::OsStr]) -> Output {
     let b = built();
     let mut cmd = Command::new(RUNNER);
-    cmd.arg("run").args(extra).arg(&b.wasm);
+    cmd.arg("run")
+        .args(["--max-files", MAX_FILES])
+        .args(["--max-file-size", MAX_FILE_SIZE])
+        .args(["--max-total-size", MAX_TOTAL_SIZE])
+        .args(["--env", &format!("WASI_MEMFD_TEST_MAX_FILES={MAX_FILES}")])
+        .args([
+            "--env",
+            &format!("WASI_MEMFD_TEST_MAX_FILE_SIZE={MAX_FILE_SIZE}"),
+        ])
+        .args([
+            "--env",
+            &format!("WASI_MEMFD_TEST_MAX_TOTAL_SIZE={MAX_TOTAL_SIZE}"),
+        ])
+        .args(extra)
+        .arg(&b.wasm);
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }

@@ -15,9 +15,9 @@ pub mod errno {
     pub const SUCCESS: i32 = 0;
     /// Disk quota exceeded ([`Error::QuotaExceeded`](crate::Error::QuotaExceeded)).
     pub const EDQUOT: i32 = 19;
-    /// A pointer/length pair lies outside the guest's linear memory, or the
-    /// name is not UTF-8. No [`Error`](crate::Error) variant: it means the
-    /// caller passed a bad buffer.
+    /// A pointer/length pair lies outside the guest's linear memory. No
+    /// [`Error`](crate::Error) variant: it means the caller passed a bad
+    /// buffer.
     pub const EFAULT: i32 = 21;
     /// File too large ([`Error::FileTooLarge`](crate::Error::FileTooLarge)).
     pub const EFBIG: i32 = 22;

@@ -8,11 +8,20 @@
 //! rustc --edition 2021 --crate-type bin --target wasm32-wasi -O \
 //!     --extern wasi_memfd_guest=target/guests/rust/libwasi_memfd_guest.rlib \
 //!     tests/guests/rust/memfd_test.rs -o target/guests/rust/memfd_test.wasm
-//! wasi-memfd run --preopen greeting=PATH memfd_test.wasm
+//! wasi-memfd run --preopen greeting=PATH \
+//!     --max-files 8 --max-file-size 64K --max-total-size 256K \
+//!     --env WASI_MEMFD_TEST_MAX_FILES=8 \
+//!     --env WASI_MEMFD_TEST_MAX_FILE_SIZE=65536 \
+//!     --env WASI_MEMFD_TEST_MAX_TOTAL_SIZE=262144 \
+//!     target/guests/rust/memfd_test.wasm
 //! ```
 //!
-//! The file at PATH must hold exactly [`GREETING`]. Prints one line per
-//! check and exits 1 if any failed. Keep to Rust 1.63.
+//! The file at PATH must hold exactly [`GREETING`]; the `WASI_MEMFD_TEST_*`
+//! variables tell the limit checks the limits the runner was given. Those
+//! checks fill the limits with 60 KiB files, so they need
+//! `MAX_FILE_SIZE >= 61440` and `MAX_FILES > MAX_TOTAL_SIZE / 61440`, and
+//! small limits keep them quick. Prints one line per check and exits 1 if
+//! any failed. Keep to Rust 1.63.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -346,8 +355,8 @@ fn preopened_file_reads_and_has_its_own_offsets() -> Check {
 }
 
 fn dropped_files_are_closed() -> Check {
-    // Far more files than any sensible --max-files allows at once; dropping
-    // each closes it and gives its slot back.
+    // More files than --max-files allows at once: dropping each closes it
+    // and gives its slot back.
     for i in 0..200 {
         let f = io(
             "from_bytes in a loop",
@@ -356,6 +365,101 @@ fn dropped_files_are_closed() -> Check {
         .map_err(|e| format!("file {}: {}", i, e))?;
         drop(f);
     }
+    Ok(())
+}
+
+/// A limit the runner was given, from `--env WASI_MEMFD_TEST_<NAME>=N`.
+fn limit(name: &str) -> Result<u64, String> {
+    let var = format!("WASI_MEMFD_TEST_{}", name);
+    let v = std::env::var(&var).map_err(|_| {
+        format!(
+            "{} is not set: run with --env {}=N matching the runner's limit",
+            var, var
+        )
+    })?;
+    v.parse()
+        .map_err(|_| format!("{}={:?} is not a number", var, v))
+}
+
+fn limit_max_file_size() -> Check {
+    let max = limit("MAX_FILE_SIZE")? as usize;
+    let data = vec![7u8; max + 1];
+    let f = io(
+        "from_bytes at the size limit",
+        wasi_memfd_guest::from_bytes(&data[..max], "at-limit"),
+    )?;
+    drop(f);
+    want_errno(
+        "from_bytes over the size limit",
+        wasi_memfd_guest::from_bytes(&data, "over-limit"),
+        errno::EFBIG,
+        Some(Error::FileTooLarge),
+        None,
+    )?;
+    want_errno(
+        "from_bytes_writable over the size limit",
+        wasi_memfd_guest::from_bytes_writable(&data, "over-limit-rw"),
+        errno::EFBIG,
+        Some(Error::FileTooLarge),
+        None,
+    )
+}
+
+fn limit_max_files() -> Check {
+    let max = limit("MAX_FILES")? as usize;
+    let mut held = Vec::new();
+    for i in 0..max {
+        let f = io(
+            "from_bytes under the file limit",
+            wasi_memfd_guest::from_bytes(b"f", "held"),
+        )
+        .map_err(|e| format!("file {} of {}: {}", i + 1, max, e))?;
+        held.push(f);
+    }
+    want_errno(
+        "from_bytes over the file limit",
+        wasi_memfd_guest::from_bytes(b"f", "one-too-many"),
+        errno::EMFILE,
+        Some(Error::TooManyFiles),
+        None,
+    )?;
+    // Closing one gives its slot back.
+    held.pop();
+    let f = io(
+        "from_bytes after closing one",
+        wasi_memfd_guest::from_bytes(b"f", "again"),
+    )?;
+    held.push(f);
+    Ok(())
+}
+
+fn limit_max_total_size() -> Check {
+    let total = limit("MAX_TOTAL_SIZE")?;
+    let chunk = vec![1u8; 60 * 1024];
+    let fit = (total / chunk.len() as u64) as usize;
+    let mut held = Vec::new();
+    for i in 0..fit {
+        let f = io(
+            "from_bytes under the quota",
+            wasi_memfd_guest::from_bytes(&chunk, "quota"),
+        )
+        .map_err(|e| format!("file {} of {}: {}", i + 1, fit, e))?;
+        held.push(f);
+    }
+    want_errno(
+        "from_bytes over the quota",
+        wasi_memfd_guest::from_bytes(&chunk, "over-quota"),
+        errno::EDQUOT,
+        Some(Error::QuotaExceeded),
+        None,
+    )?;
+    // Closing one gives its bytes back.
+    held.pop();
+    let f = io(
+        "from_bytes after closing one",
+        wasi_memfd_guest::from_bytes(&chunk, "quota-again"),
+    )?;
+    held.push(f);
     Ok(())
 }
 
@@ -408,6 +512,9 @@ fn main() {
             preopened_file_reads_and_has_its_own_offsets,
         ),
         ("dropped_files_are_closed", dropped_files_are_closed),
+        ("limit_max_file_size", limit_max_file_size),
+        ("limit_max_files", limit_max_files),
+        ("limit_max_total_size", limit_max_total_size),
         ("errors_display", errors_display),
     ];
     let mut failed = 0;
