@@ -22,6 +22,10 @@
 #![deny(missing_docs)]
 
 mod error;
+// The logic of wasm32-wasip2's `MemFile`, compiled everywhere so its tests run
+// on the host.
+#[cfg_attr(not(all(target_os = "wasi", target_env = "p2")), allow(dead_code))]
+mod fixed;
 mod options;
 pub mod position;
 

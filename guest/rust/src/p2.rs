@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use crate::position;
+use crate::fixed::{FixedFile, Positional};
 use crate::Error;
 
 /// Bindings generated from the project's `wit/` directory. Items keep the
@@ -56,12 +56,15 @@ fn fs_error(code: FsErrorCode) -> io::Error {
     io::Error::new(kind, code)
 }
 
-/// The error for a write to a file not opened for writing.
-fn read_only_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::PermissionDenied,
-        "memory file is not open for writing",
-    )
+impl Positional for Descriptor {
+    fn read_at(&self, len: u64, offset: u64) -> io::Result<Vec<u8>> {
+        let (data, _eof) = self.read(len, offset).map_err(fs_error)?;
+        Ok(data)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<u64> {
+        self.write(buf, offset).map_err(fs_error)
+    }
 }
 
 /// A memory file: a `wasi:filesystem` descriptor plus a cursor.
@@ -71,97 +74,71 @@ fn read_only_error() -> io::Error {
 /// `descriptor.write(buf, offset)`. The size never changes: writes at or past
 /// the end fail with [`io::ErrorKind::PermissionDenied`], a write that
 /// crosses it is short, and writes to a file not opened writable fail with
-/// the same kind without calling the host.
+/// the same kind without calling the host. Seeking past the end is allowed
+/// (reads there return 0 bytes); seeking before 0 is
+/// [`io::ErrorKind::InvalidInput`].
 #[derive(Debug)]
-pub struct MemFile {
-    fd: Descriptor,
-    len: u64,
-    pos: u64,
-    writable: bool,
-}
+pub struct MemFile(FixedFile<Descriptor>);
 
 impl MemFile {
     /// The size of the file in bytes. It is fixed when the file is made.
     pub fn len(&self) -> u64 {
-        self.len
+        self.0.len()
     }
 
     /// Whether the file holds no bytes.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.len() == 0
     }
 
     /// Whether the file was opened for writing in place.
     pub fn is_writable(&self) -> bool {
-        self.writable
+        self.0.is_writable()
     }
 
     /// The cursor: the offset the next read or write starts at.
     pub fn position(&self) -> u64 {
-        self.pos
+        self.0.position()
     }
 
     /// The descriptor, to pass to other `wasi:filesystem` calls.
     pub fn descriptor(&self) -> &Descriptor {
-        &self.fd
+        self.0.inner()
     }
 
     /// Gives up the cursor and returns the descriptor.
     pub fn into_descriptor(self) -> Descriptor {
-        self.fd
+        self.0.into_inner()
     }
 }
 
 impl Read for MemFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = position::read_len(self.pos, self.len, buf.len());
-        if want == 0 {
-            return Ok(0);
-        }
-        let (data, _eof) = self.fd.read(want as u64, self.pos).map_err(fs_error)?;
-        let n = data.len().min(want);
-        buf[..n].copy_from_slice(&data[..n]);
-        self.pos = position::advance(self.pos, n)?;
-        Ok(n)
+        self.0.read(buf)
     }
 }
 
 impl Write for MemFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !self.writable {
-            return Err(read_only_error());
-        }
-        let want = position::write_len(self.pos, self.len, buf.len())?;
-        if want == 0 {
-            return Ok(0);
-        }
-        let written = self.fd.write(&buf[..want], self.pos).map_err(fs_error)?;
-        let n = usize::try_from(written).map_or(want, |w| w.min(want));
-        self.pos = position::advance(self.pos, n)?;
-        Ok(n)
+        self.0.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.0.flush()
     }
 }
 
 impl Seek for MemFile {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.pos = position::seek(self.pos, self.len, pos)?;
-        Ok(self.pos)
+        self.0.seek(pos)
     }
 }
 
 /// Makes a memory file from bytes the guest passed to the host.
 fn make(data: &[u8], name: &str, options: sys::OpenFlags) -> Result<MemFile, Error> {
     let fd = sys::from_bytes(data, name, options)?;
-    Ok(MemFile {
-        fd,
-        len: data.len() as u64,
-        pos: 0,
-        writable: options.contains(sys::OpenFlags::WRITABLE),
-    })
+    let writable = options.contains(sys::OpenFlags::WRITABLE);
+    Ok(MemFile(FixedFile::new(fd, data.len() as u64, writable)))
 }
 
 /// Copies `data` into a new sealed, read-only memory file labelled `name`
@@ -201,10 +178,5 @@ pub fn open_preopened(name: &str) -> Result<MemFile, Error> {
         .get_flags()
         .map(|f| f.contains(DescriptorFlags::WRITE))
         .unwrap_or(false);
-    Ok(MemFile {
-        fd,
-        len,
-        pos: 0,
-        writable,
-    })
+    Ok(MemFile(FixedFile::new(fd, len, writable)))
 }
