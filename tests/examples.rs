@@ -1,0 +1,145 @@
+//! The examples in the `wasi-memfd` runner, each fed both ways: bytes read by
+//! the guest through `--dir` and turned into a file with from-bytes, and a
+//! file attached with `--preopen` and opened with open-preopened.
+//!
+//! - `examples/zip-lister` (Go): its listing of `sample.zip` must equal
+//!   `examples/zip-lister/expected.txt`, which `make_sample.py` computed
+//!   independently with Python's zipfile, zlib and hashlib (CRC-32, SHA-256
+//!   of the decompressed content, size, name).
+//! - `examples/c-file` (C): its report on `inventory.csv` must equal
+//!   `examples/c-file/expected.txt`, computed by `make_expected.py`.
+//!
+//! Guests are built into `target/guests/examples/`; the toolchains come from
+//! `scripts/toolchains.sh`, and without them these tests fail (never skip).
+
+#[path = "support/guests.rs"]
+mod guests;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use guests::*;
+
+fn example(name: &str) -> PathBuf {
+    repo_root().join("examples").join(name)
+}
+
+fn expected(name: &str) -> String {
+    let path = example(name).join("expected.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn zip_lister() -> &'static PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let wasm = out_dir("examples").join("zip-lister.wasm");
+        let dir = example("zip-lister");
+        run_checked(
+            go_wasip1().current_dir(&dir).args(["vet", "./..."]),
+            "go vet examples/zip-lister",
+        );
+        run_checked(
+            go_wasip1()
+                .current_dir(&dir)
+                .args(["build", "-o"])
+                .arg(&wasm)
+                .arg("."),
+            "building examples/zip-lister for wasip1",
+        );
+        wasm
+    })
+}
+
+fn c_file() -> &'static PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let wasm = out_dir("examples").join("c-file.wasm");
+        run_checked(
+            zig_cc()
+                .arg("-o")
+                .arg(&wasm)
+                .arg(example("c-file").join("c-file.c")),
+            "building examples/c-file/c-file.c with zig cc",
+        );
+        wasm
+    })
+}
+
+fn assert_output(run: &Run, want: &str) {
+    run.assert_code(0);
+    assert_eq!(run.stdout(), want, "output differs from expected.txt\n{}", run.describe());
+}
+
+#[test]
+fn zip_lister_from_bytes() {
+    let dir = dir_arg(&example("zip-lister"), "/data");
+    let run = run_guest(
+        ["--dir".as_ref(), dir.as_os_str()],
+        zip_lister(),
+        ["/data/sample.zip"],
+    );
+    assert_output(&run, &expected("zip-lister"));
+}
+
+#[test]
+fn zip_lister_preopened() {
+    let preopen = preopen_arg("archive", &example("zip-lister").join("sample.zip"));
+    let run = run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        zip_lister(),
+        ["-preopen", "archive"],
+    );
+    assert_output(&run, &expected("zip-lister"));
+}
+
+/// Not a zip: archive/zip's error reaches stderr and the exit status.
+#[test]
+fn zip_lister_rejects_a_non_zip() {
+    let dir = dir_arg(&example("zip-lister"), "/data");
+    let run = run_guest(
+        ["--dir".as_ref(), dir.as_os_str()],
+        zip_lister(),
+        ["/data/expected.txt"],
+    );
+    run.assert_code(1);
+    assert!(
+        run.stderr().contains("zip: not a valid zip file"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// A missing preopen: ENOENT from open-preopened, reported by name.
+#[test]
+fn zip_lister_missing_preopen() {
+    let run = run_guest(Vec::<&str>::new(), zip_lister(), ["-preopen", "archive"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr()
+            .contains("zip-lister: memfd_open_preopened archive: No such file or directory"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn c_file_from_bytes() {
+    let dir = dir_arg(&example("c-file"), "/data");
+    let run = run_guest(
+        ["--dir".as_ref(), dir.as_os_str()],
+        c_file(),
+        ["/data/inventory.csv"],
+    );
+    assert_output(&run, &expected("c-file"));
+}
+
+#[test]
+fn c_file_preopened() {
+    let preopen = preopen_arg("inventory", &example("c-file").join("inventory.csv"));
+    let run = run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        c_file(),
+        ["-preopen", "inventory"],
+    );
+    assert_output(&run, &expected("c-file"));
+}

