@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod error;
 pub mod limits;
 pub mod memfd;
+pub mod p1;
 pub mod view;
 
 pub use component::{add_to_linker_async, add_to_linker_sync};

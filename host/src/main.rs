@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
+use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
 use wasmtime::component::{Component, ResourceTable};
 use wasmtime::{Engine, Module, Store};
@@ -245,11 +246,10 @@ fn run_module(
     wasi: wasmtime_wasi::p1::WasiP1Ctx,
     memfd: WasiMemfdCtx,
 ) -> wasmtime::Result<ExitCode> {
-    let _ = memfd; // The core-module `wasi_memfd` import is not linked yet.
     let module = Module::new(engine, bytes)?;
     let mut linker = wasmtime::Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s)?;
-    let mut store = Store::new(engine, wasi);
+    wasi_memfd::p1::add_to_linker_sync(&mut linker, |s| s)?;
+    let mut store = Store::new(engine, WasiMemfdP1Ctx::new(wasi, memfd));
     let instance = linker.instantiate(&mut store, &module)?;
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
     start.call(&mut store, ())?;

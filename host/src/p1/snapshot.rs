@@ -1,0 +1,815 @@
+//! WASIp1 over two fd tables: memory-file fds are served here, everything
+//! else goes to wasmtime-wasi's [`WasiP1Ctx`](wasmtime_wasi::p1::WasiP1Ctx)
+//! unchanged.
+//!
+//! On a memory-file fd every call behaves as on a regular read-only file,
+//! or a fixed-size writable one:
+//! - reads and writes go straight between the file and guest memory
+//!   (`pread`/`pwrite` into the guest's iovecs: no host buffer, no cap per
+//!   call); writes stop at the end of the file (`EFBIG` once nothing fits),
+//!   and `EBADF` on read-only files, as for an fd not open for writing;
+//! - `fd_filestat_set_size`, `fd_allocate` past the end and
+//!   `fd_filestat_set_times` answer `EPERM`: the size and metadata are
+//!   fixed (the memfd is sealed);
+//! - `fd_fdstat_set_flags` records `NONBLOCK`, `DSYNC`, `RSYNC` and `SYNC`
+//!   (memory I/O never blocks and is always synchronous) and refuses
+//!   `APPEND` with `ENOTSUP`; `fd_fdstat_set_rights` answers `ENOTSUP`, as
+//!   wasmtime-wasi does;
+//! - `fd_renumber` works between two open memory-file fds; into or out of
+//!   wasmtime-wasi's table it answers `EBADF` and changes nothing;
+//! - `fd_prestat_get` answers `EBADF` (not a preopened directory), directory
+//!   and path calls `ENOTDIR`, socket calls `ENOTSOCK`;
+//! - `poll_oneoff`: memory-file fds are always ready. When any subscription
+//!   names one, the call returns at once with an event for each such
+//!   subscription; the others are reported by a later call, as `poll` may.
+//!   Otherwise the call is wasmtime-wasi's.
+//!
+//! Errors are built only on the failure path: `types::Error` captures a
+//! backtrace when made.
+
+use std::fs::File;
+
+use rustix::io::Errno as SysErrno;
+use wasmtime_wasi::p1::types::{self, Errno};
+use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
+use wiggle::{GuestMemory, GuestPtr};
+
+use super::fds::{FdTable, MemFd};
+use super::WasiMemfdP1Ctx;
+
+type Result<T> = std::result::Result<T, types::Error>;
+
+fn err<T>(errno: Errno) -> Result<T> {
+    Err(errno.into())
+}
+
+/// A system error on a memory file, as a WASIp1 errno.
+fn sys(e: SysErrno) -> types::Error {
+    match e {
+        SysErrno::INVAL => Errno::Inval,
+        SysErrno::PERM => Errno::Perm,
+        SysErrno::NOMEM => Errno::Nomem,
+        SysErrno::FBIG => Errno::Fbig,
+        _ => Errno::Io,
+    }
+    .into()
+}
+
+/// The rights a memory-file fd has.
+fn rights(writable: bool) -> types::Rights {
+    let read = types::Rights::FD_READ
+        | types::Rights::FD_SEEK
+        | types::Rights::FD_TELL
+        | types::Rights::FD_FILESTAT_GET
+        | types::Rights::FD_ADVISE;
+    if writable {
+        read | types::Rights::FD_WRITE
+    } else {
+        read
+    }
+}
+
+fn file_size(file: &File) -> Result<u64> {
+    let size = rustix::fs::fstat(file).map_err(sys)?.st_size;
+    Ok(u64::try_from(size).unwrap_or(0))
+}
+
+/// Reads at `offset` until `buf` is full or the file ends.
+fn pread_full(file: &File, buf: &mut [u8], offset: u64) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = offset
+            .checked_add(done as u64)
+            .ok_or_else(|| types::Error::from(Errno::Inval))?;
+        match rustix::io::pread(file, &mut buf[done..], at) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(SysErrno::INTR) => {}
+            Err(e) => return Err(sys(e)),
+        }
+    }
+    Ok(done)
+}
+
+/// Writes all of `buf` at `offset` (the caller keeps it inside the file).
+fn pwrite_full(file: &File, buf: &[u8], offset: u64) -> Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match rustix::io::pwrite(file, &buf[done..], offset + done as u64) {
+            Ok(0) => return err(Errno::Io),
+            Ok(n) => done += n,
+            Err(SysErrno::INTR) => {}
+            Err(e) => return Err(sys(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads from `file` at `offset` into the guest's iovecs, straight into
+/// linear memory. Returns the bytes read (at most `u32::MAX`).
+fn read_into(
+    mem: &mut GuestMemory<'_>,
+    file: &File,
+    iovs: types::IovecArray,
+    offset: u64,
+) -> Result<u32> {
+    let mut total: u32 = 0;
+    for iov in iovs.iter() {
+        let iov = mem.read(iov?)?;
+        let want = iov.buf_len.min(u32::MAX - total);
+        let buf = iov.buf.as_array(want);
+        let at = offset
+            .checked_add(u64::from(total))
+            .ok_or_else(|| types::Error::from(Errno::Inval))?;
+        let n = match mem.as_slice_mut(buf)? {
+            Some(slice) => pread_full(file, slice, at)?,
+            None => {
+                // Shared memory cannot be lent as a slice: bounce the bytes.
+                let mut tmp = vec![0u8; want as usize];
+                let n = pread_full(file, &mut tmp, at)?;
+                mem.copy_from_slice(&tmp[..n], iov.buf.as_array(n as u32))?;
+                n
+            }
+        } as u32;
+        total += n;
+        if n < want || total == u32::MAX {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Writes the guest's ciovecs to `file` at `offset`, never past the end.
+fn write_from(
+    mem: &GuestMemory<'_>,
+    entry: &MemFd,
+    ciovs: types::CiovecArray,
+    offset: u64,
+) -> Result<u32> {
+    if !entry.writable {
+        return err(Errno::Badf);
+    }
+    let size = file_size(&entry.file)?;
+    let mut total: u32 = 0;
+    let mut asked = false;
+    for iov in ciovs.iter() {
+        let iov = mem.read(iov?)?;
+        asked |= iov.buf_len > 0;
+        let at = offset.saturating_add(u64::from(total));
+        let room = size.saturating_sub(at).min(u64::from(u32::MAX - total)) as u32;
+        let len = iov.buf_len.min(room);
+        let bytes = mem.as_cow(iov.buf.as_array(len))?;
+        pwrite_full(&entry.file, &bytes, at)?;
+        total += len;
+        if len < iov.buf_len {
+            break;
+        }
+    }
+    if total == 0 && asked {
+        // Nothing fits: the file cannot grow.
+        return err(Errno::Fbig);
+    }
+    Ok(total)
+}
+
+fn filestat(file: &File) -> Result<types::Filestat> {
+    let st = rustix::fs::fstat(file).map_err(sys)?;
+    let ns = |secs: i64, nsecs: i64| -> u64 {
+        u64::try_from(secs)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(nsecs).unwrap_or(0))
+    };
+    Ok(types::Filestat {
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+        filetype: types::Filetype::RegularFile,
+        nlink: st.st_nlink as u64,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        atim: ns(st.st_atime as i64, st.st_atime_nsec as i64),
+        mtim: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
+        ctim: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
+    })
+}
+
+impl WasiMemfdP1Ctx {
+    fn mem_fd(&self, fd: types::Fd) -> Option<&MemFd> {
+        self.fds.get(u32::from(fd))
+    }
+
+    fn mem_fd_mut(&mut self, fd: types::Fd) -> Option<&mut MemFd> {
+        self.fds.get_mut(u32::from(fd))
+    }
+
+    fn is_mem_fd(&self, fd: types::Fd) -> bool {
+        self.mem_fd(fd).is_some()
+    }
+
+    fn poll_event(&self, sub: &types::Subscription) -> Result<Option<types::Event>> {
+        let (fd, type_) = match &sub.u {
+            types::SubscriptionU::FdRead(s) => (s.file_descriptor, types::Eventtype::FdRead),
+            types::SubscriptionU::FdWrite(s) => (s.file_descriptor, types::Eventtype::FdWrite),
+            types::SubscriptionU::Clock(_) => return Ok(None),
+        };
+        let Some(entry) = self.mem_fd(fd) else {
+            return Ok(None);
+        };
+        let left = file_size(&entry.file)?.saturating_sub(entry.pos);
+        let writing = matches!(type_, types::Eventtype::FdWrite);
+        let (error, nbytes) = if writing && !entry.writable {
+            (Errno::Badf, 0)
+        } else {
+            (Errno::Success, left)
+        };
+        let flags = if !writing && left == 0 {
+            types::Eventrwflags::FD_READWRITE_HANGUP
+        } else {
+            types::Eventrwflags::empty()
+        };
+        Ok(Some(types::Event {
+            userdata: sub.userdata,
+            error,
+            type_,
+            fd_readwrite: types::EventFdReadwrite { nbytes, flags },
+        }))
+    }
+}
+
+impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
+    fn set_hostcall_fuel(&mut self, fuel: usize) {
+        self.wasi.set_hostcall_fuel(fuel)
+    }
+
+    fn args_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        argv: GuestPtr<GuestPtr<u8>>,
+        argv_buf: GuestPtr<u8>,
+    ) -> Result<()> {
+        self.wasi.args_get(mem, argv, argv_buf)
+    }
+
+    fn args_sizes_get(&mut self, mem: &mut GuestMemory<'_>) -> Result<(types::Size, types::Size)> {
+        self.wasi.args_sizes_get(mem)
+    }
+
+    fn environ_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        environ: GuestPtr<GuestPtr<u8>>,
+        environ_buf: GuestPtr<u8>,
+    ) -> Result<()> {
+        self.wasi.environ_get(mem, environ, environ_buf)
+    }
+
+    fn environ_sizes_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+    ) -> Result<(types::Size, types::Size)> {
+        self.wasi.environ_sizes_get(mem)
+    }
+
+    fn clock_res_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        id: types::Clockid,
+    ) -> Result<types::Timestamp> {
+        self.wasi.clock_res_get(mem, id)
+    }
+
+    fn clock_time_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        id: types::Clockid,
+        precision: types::Timestamp,
+    ) -> Result<types::Timestamp> {
+        self.wasi.clock_time_get(mem, id, precision)
+    }
+
+    async fn fd_advise(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        offset: types::Filesize,
+        len: types::Filesize,
+        advice: types::Advice,
+    ) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return Ok(());
+        }
+        self.wasi.fd_advise(mem, fd, offset, len, advice).await
+    }
+
+    fn fd_allocate(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        offset: types::Filesize,
+        len: types::Filesize,
+    ) -> Result<()> {
+        let Some(entry) = self.mem_fd(fd) else {
+            return self.wasi.fd_allocate(mem, fd, offset, len);
+        };
+        match offset.checked_add(len) {
+            Some(end) if end <= file_size(&entry.file)? => Ok(()),
+            _ => err(Errno::Perm),
+        }
+    }
+
+    async fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
+        if self.fds.remove(u32::from(fd)).is_some() {
+            return Ok(());
+        }
+        self.wasi.fd_close(mem, fd).await
+    }
+
+    async fn fd_datasync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return Ok(());
+        }
+        self.wasi.fd_datasync(mem, fd).await
+    }
+
+    async fn fd_fdstat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Fdstat> {
+        let Some(entry) = self.mem_fd(fd) else {
+            return self.wasi.fd_fdstat_get(mem, fd).await;
+        };
+        Ok(types::Fdstat {
+            fs_filetype: types::Filetype::RegularFile,
+            fs_flags: entry.flags,
+            fs_rights_base: rights(entry.writable),
+            fs_rights_inheriting: types::Rights::empty(),
+        })
+    }
+
+    fn fd_fdstat_set_flags(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Fdflags,
+    ) -> Result<()> {
+        let Some(entry) = self.mem_fd_mut(fd) else {
+            return self.wasi.fd_fdstat_set_flags(mem, fd, flags);
+        };
+        if flags.contains(types::Fdflags::APPEND) {
+            return err(Errno::Notsup);
+        }
+        entry.flags = flags;
+        Ok(())
+    }
+
+    fn fd_fdstat_set_rights(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        base: types::Rights,
+        inheriting: types::Rights,
+    ) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Notsup);
+        }
+        self.wasi.fd_fdstat_set_rights(mem, fd, base, inheriting)
+    }
+
+    async fn fd_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Filestat> {
+        let Some(entry) = self.mem_fd(fd) else {
+            return self.wasi.fd_filestat_get(mem, fd).await;
+        };
+        filestat(&entry.file)
+    }
+
+    async fn fd_filestat_set_size(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        size: types::Filesize,
+    ) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Perm);
+        }
+        self.wasi.fd_filestat_set_size(mem, fd, size).await
+    }
+
+    async fn fd_filestat_set_times(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        atim: types::Timestamp,
+        mtim: types::Timestamp,
+        fst_flags: types::Fstflags,
+    ) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Perm);
+        }
+        self.wasi
+            .fd_filestat_set_times(mem, fd, atim, mtim, fst_flags)
+            .await
+    }
+
+    async fn fd_read(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        iovs: types::IovecArray,
+    ) -> Result<types::Size> {
+        let Some(entry) = self.mem_fd_mut(fd) else {
+            return self.wasi.fd_read(mem, fd, iovs).await;
+        };
+        let n = read_into(mem, &entry.file, iovs, entry.pos)?;
+        entry.pos += u64::from(n);
+        Ok(n)
+    }
+
+    async fn fd_pread(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        iovs: types::IovecArray,
+        offset: types::Filesize,
+    ) -> Result<types::Size> {
+        let Some(entry) = self.mem_fd(fd) else {
+            return self.wasi.fd_pread(mem, fd, iovs, offset).await;
+        };
+        read_into(mem, &entry.file, iovs, offset)
+    }
+
+    async fn fd_write(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ciovs: types::CiovecArray,
+    ) -> Result<types::Size> {
+        let Some(entry) = self.mem_fd_mut(fd) else {
+            return self.wasi.fd_write(mem, fd, ciovs).await;
+        };
+        let n = write_from(mem, entry, ciovs, entry.pos)?;
+        entry.pos += u64::from(n);
+        Ok(n)
+    }
+
+    async fn fd_pwrite(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ciovs: types::CiovecArray,
+        offset: types::Filesize,
+    ) -> Result<types::Size> {
+        let Some(entry) = self.mem_fd(fd) else {
+            return self.wasi.fd_pwrite(mem, fd, ciovs, offset).await;
+        };
+        write_from(mem, entry, ciovs, offset)
+    }
+
+    fn fd_prestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Prestat> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Badf);
+        }
+        self.wasi.fd_prestat_get(mem, fd)
+    }
+
+    fn fd_prestat_dir_name(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<u8>,
+        path_max_len: types::Size,
+    ) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Badf);
+        }
+        self.wasi.fd_prestat_dir_name(mem, fd, path, path_max_len)
+    }
+
+    async fn fd_renumber(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        from: types::Fd,
+        to: types::Fd,
+    ) -> Result<()> {
+        let (from_n, to_n) = (u32::from(from), u32::from(to));
+        if FdTable::in_range(from_n) || FdTable::in_range(to_n) {
+            // Both must be open memory-file fds; across tables nothing moves.
+            return if self.fds.renumber(from_n, to_n) {
+                Ok(())
+            } else {
+                err(Errno::Badf)
+            };
+        }
+        self.wasi.fd_renumber(mem, from, to).await
+    }
+
+    async fn fd_seek(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        offset: types::Filedelta,
+        whence: types::Whence,
+    ) -> Result<types::Filesize> {
+        let Some(entry) = self.mem_fd_mut(fd) else {
+            return self.wasi.fd_seek(mem, fd, offset, whence).await;
+        };
+        let base = match whence {
+            types::Whence::Set => 0,
+            types::Whence::Cur => entry.pos,
+            types::Whence::End => file_size(&entry.file)?,
+        };
+        let pos = i128::from(base) + i128::from(offset);
+        if !(0..=i128::from(i64::MAX)).contains(&pos) {
+            return err(Errno::Inval);
+        }
+        entry.pos = pos as u64;
+        Ok(entry.pos)
+    }
+
+    async fn fd_sync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return Ok(());
+        }
+        self.wasi.fd_sync(mem, fd).await
+    }
+
+    fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<types::Filesize> {
+        match self.mem_fd(fd) {
+            Some(entry) => Ok(entry.pos),
+            None => self.wasi.fd_tell(mem, fd),
+        }
+    }
+
+    async fn fd_readdir(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+        cookie: types::Dircookie,
+    ) -> Result<types::Size> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi.fd_readdir(mem, fd, buf, buf_len, cookie).await
+    }
+
+    async fn path_create_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<()> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi.path_create_directory(mem, dirfd, path).await
+    }
+
+    async fn path_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        flags: types::Lookupflags,
+        path: GuestPtr<str>,
+    ) -> Result<types::Filestat> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi.path_filestat_get(mem, dirfd, flags, path).await
+    }
+
+    async fn path_filestat_set_times(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        flags: types::Lookupflags,
+        path: GuestPtr<str>,
+        atim: types::Timestamp,
+        mtim: types::Timestamp,
+        fst_flags: types::Fstflags,
+    ) -> Result<()> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi
+            .path_filestat_set_times(mem, dirfd, flags, path, atim, mtim, fst_flags)
+            .await
+    }
+
+    async fn path_link(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        src_fd: types::Fd,
+        src_flags: types::Lookupflags,
+        src_path: GuestPtr<str>,
+        target_fd: types::Fd,
+        target_path: GuestPtr<str>,
+    ) -> Result<()> {
+        if self.is_mem_fd(src_fd) || self.is_mem_fd(target_fd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi
+            .path_link(mem, src_fd, src_flags, src_path, target_fd, target_path)
+            .await
+    }
+
+    async fn path_open(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        dirflags: types::Lookupflags,
+        path: GuestPtr<str>,
+        oflags: types::Oflags,
+        base: types::Rights,
+        inheriting: types::Rights,
+        fdflags: types::Fdflags,
+    ) -> Result<types::Fd> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi
+            .path_open(
+                mem, dirfd, dirflags, path, oflags, base, inheriting, fdflags,
+            )
+            .await
+    }
+
+    async fn path_readlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+    ) -> Result<types::Size> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi
+            .path_readlink(mem, dirfd, path, buf, buf_len)
+            .await
+    }
+
+    async fn path_remove_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<()> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi.path_remove_directory(mem, dirfd, path).await
+    }
+
+    async fn path_rename(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        src_fd: types::Fd,
+        src_path: GuestPtr<str>,
+        dest_fd: types::Fd,
+        dest_path: GuestPtr<str>,
+    ) -> Result<()> {
+        if self.is_mem_fd(src_fd) || self.is_mem_fd(dest_fd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi
+            .path_rename(mem, src_fd, src_path, dest_fd, dest_path)
+            .await
+    }
+
+    async fn path_symlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        src_path: GuestPtr<str>,
+        dirfd: types::Fd,
+        dest_path: GuestPtr<str>,
+    ) -> Result<()> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi
+            .path_symlink(mem, src_path, dirfd, dest_path)
+            .await
+    }
+
+    async fn path_unlink_file(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<()> {
+        if self.is_mem_fd(dirfd) {
+            return err(Errno::Notdir);
+        }
+        self.wasi.path_unlink_file(mem, dirfd, path).await
+    }
+
+    async fn poll_oneoff(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        subs: GuestPtr<types::Subscription>,
+        events: GuestPtr<types::Event>,
+        nsubscriptions: types::Size,
+    ) -> Result<types::Size> {
+        let mut ready = Vec::new();
+        if !self.fds.is_empty() {
+            for sub in subs.as_array(nsubscriptions).iter() {
+                let sub = mem.read(sub?)?;
+                if let Some(event) = self.poll_event(&sub)? {
+                    ready.push(event);
+                }
+            }
+        }
+        if ready.is_empty() {
+            return self
+                .wasi
+                .poll_oneoff(mem, subs, events, nsubscriptions)
+                .await;
+        }
+        let count = ready.len() as u32;
+        for (slot, event) in events.as_array(count).iter().zip(ready) {
+            mem.write(slot?, event)?;
+        }
+        Ok(count)
+    }
+
+    fn proc_exit(&mut self, mem: &mut GuestMemory<'_>, status: types::Exitcode) -> wasmtime::Error {
+        self.wasi.proc_exit(mem, status)
+    }
+
+    fn proc_raise(&mut self, mem: &mut GuestMemory<'_>, sig: types::Signal) -> Result<()> {
+        self.wasi.proc_raise(mem, sig)
+    }
+
+    fn sched_yield(&mut self, mem: &mut GuestMemory<'_>) -> Result<()> {
+        self.wasi.sched_yield(mem)
+    }
+
+    fn random_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+    ) -> Result<()> {
+        self.wasi.random_get(mem, buf, buf_len)
+    }
+
+    fn sock_accept(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Fdflags,
+    ) -> Result<types::Fd> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Notsock);
+        }
+        self.wasi.sock_accept(mem, fd, flags)
+    }
+
+    fn sock_recv(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ri_data: types::IovecArray,
+        ri_flags: types::Riflags,
+    ) -> Result<(types::Size, types::Roflags)> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Notsock);
+        }
+        self.wasi.sock_recv(mem, fd, ri_data, ri_flags)
+    }
+
+    fn sock_send(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        si_data: types::CiovecArray,
+        si_flags: types::Siflags,
+    ) -> Result<types::Size> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Notsock);
+        }
+        self.wasi.sock_send(mem, fd, si_data, si_flags)
+    }
+
+    fn sock_shutdown(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        how: types::Sdflags,
+    ) -> Result<()> {
+        if self.is_mem_fd(fd) {
+            return err(Errno::Notsock);
+        }
+        self.wasi.sock_shutdown(mem, fd, how)
+    }
+}
