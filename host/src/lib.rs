@@ -24,3 +24,9 @@ pub use error::ErrorCode;
 pub use limits::{Limits, Usage};
 pub use memfd::{Backend, MAX_NAME_LEN};
 pub use view::{WasiMemfdCtxView, WasiMemfdView};
+
+/// The README's code blocks, compiled as doctests so the embedding snippets
+/// stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The full test suite: host unit tests, component and core-module integration
+# tests, and the Go, C and Rust guests run through the runner.
+#
+# Installs what the guests need first, project-local where it can:
+# - Go and Zig from PyPI into target/venv (scripts/toolchains.sh);
+# - Debian's rustc 1.63 with its wasm32-wasi std (apt, needs root; only if
+#   /usr/bin/rustc cannot build for wasm32-wasi yet). rustup's toolchain
+#   stays first on PATH: the tests call /usr/bin/rustc by its full path.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# shellcheck source=toolchains.sh
+source scripts/toolchains.sh
+
+wasm_std() {
+    [ -x /usr/bin/rustc ] &&
+        [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-wasi" ]
+}
+if ! wasm_std; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test.sh: need Debian's rustc + libstd-rust-dev-wasm32 (run as root, or: sudo apt-get install rustc libstd-rust-dev-wasm32)" >&2
+        exit 1
+    fi
+    echo "test.sh: installing Debian's rustc with its wasm32-wasi std (apt-get)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq rustc libstd-rust-dev-wasm32 >/dev/null
+    wasm_std
+fi
+
+# Tests run in release: one wasmtime build serves the runner and the tests.
+cargo test --release --workspace
