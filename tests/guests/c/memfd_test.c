@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
 #include "wasi_memfd.h"
 
@@ -64,6 +65,34 @@ static void fill(unsigned char *b, size_t n, unsigned seed) {
     }
 }
 
+/* The raw WASIp1 view of a memory-file fd: a regular file whose rights are
+ * read/seek/tell/filestat_get/advise, plus write when writable; not a
+ * preopen. */
+static void check_raw_wasi(int fd, int writable, __wasi_filesize_t size) {
+    const __wasi_rights_t need = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK |
+                                 __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FILESTAT_GET |
+                                 __WASI_RIGHTS_FD_ADVISE;
+    __wasi_fdstat_t st;
+    CHECK(__wasi_fd_fdstat_get(fd, &st) == 0, "fd_fdstat_get");
+    CHECK(st.fs_filetype == __WASI_FILETYPE_REGULAR_FILE, "fs_filetype %u", st.fs_filetype);
+    CHECK((st.fs_rights_base & need) == need, "fs_rights_base %#llx lacks %#llx",
+          (unsigned long long)st.fs_rights_base, (unsigned long long)need);
+    CHECK(!!(st.fs_rights_base & __WASI_RIGHTS_FD_WRITE) == writable,
+          "fs_rights_base %#llx: write right %s", (unsigned long long)st.fs_rights_base,
+          writable ? "missing" : "present on a read-only file");
+    __wasi_filestat_t fs;
+    CHECK(__wasi_fd_filestat_get(fd, &fs) == 0, "fd_filestat_get");
+    CHECK(fs.filetype == __WASI_FILETYPE_REGULAR_FILE && fs.size == size,
+          "filestat: filetype %u size %llu, want %u and %llu", fs.filetype,
+          (unsigned long long)fs.size, __WASI_FILETYPE_REGULAR_FILE, (unsigned long long)size);
+    __wasi_filesize_t pos = 1;
+    CHECK(__wasi_fd_seek(fd, 0, __WASI_WHENCE_SET, &pos) == 0 && pos == 0, "fd_seek(0)");
+    CHECK(__wasi_fd_tell(fd, &pos) == 0 && pos == 0, "fd_tell");
+    __wasi_prestat_t pre;
+    __wasi_errno_t e = __wasi_fd_prestat_get(fd, &pre);
+    CHECK(e == __WASI_ERRNO_BADF, "fd_prestat_get returned %u, want EBADF", e);
+}
+
 static void test_basic(void) {
     enum { N = 70000 };
     static unsigned char data[N], buf[N];
@@ -83,6 +112,9 @@ static void test_basic(void) {
     CHECK(S_ISREG(st.st_mode), "st_mode %o is not a regular file", (unsigned)st.st_mode);
     CHECK(st.st_size == N, "st_size %lld, want %d", (long long)st.st_size, N);
     ok("fstat: regular file of the right size");
+
+    check_raw_wasi(fd, 0, N);
+    ok("raw WASI: regular file, rights, fd_tell, fd_prestat_get EBADF");
 
     int fl = fcntl(fd, F_GETFL);
     CHECK(fl != -1, "fcntl(F_GETFL)");
@@ -109,7 +141,9 @@ static void test_basic(void) {
     CHECK(read(fd, buf, 100) == 4 && memcmp(buf, data + N - 4, 4) == 0, "short read at the end");
     CHECK(lseek(fd, 0, SEEK_CUR) == N, "lseek(0, SEEK_CUR) = size");
     CHECK_ERRNO(lseek(fd, -1, SEEK_SET), EINVAL);
-    ok("lseek SEEK_SET/SEEK_CUR/SEEK_END");
+    CHECK(lseek(fd, N + 100, SEEK_SET) == N + 100, "lseek past the end");
+    CHECK(read(fd, buf, 10) == 0, "read past the end is not EOF");
+    ok("lseek SEEK_SET/SEEK_CUR/SEEK_END, past the end");
 
     CHECK(lseek(fd, 5, SEEK_SET) == 5, "lseek(5)");
     CHECK(pread(fd, buf, 32, 60000) == 32 && memcmp(buf, data + 60000, 32) == 0, "pread(32, 60000)");
@@ -174,9 +208,10 @@ static void test_writable(void) {
     char text[] = "hello, world";
     int fd = wasi_memfd_from_bytes(text, 12, "c-rw", WASI_MEMFD_WRITABLE);
     CHECK(fd >= 0, "wasi_memfd_from_bytes(WRITABLE)");
+    check_raw_wasi(fd, 1, 12);
     int fl = fcntl(fd, F_GETFL);
     CHECK(fl != -1 && (fl & O_ACCMODE) == O_RDWR, "F_GETFL %#x: access mode is not O_RDWR", fl);
-    ok("writable: fcntl(F_GETFL) & O_ACCMODE == O_RDWR");
+    ok("writable: write right, fcntl(F_GETFL) & O_ACCMODE == O_RDWR");
 
     CHECK(pwrite(fd, "HELLO", 5, 0) == 5, "pwrite(HELLO, 0)");
     CHECK(lseek(fd, 7, SEEK_SET) == 7, "lseek(7)");
@@ -189,7 +224,10 @@ static void test_writable(void) {
     ok("writable: write and pwrite in place");
 
     struct stat st;
+    CHECK(lseek(fd, 0, SEEK_END) == 12, "lseek(0, SEEK_END)");
     CHECK(write(fd, "!", 1) == -1, "write at the end succeeded");
+    CHECK(lseek(fd, 20, SEEK_SET) == 20, "lseek past the end");
+    CHECK(write(fd, "!", 1) == -1, "write past the end succeeded");
     CHECK(pwrite(fd, "!", 1, 12) == -1, "pwrite at the end succeeded");
     CHECK(pwrite(fd, "!", 1, 1000) == -1, "pwrite past the end succeeded");
     /* Across the end: refused, or cut short at the end (bytes 10..11). */
