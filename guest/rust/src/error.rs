@@ -13,6 +13,10 @@ use std::io;
 pub mod errno {
     /// No error occurred.
     pub const SUCCESS: i32 = 0;
+    /// Bad file descriptor: what a write to a memory file not open for
+    /// writing fails with (on `wasm32-wasip1` from the host, on
+    /// `wasm32-wasip2` from `MemFile`). The ABI functions never return it.
+    pub const EBADF: i32 = 8;
     /// Disk quota exceeded ([`Error::QuotaExceeded`](crate::Error::QuotaExceeded)).
     pub const EDQUOT: i32 = 19;
     /// A pointer/length pair lies outside the guest's linear memory. No
@@ -20,6 +24,8 @@ pub mod errno {
     /// buffer.
     pub const EFAULT: i32 = 21;
     /// File too large ([`Error::FileTooLarge`](crate::Error::FileTooLarge)).
+    /// Also what a write at or past the end of a writable memory file fails
+    /// with.
     pub const EFBIG: i32 = 22;
     /// Invalid argument ([`Error::InvalidArgument`](crate::Error::InvalidArgument)).
     pub const EINVAL: i32 = 28;
@@ -149,6 +155,20 @@ impl Error {
             }
         }
         err.raw_os_error().and_then(Error::from_errno)
+    }
+}
+
+/// The error a WASIp1 fd answers with `errno`, for errors that `MemFile`
+/// makes itself, so they match what the host returns on `wasm32-wasip1`.
+///
+/// On WASI targets this is [`io::Error::from_raw_os_error`] (wasi-libc's
+/// errno values are the WASI ones); elsewhere, where the number would mean
+/// something else, an error of kind `other_kind` with message `msg`.
+pub(crate) fn wasi_errno_error(errno: i32, other_kind: io::ErrorKind, msg: &str) -> io::Error {
+    if cfg!(target_os = "wasi") {
+        io::Error::from_raw_os_error(errno)
+    } else {
+        io::Error::new(other_kind, msg)
     }
 }
 

@@ -15,11 +15,14 @@ pub(crate) trait Positional {
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<u64>;
 }
 
-/// The error for a write to a file not opened for writing.
+/// The error for a write to a file not opened for writing: `EBADF`, as the
+/// host answers for a read-only memory-file fd on `wasm32-wasip1` (and POSIX
+/// for an fd not open for writing).
 fn read_only_error() -> io::Error {
-    io::Error::new(
+    crate::error::wasi_errno_error(
+        crate::errno::EBADF,
         io::ErrorKind::PermissionDenied,
-        "memory file is not open for writing",
+        "bad file descriptor: memory file is not open for writing",
     )
 }
 
@@ -232,6 +235,7 @@ mod tests {
         assert!(!f.is_writable());
         let e = f.write(b"x").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().contains("not open for writing"), "{e}");
         assert_eq!(f.inner().calls.get(), 0);
         assert_eq!(f.position(), 0);
         assert_eq!(contents(&f), b"sealed");
@@ -266,7 +270,7 @@ mod tests {
         assert_eq!(contents(&f), b"01234567ab");
         assert_eq!(f.position(), 10);
         let e = f.write(b"cd").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
         assert_eq!(f.position(), 10);
     }
 
@@ -275,7 +279,7 @@ mod tests {
         let mut f = file(b"0123456789", 100, true);
         f.seek(SeekFrom::Start(8)).unwrap();
         let e = f.write_all(b"abcd").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
         assert_eq!(contents(&f).len(), 10);
     }
 
@@ -284,7 +288,7 @@ mod tests {
         let mut f = file(b"abc", 100, true);
         f.seek(SeekFrom::End(2)).unwrap();
         let e = f.write(b"x").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
         assert_eq!(f.inner().calls.get(), 0);
         assert_eq!(f.position(), 5);
         // An empty write succeeds anywhere, also without a call.
@@ -301,7 +305,7 @@ mod tests {
         assert!(got.is_empty());
         assert_eq!(
             f.write(b"x").unwrap_err().kind(),
-            io::ErrorKind::PermissionDenied
+            io::ErrorKind::FileTooLarge
         );
         assert_eq!(f.inner().calls.get(), 0);
     }

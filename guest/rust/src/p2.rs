@@ -71,11 +71,12 @@ impl Positional for Descriptor {
 ///
 /// [`Read`], [`Write`] and [`Seek`] move the cursor, which lives here (the
 /// descriptor has none): reads call `descriptor.read(len, offset)` and writes
-/// `descriptor.write(buf, offset)`. The size never changes: writes at or past
-/// the end fail with [`io::ErrorKind::PermissionDenied`], a write that
-/// crosses it is short, and writes to a file not opened writable fail with
-/// the same kind without calling the host. Seeking past the end is allowed
-/// (reads there return 0 bytes); seeking before 0 is
+/// `descriptor.write(buf, offset)`. It behaves as the host's memory-file fds
+/// do for `wasm32-wasip1` guests: the size never changes, so a write that
+/// crosses the end is short and one at or past the end fails with `EFBIG`
+/// ([`io::ErrorKind::FileTooLarge`]); writes to a file not opened writable
+/// fail with `EBADF`. Both are refused without calling the host. Seeking past
+/// the end is allowed (reads there return 0 bytes); seeking before 0 is
 /// [`io::ErrorKind::InvalidInput`].
 #[derive(Debug)]
 pub struct MemFile(FixedFile<Descriptor>);

@@ -3,7 +3,9 @@
 //! target.
 //!
 //! The position may lie past the end, as with [`std::fs::File`]: reads there
-//! return 0 bytes and writes fail, because a memory file never grows.
+//! return 0 bytes and writes fail, because a memory file never grows. This is
+//! how the host serves memory-file fds to `wasm32-wasip1` guests, so both
+//! halves of the crate behave alike.
 
 use std::io::{self, SeekFrom};
 
@@ -21,17 +23,32 @@ fn overflow() -> io::Error {
 }
 
 /// The error for a write that starts at or past the end of a file whose
-/// size is fixed.
+/// size is fixed: the one the host gives a `wasm32-wasip1` guest, `EFBIG`
+/// ("File too large", [`io::ErrorKind::FileTooLarge`]).
 ///
-/// Its kind is [`io::ErrorKind::PermissionDenied`]: the file may not grow,
-/// which is what Linux answers (`EPERM`) for a write past the end of a
-/// size-sealed memfd, so `wasm32-wasip1` and `wasm32-wasip2` guests see the
-/// same kind.
+/// On WASI targets it is `io::Error::from_raw_os_error(EFBIG)`, so
+/// `raw_os_error()` is `Some(22)`; elsewhere (host tests) it has the same
+/// kind and no errno.
 pub fn write_past_end_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::PermissionDenied,
-        "write past the end of a fixed-size memory file",
+    crate::error::wasi_errno_error(
+        crate::errno::EFBIG,
+        file_too_large_kind(),
+        "file too large: write past the end of a fixed-size memory file",
     )
+}
+
+/// `io::ErrorKind::FileTooLarge`, which is newer than the Rust 1.63 that
+/// builds the WASI half without cargo; only used off WASI, where cargo (and
+/// so Rust >= 1.85) builds the crate.
+#[cfg(not(target_os = "wasi"))]
+fn file_too_large_kind() -> io::ErrorKind {
+    io::ErrorKind::FileTooLarge
+}
+
+/// Unused on WASI (the kind comes from the errno there).
+#[cfg(target_os = "wasi")]
+fn file_too_large_kind() -> io::ErrorKind {
+    io::ErrorKind::Other
 }
 
 /// `base + offset`, or `InvalidInput` if that is below 0 or above
@@ -203,9 +220,9 @@ mod tests {
         assert_eq!(write_len(6, 10, 4).unwrap(), 4);
         assert_eq!(write_len(8, 10, 4).unwrap(), 2);
         assert_eq!(write_len(9, 10, 1).unwrap(), 1);
-        assert_eq!(kind(write_len(10, 10, 1)), io::ErrorKind::PermissionDenied);
-        assert_eq!(kind(write_len(11, 10, 1)), io::ErrorKind::PermissionDenied);
-        assert_eq!(kind(write_len(0, 0, 1)), io::ErrorKind::PermissionDenied);
+        assert_eq!(kind(write_len(10, 10, 1)), io::ErrorKind::FileTooLarge);
+        assert_eq!(kind(write_len(11, 10, 1)), io::ErrorKind::FileTooLarge);
+        assert_eq!(kind(write_len(0, 0, 1)), io::ErrorKind::FileTooLarge);
     }
 
     #[test]
