@@ -106,7 +106,8 @@ fn env_or(var: &str, default: PathBuf) -> OsString {
 
 /// A `go` command with the same project-local environment that
 /// `scripts/toolchains.sh` exports: caches under `target/go/`, stdlib only,
-/// no toolchain downloads. It targets the host; add `wasip1` for the guest.
+/// no toolchain downloads; telemetry counters under `target/go/config`. It
+/// targets the host; [`go_wasip1`] targets the guest.
 pub fn go() -> Command {
     let target = repo_root().join("target");
     let mut cmd = Command::new(go_bin());
@@ -116,6 +117,8 @@ pub fn go() -> Command {
         .env("GOFLAGS", "-mod=mod")
         .env("GOTOOLCHAIN", "local")
         .env("CGO_ENABLED", "0")
+        // Go keeps its telemetry counters under the user config directory.
+        .env("XDG_CONFIG_HOME", target.join("go/config"))
         .env_remove("GOOS")
         .env_remove("GOARCH")
         .env_remove("GOROOT");
