@@ -94,7 +94,14 @@ fn c_guest_preopen() {
 #[test]
 fn c_guest_limits() {
     let run = run_guest(
-        ["--max-files", "6", "--max-file-size", "3000", "--max-total-size", "8000"],
+        [
+            "--max-files",
+            "6",
+            "--max-file-size",
+            "3000",
+            "--max-total-size",
+            "8000",
+        ],
         memfd_test(),
         ["limits", "6", "3000", "8000"],
     );

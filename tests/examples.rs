@@ -67,7 +67,12 @@ fn c_file() -> &'static PathBuf {
 
 fn assert_output(run: &Run, want: &str) {
     run.assert_code(0);
-    assert_eq!(run.stdout(), want, "output differs from expected.txt\n{}", run.describe());
+    assert_eq!(
+        run.stdout(),
+        want,
+        "output differs from expected.txt\n{}",
+        run.describe()
+    );
 }
 
 #[test]

@@ -99,7 +99,14 @@ fn go_guest_preopen() {
 #[test]
 fn go_guest_limits() {
     let run = run_guest(
-        ["--max-files", "5", "--max-file-size", "4096", "--max-total-size", "10000"],
+        [
+            "--max-files",
+            "5",
+            "--max-file-size",
+            "4096",
+            "--max-total-size",
+            "10000",
+        ],
         memfdcheck(),
         ["limits", "5", "4096", "10000"],
     );
@@ -137,7 +144,10 @@ fn package_exec() -> String {
         q(RUNNER),
         "run".into(),
         "--max-files 16 --max-file-size 65536 --max-total-size 262144".into(),
-        format!("--preopen {}", q(&format!("greeting={}", greeting.display()))),
+        format!(
+            "--preopen {}",
+            q(&format!("greeting={}", greeting.display()))
+        ),
         "--env WASI_MEMFD_TEST_PREOPEN=greeting".into(),
         "--env WASI_MEMFD_TEST_MAX_FILES=16".into(),
         "--env WASI_MEMFD_TEST_MAX_FILE_SIZE=65536".into(),
@@ -190,10 +200,30 @@ fn go_package_tests_in_runner() {
 #[test]
 fn go_package_tests_on_host() {
     let dir = repo_root().join("guest/go");
-    run_checked(go().current_dir(&dir).args(["vet", "./..."]), "go vet guest/go (host)");
+    run_checked(
+        go().current_dir(&dir).args(["vet", "./..."]),
+        "go vet guest/go (host)",
+    );
     let out = run_checked(
-        go().current_dir(&dir).args(["test", "-count=1", "-v", "./..."]),
+        go().current_dir(&dir)
+            .args(["test", "-count=1", "-v", "./..."]),
         "go test guest/go on the host",
     );
     assert!(out.contains("--- PASS: TestUnsupported "), "{out}");
+}
+
+/// The Go sources are gofmt-clean.
+#[test]
+fn go_sources_are_gofmt_clean() {
+    let gofmt = go_bin().with_file_name("gofmt");
+    let root = repo_root();
+    let out = run_checked(
+        std::process::Command::new(&gofmt)
+            .arg("-l")
+            .arg(root.join("guest/go"))
+            .arg(root.join("tests/guests/go"))
+            .arg(root.join("examples/zip-lister")),
+        "gofmt -l",
+    );
+    assert!(out.trim().is_empty(), "not gofmt-formatted:\n{out}");
 }

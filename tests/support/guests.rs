@@ -70,30 +70,49 @@ pub fn go_bin() -> PathBuf {
     if let Some(go) = std::env::var_os("WASI_MEMFD_GO").filter(|v| !v.is_empty()) {
         let go = PathBuf::from(go);
         if !go.exists() {
-            missing("Go", "WASI_MEMFD_GO", &format!("WASI_MEMFD_GO={} does not exist", go.display()));
+            missing(
+                "Go",
+                "WASI_MEMFD_GO",
+                &format!("WASI_MEMFD_GO={} does not exist", go.display()),
+            );
         }
         return go;
     }
     match venv_site_packages().map(|s| s.join("go/bin/go")) {
         Some(go) if go.exists() => go,
-        _ => missing("Go", "WASI_MEMFD_GO", "nothing at target/venv/lib/python3*/site-packages/go/bin/go"),
+        _ => missing(
+            "Go",
+            "WASI_MEMFD_GO",
+            "nothing at target/venv/lib/python3*/site-packages/go/bin/go",
+        ),
     }
 }
 
 /// The command that runs Zig: `$WASI_MEMFD_ZIG` (split on whitespace, so
 /// `python -m ziglang` works too), else the `zig` that `ziglang` put in the venv.
 pub fn zig_cmd() -> Vec<OsString> {
-    if let Some(zig) = std::env::var("WASI_MEMFD_ZIG").ok().filter(|v| !v.trim().is_empty()) {
+    if let Some(zig) = std::env::var("WASI_MEMFD_ZIG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
         let words: Vec<OsString> = zig.split_whitespace().map(OsString::from).collect();
         let first = Path::new(&words[0]);
         if first.components().count() > 1 && !first.exists() {
-            missing("Zig", "WASI_MEMFD_ZIG", &format!("WASI_MEMFD_ZIG={zig}: {} does not exist", first.display()));
+            missing(
+                "Zig",
+                "WASI_MEMFD_ZIG",
+                &format!("WASI_MEMFD_ZIG={zig}: {} does not exist", first.display()),
+            );
         }
         return words;
     }
     match venv_site_packages().map(|s| s.join("ziglang/zig")) {
         Some(zig) if zig.exists() => vec![zig.into_os_string()],
-        _ => missing("Zig", "WASI_MEMFD_ZIG", "nothing at target/venv/lib/python3*/site-packages/ziglang/zig"),
+        _ => missing(
+            "Zig",
+            "WASI_MEMFD_ZIG",
+            "nothing at target/venv/lib/python3*/site-packages/ziglang/zig",
+        ),
     }
 }
 
@@ -113,7 +132,10 @@ pub fn go() -> Command {
     let mut cmd = Command::new(go_bin());
     cmd.env("GOCACHE", env_or("GOCACHE", target.join("go/cache")))
         .env("GOPATH", env_or("GOPATH", target.join("go/path")))
-        .env("GOMODCACHE", env_or("GOMODCACHE", target.join("go/path/pkg/mod")))
+        .env(
+            "GOMODCACHE",
+            env_or("GOMODCACHE", target.join("go/path/pkg/mod")),
+        )
         .env("GOFLAGS", "-mod=mod")
         .env("GOTOOLCHAIN", "local")
         .env("CGO_ENABLED", "0")
@@ -202,7 +224,12 @@ impl Run {
 
     /// Asserts the run exited with `code`.
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code(), Some(code), "wrong exit status\n{}", self.describe());
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "wrong exit status\n{}",
+            self.describe()
+        );
         self
     }
 }
@@ -247,7 +274,11 @@ pub fn dir_arg(host: &Path, guest: &str) -> OsString {
 pub fn assert_all_checks_pass(run: &Run, expected: &[&str]) {
     run.assert_code(0);
     let stdout = run.stdout();
-    assert!(!stdout.contains("FAIL"), "a check failed\n{}", run.describe());
+    assert!(
+        !stdout.contains("FAIL"),
+        "a check failed\n{}",
+        run.describe()
+    );
     let oks: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("ok: "))
