@@ -63,7 +63,7 @@ pub(super) fn add_to_linker<T: Send + 'static>(
                     }
                     let name =
                         std::str::from_utf8(&mem[name]).map_err(|_| ErrorCode::InvalidArgument)?;
-                    let fd = ctx.from_bytes(&mem[data], name, flags & FLAG_WRITABLE != 0)?;
+                    let fd = ctx.open_from_bytes(&mem[data], name, flags & FLAG_WRITABLE != 0)?;
                     Ok(fd)
                 },
                 fd_out,

@@ -62,7 +62,12 @@ impl WasiMemfdP1Ctx {
     }
 
     /// Makes a memory file from `data` and opens an fd on it.
-    fn from_bytes(&mut self, data: &[u8], name: &str, writable: bool) -> Result<u32, ErrorCode> {
+    fn open_from_bytes(
+        &mut self,
+        data: &[u8],
+        name: &str,
+        writable: bool,
+    ) -> Result<u32, ErrorCode> {
         let admission = self.memfd.admit_from_bytes(data.len(), name, writable)?;
         let file = admission.fill(name, data)?;
         self.open(file, writable, data.len() as u64)
