@@ -45,7 +45,16 @@ const LIMIT_CHECKS: &[&str] = &[
     "EMFILE over --max-files; close frees the slot",
 ];
 
-const PREOPEN_CHECKS: &[&str] = &["preopen: contents, fstat, independent offsets"];
+const PREOPEN_CHECKS: &[&str] = &[
+    "preopen: contents, fstat, independent offsets",
+    "preopen: read-only (write EBADF, O_RDONLY), close",
+];
+
+/// With a preopened file as well as the limits.
+const LIMIT_PREOPEN_CHECKS: &[&str] = &[
+    "limits: a preopened file takes no quota bytes",
+    "limits: open_preopened counts against --max-files",
+];
 
 const GREETING: &str = "A file attached by the host, read from C.";
 
@@ -106,6 +115,32 @@ fn c_guest_limits() {
         ["limits", "6", "3000", "8000"],
     );
     assert_all_checks_pass(&run, LIMIT_CHECKS);
+}
+
+/// open-preopened takes a --max-files slot but no --max-total-size bytes.
+#[test]
+fn c_guest_limits_with_preopen() {
+    let preopen = preopen_arg("greeting", greeting_file());
+    let run = run_guest(
+        [
+            "--max-files".as_ref(),
+            "6".as_ref(),
+            "--max-file-size".as_ref(),
+            "3000".as_ref(),
+            "--max-total-size".as_ref(),
+            "8000".as_ref(),
+            "--preopen".as_ref(),
+            preopen.as_os_str(),
+        ],
+        memfd_test(),
+        ["limits", "6", "3000", "8000", "greeting"],
+    );
+    let all: Vec<&str> = LIMIT_CHECKS
+        .iter()
+        .chain(LIMIT_PREOPEN_CHECKS)
+        .copied()
+        .collect();
+    assert_all_checks_pass(&run, &all);
 }
 
 /// A failed check reaches the runner's exit status.

@@ -29,6 +29,7 @@ const BASIC_CHECKS: &[&str] = &[
     "read-only: Write/WriteAt fail with EBADF, Truncate refused",
     "archive/zip over the *os.File",
     "writable: in-place Write/WriteAt, fixed size",
+    "large file: 8 MiB round trip, ReadAt near the end",
     "empty data and empty name",
     "EINVAL: NUL in name",
     "EINVAL: name not UTF-8",

@@ -10,8 +10,9 @@
  * Modes:
  *   basic                          no runner flags needed
  *   preopen NAME EXPECTED          --preopen NAME=PATH, PATH holding EXPECTED
- *   limits FILES FILE_SIZE TOTAL   --max-files FILES --max-file-size FILE_SIZE
- *                                  --max-total-size TOTAL
+ *   limits FILES FILE_SIZE TOTAL [PREOPEN]
+ *                                  --max-files FILES --max-file-size FILE_SIZE
+ *                                  --max-total-size TOTAL [--preopen PREOPEN=PATH]
  *
  * Prints "ok: CHECK" per check; on the first failure prints "FAIL: ..." and
  * exits 1. Prints "N passed, 0 failed" at the end.
@@ -313,8 +314,50 @@ static void test_preopen(const char *name, const char *expected) {
           "second fd did not read the whole file from offset 0");
     CHECK(lseek(a, 0, SEEK_CUR) == 3, "first fd's offset moved");
     CHECK(pread(a, buf, sizeof buf, 0) == (ssize_t)n && memcmp(buf, expected, n) == 0, "pread");
-    CHECK(close(a) == 0 && close(b) == 0, "close");
     ok("preopen: contents, fstat, independent offsets");
+
+    /* The runner attaches --preopen files as sealed copies: read-only. */
+    CHECK_ERRNO(write(a, "x", 1), EBADF);
+    CHECK_ERRNO(pwrite(b, "x", 1, 0), EBADF);
+    int fl = fcntl(a, F_GETFL);
+    CHECK(fl != -1 && (fl & O_ACCMODE) == O_RDONLY, "F_GETFL %#x: not O_RDONLY", fl);
+    CHECK(close(a) == 0 && close(b) == 0, "close");
+    CHECK_ERRNO(read(a, buf, 1), EBADF);
+    ok("preopen: read-only (write EBADF, O_RDONLY), close");
+}
+
+/* With a preopen: open_preopened takes a --max-files slot but no quota bytes. */
+static void test_limits_preopen(long files, long file_size, long total, const char *preopen) {
+    int fds[1024];
+    int nfds = 0;
+    CHECK(files <= 1024, "--max-files too large for this test");
+    char *big = calloc(1, (size_t)file_size);
+    CHECK(big != NULL, "calloc");
+    for (long left = total; left > 0 && nfds < files - 1;) {
+        long n = left < file_size ? left : file_size;
+        fds[nfds] = wasi_memfd_from_bytes(big, (size_t)n, "quota", 0);
+        CHECK(fds[nfds] >= 0, "filling the quota: %ld bytes with %ld left", n, left);
+        nfds++;
+        left -= n;
+    }
+    free(big);
+    int p = wasi_memfd_open_preopened(preopen);
+    CHECK(p >= 0, "open_preopened(%s) with the quota full", preopen);
+    ok("limits: a preopened file takes no quota bytes");
+    while (nfds + 1 < files) {
+        fds[nfds] = wasi_memfd_from_bytes(NULL, 0, "slot", 0);
+        CHECK(fds[nfds] >= 0, "file %d of %ld allowed", nfds + 2, files);
+        nfds++;
+    }
+    CHECK_ERRNO(wasi_memfd_from_bytes(NULL, 0, "one-too-many", 0), EMFILE);
+    CHECK_ERRNO(wasi_memfd_open_preopened(preopen), EMFILE);
+    CHECK(close(p) == 0, "close");
+    p = wasi_memfd_open_preopened(preopen);
+    CHECK(p >= 0, "open_preopened after closing one: slot not freed");
+    close(p);
+    while (nfds > 0)
+        close(fds[--nfds]);
+    ok("limits: open_preopened counts against --max-files");
 }
 
 static void test_limits(long files, long file_size, long total) {
@@ -375,10 +418,12 @@ int main(int argc, char **argv) {
         test_errors();
     } else if (strcmp(mode, "preopen") == 0 && argc == 4) {
         test_preopen(argv[2], argv[3]);
-    } else if (strcmp(mode, "limits") == 0 && argc == 5) {
+    } else if (strcmp(mode, "limits") == 0 && (argc == 5 || argc == 6)) {
         test_limits(atol(argv[2]), atol(argv[3]), atol(argv[4]));
+        if (argc == 6)
+            test_limits_preopen(atol(argv[2]), atol(argv[3]), atol(argv[4]), argv[5]);
     } else {
-        fprintf(stderr, "usage: memfd_test [basic | preopen NAME EXPECTED | limits FILES FILE_SIZE TOTAL]\n");
+        fprintf(stderr, "usage: memfd_test [basic | preopen NAME EXPECTED | limits FILES FILE_SIZE TOTAL [PREOPEN]]\n");
         return 2;
     }
     printf("%d passed, 0 failed\n", passed);

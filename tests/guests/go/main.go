@@ -325,6 +325,33 @@ func basic() {
 		return nil
 	})
 
+	check("large file: 8 MiB round trip, ReadAt near the end", func() error {
+		big := pattern(8 << 20)
+		f, err := memfd.FromBytes(big, "large")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || fi.Size() != int64(len(big)) {
+			return fmt.Errorf("Stat = %v, %v", fi, err)
+		}
+		tail := make([]byte, 4096)
+		if n, err := f.ReadAt(tail, int64(len(big))-4096); n != 4096 || err != nil {
+			return fmt.Errorf("ReadAt = %d, %v", n, err)
+		}
+		if !bytes.Equal(tail, big[len(big)-4096:]) {
+			return fmt.Errorf("ReadAt bytes differ")
+		}
+		got, err := io.ReadAll(f)
+		if err != nil {
+			return err
+		}
+		if sha256.Sum256(got) != sha256.Sum256(big) {
+			return fmt.Errorf("read %d bytes that differ from the %d given", len(got), len(big))
+		}
+		return nil
+	})
+
 	check("empty data and empty name", func() error {
 		e, err := memfd.FromBytes(nil, "")
 		if err != nil {
