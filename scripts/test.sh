@@ -14,19 +14,20 @@ cd "$root"
 # shellcheck source=toolchains.sh
 source scripts/toolchains.sh
 
+# Debian's rust-lld needs lld-14, which rustc only recommends.
 wasm_std() {
-    [ -x /usr/bin/rustc ] &&
+    [ -x /usr/bin/rustc ] && command -v lld-14 >/dev/null &&
         [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-wasi" ]
 }
 if ! wasm_std; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "test.sh: need Debian's rustc + libstd-rust-dev-wasm32 (run as root, or: sudo apt-get install rustc libstd-rust-dev-wasm32)" >&2
+        echo "test.sh: need Debian's rustc + libstd-rust-dev-wasm32 (run as root, or: sudo apt-get install rustc libstd-rust-dev-wasm32 lld-14)" >&2
         exit 1
     fi
     echo "test.sh: installing Debian's rustc with its wasm32-wasi std (apt-get)" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq rustc libstd-rust-dev-wasm32 >/dev/null
+    apt-get install -y -qq rustc libstd-rust-dev-wasm32 lld-14 >/dev/null
     wasm_std
 fi
 
