@@ -14,7 +14,10 @@
 //!   unlinked at once. Read-only files are handed out through a second,
 //!   `O_RDONLY` descriptor, so they cannot be written through it. Shared
 //!   memory has no seals: on this backend the fixed size of writable files is
-//!   enforced only by the core-module layer, not by the kernel. It fills files
+//!   enforced by the core-module layer, and by the kernel only on macOS
+//!   (which sizes a shared-memory object once). A component guest can
+//!   `set-size` a writable shm file on Linux and the BSDs, and the growth is
+//!   not charged to its quota: a known gap, tested as such. It fills files
 //!   with `write(2)`, which Linux and the BSDs accept on shared memory and
 //!   macOS does not (an mmap copy there is future work).
 
@@ -176,13 +179,14 @@ fn shm_name() -> Result<String, Errno> {
     Ok(name)
 }
 
-/// Writes all of `data` at the file's offset, through short writes and
-/// `EINTR`.
-fn write_all(fd: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
-    while !data.is_empty() {
-        match rustix::io::write(fd, data) {
+/// Writes all of `data` from offset 0 with `pwrite`, through short writes
+/// and `EINTR`, leaving the file offset at 0.
+fn write_all(fd: &OwnedFd, data: &[u8]) -> Result<(), Errno> {
+    let mut done = 0;
+    while done < data.len() {
+        match rustix::io::pwrite(fd, &data[done..], done as u64) {
             Ok(0) => return Err(Errno::NOSPC),
-            Ok(n) => data = &data[n..],
+            Ok(n) => done += n,
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),
         }
@@ -212,7 +216,7 @@ pub(crate) fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustix::fs::{fcntl_get_seals, fstat, ftruncate, SealFlags};
+    use rustix::fs::{fcntl_add_seals, fcntl_get_seals, fstat, ftruncate, SealFlags};
 
     fn contents(file: &File) -> Vec<u8> {
         read_all(file).unwrap()
@@ -231,6 +235,8 @@ mod tests {
             assert!(seals.contains(seal), "{seal:?} missing from {seals:?}");
         }
         assert_eq!(contents(&file), b"hello");
+        let at = rustix::fs::seek(&file, rustix::fs::SeekFrom::Current(0)).unwrap();
+        assert_eq!(at, 0, "the file offset is left at 0");
         assert_eq!(rustix::io::pwrite(&file, b"J", 0), Err(Errno::PERM));
         assert_eq!(ftruncate(&file, 1), Err(Errno::PERM));
         assert_eq!(ftruncate(&file, 100), Err(Errno::PERM));
