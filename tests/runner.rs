@@ -1,0 +1,336 @@
+//! The `wasi-memfd run` command line: exit codes, traps, argv, env, dirs,
+//! preopens, limits and flag errors, with small WAT core modules.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
+
+/// Writes `wat` to a fresh file named `name` under target/, returns its path.
+fn guest(name: &str, wat: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(RUNNER)
+        .args(args)
+        .output()
+        .expect("the runner starts")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A module that exits with the status in its first data byte.
+const EXIT_WITH_7: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (call $exit (i32.const 7))))"#;
+
+/// Prints argv, NUL-separated, to stdout.
+const PRINT_ARGS: &str = r#"(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (drop (call $get (i32.const 1024) (i32.const 4096)))
+    ;; iovec at 16: the whole argv buffer
+    (i32.store (i32.const 16) (i32.const 4096))
+    (i32.store (i32.const 20) (i32.load (i32.const 4)))
+    (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))"#;
+
+/// Prints the environment, NUL-separated, to stdout.
+const PRINT_ENV: &str = r#"(module
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (drop (call $get (i32.const 1024) (i32.const 4096)))
+    (i32.store (i32.const 16) (i32.const 4096))
+    (i32.store (i32.const 20) (i32.load (i32.const 4)))
+    (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))"#;
+
+/// Opens the preopened file "in", copies up to 256 bytes of it to stdout;
+/// exits with the errno of a failed `open_preopened`.
+const CAT_PREOPEN: &str = r#"(module
+  (import "wasi_memfd" "open_preopened" (func $open (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "in")
+  (func (export "_start") (local $e i32)
+    (local.set $e (call $open (i32.const 64) (i32.const 2) (i32.const 0)))
+    (if (local.get $e) (then (call $exit (local.get $e))))
+    (i32.store (i32.const 16) (i32.const 4096))
+    (i32.store (i32.const 20) (i32.const 256))
+    (drop (call $read (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (i32.store (i32.const 20) (i32.load (i32.const 24)))
+    (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))"#;
+
+/// Makes one 2048-byte memory file and exits with `from_bytes`' errno.
+const MAKE_2K: &str = r#"(module
+  (import "wasi_memfd" "from_bytes" (func $fb (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $exit (call $fb (i32.const 1024) (i32.const 2048) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))))"#;
+
+#[test]
+fn the_guest_exit_status_is_the_runner_exit_status() {
+    let out = run(&["run", guest("exit7.wat", EXIT_WITH_7).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+}
+
+#[test]
+fn a_trap_is_reported_and_exits_134() {
+    let wat = r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#;
+    let out = run(&["run", guest("trap.wat", wat).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134));
+    let err = stderr(&out);
+    assert!(err.contains("the guest trapped"), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+}
+
+#[test]
+fn argv0_is_the_file_name_and_args_follow_even_with_dashes() {
+    let path = guest("args.wat", PRINT_ARGS);
+    let out = run(&["run", path.to_str().unwrap(), "one", "--two", "-x"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "args.wat\0one\0--two\0-x\0");
+}
+
+#[test]
+fn env_flags_reach_the_guest() {
+    let path = guest("env.wat", PRINT_ENV);
+    let out = run(&[
+        "run",
+        "--env",
+        "A=1",
+        "--env",
+        "B=x=y",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "A=1\0B=x=y\0");
+}
+
+#[test]
+fn binary_wasm_without_an_extension_runs() {
+    let bytes = wat::parse_str(EXIT_WITH_7).unwrap();
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner/exit7.test");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let out = run(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+}
+
+#[test]
+fn preopen_copies_a_host_file_under_a_name() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner");
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("input.txt");
+    std::fs::write(&input, "attached by the host\n").unwrap();
+    let path = guest("cat.wat", CAT_PREOPEN);
+    let spec = format!("in={}", input.display());
+    let out = run(&["run", "--preopen", &spec, path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "attached by the host\n");
+    // Without the flag the guest gets ENOENT (44).
+    let out = run(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(44));
+}
+
+#[test]
+fn limit_flags_take_byte_counts_with_suffixes() {
+    let path = guest("make2k.wat", MAKE_2K);
+    let path = path.to_str().unwrap();
+    // 2048 bytes fit under 2K, not under 2047; EFBIG is 22.
+    assert_eq!(
+        run(&["run", "--max-file-size", "2K", path]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["run", "--max-file-size", "2047", path]).status.code(),
+        Some(22)
+    );
+    // EDQUOT (19) and EMFILE (33).
+    assert_eq!(
+        run(&["run", "--max-total-size", "1k", path]).status.code(),
+        Some(19)
+    );
+    assert_eq!(
+        run(&["run", "--max-files", "0", path]).status.code(),
+        Some(33)
+    );
+    assert_eq!(
+        run(&["run", "--max-total-size", "1G", path]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn bad_flags_get_a_usage_error() {
+    let path = guest("exit7-flags.wat", EXIT_WITH_7);
+    let path = path.to_str().unwrap();
+    for args in [
+        vec!["run", "--max-files", "many", path],
+        vec!["run", "--max-file-size", "12Q", path],
+        vec!["run", "--env", "NOVALUE", path],
+        vec!["run", "--preopen", "=x", path],
+        vec!["run"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(err.contains("--help"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn missing_or_broken_guests_fail_clearly() {
+    let out = run(&["run", "/nonexistent/guest.wasm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("reading /nonexistent/guest.wasm"),
+        "{}",
+        stderr(&out)
+    );
+    let junk = guest("junk.wat", "(module (oops");
+    let out = run(&["run", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("neither wasm nor valid wat"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[
+        "run",
+        "--preopen",
+        "x=/nonexistent/file",
+        guest("exit7-p.wat", EXIT_WITH_7).to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--preopen x=/nonexistent/file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn dir_flag_maps_a_host_directory() {
+    // path_open on preopened fd 3 ("/data"), read, print.
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 64) "hello.txt")
+      (func (export "_start") (local $e i32)
+        (local.set $e (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 9)
+          (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0)))
+        (if (local.get $e) (then (call $exit (local.get $e))))
+        (i32.store (i32.const 16) (i32.const 4096))
+        (i32.store (i32.const 20) (i32.const 256))
+        (drop (call $read (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 24)))
+        (i32.store (i32.const 20) (i32.load (i32.const 24)))
+        (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))"#;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner/dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), "from a --dir\n").unwrap();
+    let spec = format!("{}::/data", dir.display());
+    let out = run(&[
+        "run",
+        "--dir",
+        &spec,
+        guest("dir.wat", wat).to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from a --dir\n");
+}
+
+/// A `wasi:cli/command` component (no adapter: its core module imports only
+/// component functions) whose `run` makes a memory file and returns
+/// `ok` on success, `err` on any error code.
+fn memfd_command_component() -> Vec<u8> {
+    let core = wat::parse_str(
+        r#"(module
+          (import "wasi-memfd:memfd/memfd@0.1.0" "from-bytes"
+            (func $from_bytes (param i32 i32 i32 i32 i32 i32)))
+          (import "wasi:filesystem/types@0.2.0" "[resource-drop]descriptor"
+            (func $drop (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 64) "component bytes")
+          (func (export "wasi:cli/run@0.2.0#run") (result i32)
+            (call $from_bytes (i32.const 64) (i32.const 15) (i32.const 0) (i32.const 0)
+              (i32.const 0) (i32.const 16))
+            (if (result i32) (i32.load8_u (i32.const 16))
+              (then (i32.const 1))
+              (else (call $drop (i32.load (i32.const 20))) (i32.const 0))))
+          (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#,
+    )
+    .unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let mut resolve = wit_parser::Resolve::default();
+    resolve.push_dir(&root).unwrap();
+    resolve
+        .push_str(
+            "cli.wit",
+            "package wasi:cli@0.2.0; interface run { run: func() -> result; }",
+        )
+        .unwrap();
+    let pkg = resolve
+        .push_str(
+            "command.wit",
+            "package test:command;
+             world command {
+               import wasi-memfd:memfd/memfd@0.1.0;
+               export wasi:cli/run@0.2.0;
+             }",
+        )
+        .unwrap();
+    let world = resolve.select_world(&[pkg], Some("command")).unwrap();
+    let mut module = core;
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
+}
+
+#[test]
+fn components_run_with_wasi_memfd_linked() {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner/command.wasm");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, memfd_command_component()).unwrap();
+    let path = path.to_str().unwrap();
+    let out = run(&["run", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // 15 bytes do not fit under a 10-byte limit: `run` returns err.
+    let out = run(&["run", "--max-file-size", "10", path]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
