@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/command.rs"]
+mod command;
+use command::memfd_command_component;
+
 const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
 
 /// Writes `wat` to a fresh file named `name` under target/, returns its path.
@@ -263,63 +267,6 @@ fn dir_flag_maps_a_host_directory() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "from a --dir\n");
-}
-
-/// A `wasi:cli/command` component (no adapter: its core module imports only
-/// component functions) whose `run` makes a memory file and returns
-/// `ok` on success, `err` on any error code.
-fn memfd_command_component() -> Vec<u8> {
-    let core = wat::parse_str(
-        r#"(module
-          (import "wasi-memfd:memfd/memfd@0.1.0" "from-bytes"
-            (func $from_bytes (param i32 i32 i32 i32 i32 i32)))
-          (import "wasi:filesystem/types@0.2.0" "[resource-drop]descriptor"
-            (func $drop (param i32)))
-          (memory (export "memory") 1)
-          (data (i32.const 64) "component bytes")
-          (func (export "wasi:cli/run@0.2.0#run") (result i32)
-            (call $from_bytes (i32.const 64) (i32.const 15) (i32.const 0) (i32.const 0)
-              (i32.const 0) (i32.const 16))
-            (if (result i32) (i32.load8_u (i32.const 16))
-              (then (i32.const 1))
-              (else (call $drop (i32.load (i32.const 20))) (i32.const 0))))
-          (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#,
-    )
-    .unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-    let mut resolve = wit_parser::Resolve::default();
-    resolve.push_dir(&root).unwrap();
-    resolve
-        .push_str(
-            "cli.wit",
-            "package wasi:cli@0.2.0; interface run { run: func() -> result; }",
-        )
-        .unwrap();
-    let pkg = resolve
-        .push_str(
-            "command.wit",
-            "package test:command;
-             world command {
-               import wasi-memfd:memfd/memfd@0.1.0;
-               export wasi:cli/run@0.2.0;
-             }",
-        )
-        .unwrap();
-    let world = resolve.select_world(&[pkg], Some("command")).unwrap();
-    let mut module = core;
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
 }
 
 #[test]

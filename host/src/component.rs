@@ -82,13 +82,12 @@ pub fn add_to_linker_sync<T: WasiMemfdView + 'static>(
     Ok(())
 }
 
-/// Adds `wasi-memfd:memfd/memfd` to a component linker used with async
-/// support (`Config::async_support`), as wasmtime-wasi's
-/// `p2::add_to_linker_async` is.
+/// Adds `wasi-memfd:memfd/memfd` to a component linker whose guests are
+/// called with `call_async`, beside wasmtime-wasi's `p2::add_to_linker_async`.
 ///
 /// The functions are the same as [`add_to_linker_sync`]'s: making a memory
 /// file is a memory-speed copy done on the calling thread (a thread hop would
-/// cost more than it saves and the guest's bytes cannot leave the store).
+/// cost more than it saves, and the guest's bytes cannot leave the store).
 pub fn add_to_linker_async<T: WasiMemfdView + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {

@@ -1,0 +1,119 @@
+//! `add_to_linker_async` for components and for core modules: guests called
+//! with `call_async` reach wasi-memfd and get working files.
+
+#[path = "support/command.rs"]
+mod command;
+
+use wasi_memfd::p1::WasiMemfdP1Ctx;
+use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
+use wasmtime::component::{Component, ResourceTable};
+use wasmtime::{Engine, Linker, Module, Store};
+use wasmtime_wasi::runtime::in_tokio;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+struct ComponentState {
+    wasi: WasiCtx,
+    memfd: WasiMemfdCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for ComponentState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiMemfdView for ComponentState {
+    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
+        WasiMemfdCtxView {
+            ctx: &mut self.memfd,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs the shared command component with async linkers; `Ok(())` is the
+/// guest's own `ok`.
+fn run_component_async(memfd: WasiMemfdCtx) -> Result<(), ()> {
+    use wasmtime_wasi::p2::bindings::Command;
+    let engine = Engine::default();
+    let component = Component::new(&engine, command::memfd_command_component()).unwrap();
+    let mut linker = wasmtime::component::Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    wasi_memfd::add_to_linker_async(&mut linker).unwrap();
+    let state = ComponentState {
+        wasi: WasiCtxBuilder::new().build(),
+        memfd,
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(&engine, state);
+    in_tokio(async {
+        let command = Command::instantiate_async(&mut store, &component, &linker)
+            .await
+            .unwrap();
+        command.wasi_cli_run().call_run(&mut store).await.unwrap()
+    })
+}
+
+#[test]
+fn component_async_linker_makes_files_and_enforces_limits() {
+    assert_eq!(run_component_async(WasiMemfdCtx::default()), Ok(()));
+    // The guest's 15 bytes are over a 10-byte limit: its `run` reports err.
+    let small = WasiMemfdCtx::builder().max_file_size(10).build();
+    assert_eq!(run_component_async(small), Err(()));
+}
+
+/// Makes a memory file from 11 bytes, reads it back through `fd_read`,
+/// compares, closes it; `run` returns 0 on success or a distinct code for
+/// each step that failed.
+const P1_ROUND_TRIP: &str = r#"(module
+  (import "wasi_memfd" "from_bytes" (func $from_bytes (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "async bytes")
+  (func (export "run") (result i32) (local $i i32)
+    (if (call $from_bytes (i32.const 64) (i32.const 11) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+      (then (return (i32.const 1))))
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (i32.const 100))
+    (if (call $read (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 24))
+      (then (return (i32.const 2))))
+    (if (i32.ne (i32.load (i32.const 24)) (i32.const 11))
+      (then (return (i32.const 3))))
+    (block $done (loop $next
+      (br_if $done (i32.eq (local.get $i) (i32.const 11)))
+      (if (i32.ne (i32.load8_u (i32.add (i32.const 64) (local.get $i)))
+                  (i32.load8_u (i32.add (i32.const 1024) (local.get $i))))
+        (then (return (i32.const 4))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (if (call $close (i32.load (i32.const 0)))
+      (then (return (i32.const 5))))
+    (i32.const 0)))"#;
+
+#[test]
+fn core_module_async_linker_round_trips_through_fd_read() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, P1_ROUND_TRIP).unwrap();
+    let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
+    wasi_memfd::p1::add_to_linker_async(&mut linker, |ctx| ctx).unwrap();
+    let wasi = WasiCtxBuilder::new().build_p1();
+    let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, WasiMemfdCtx::default()));
+    let code = in_tokio(async {
+        let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
+        let run = instance
+            .get_typed_func::<(), i32>(&mut store, "run")
+            .unwrap();
+        run.call_async(&mut store, ()).await.unwrap()
+    });
+    assert_eq!(code, 0, "the guest's failing step");
+    assert_eq!(
+        store.data_mut().memfd().usage().files,
+        0,
+        "fd_close gave the slot back"
+    );
+}
