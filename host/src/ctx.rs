@@ -115,6 +115,7 @@ impl WasiMemfdCtx {
     /// Opens a new descriptor on the file attached under `name`, if the
     /// guest may hold one more.
     pub(crate) fn open_preopened(&mut self, name: &str) -> Result<OpenedPreopen, ErrorCode> {
+        check_name(name)?;
         let preopen = self.preopens.get(name).ok_or(ErrorCode::NotFound)?;
         self.ledger.admit(&self.limits, 0)?;
         let file = preopen.file.try_clone().map_err(|e| {

@@ -75,7 +75,6 @@ impl WasiMemfdP1Ctx {
 
     /// Opens a new fd on the file the host attached under `name`.
     fn open_preopened(&mut self, name: &str) -> Result<u32, ErrorCode> {
-        crate::ctx::check_name(name)?;
         let opened = self.memfd.open_preopened(name)?;
         self.open(opened.file, opened.writable, 0)
     }
