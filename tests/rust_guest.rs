@@ -9,11 +9,16 @@
 //!
 //! Build outputs go to `target/guests/rust/`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/guests.rs"]
+mod guests;
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::OnceLock;
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
+use guests::{out_dir, preopen_arg, repo_root, run_checked, run_guest, Run};
+
 /// Must match `GREETING` and `PREOPEN` in memfd_test.rs.
 const GREETING: &str = "hello from the host\n";
 const PREOPEN: &str = "greeting";
@@ -24,24 +29,6 @@ const CHECKS: usize = 17;
 const MAX_FILES: &str = "8";
 const MAX_FILE_SIZE: &str = "65536";
 const MAX_TOTAL_SIZE: &str = "262144";
-
-fn repo_root() -> PathBuf {
-    // This file is registered by host/Cargo.toml, so the manifest dir is host/.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf()
-}
-
-/// `target/guests/rust`, next to the profile directory the runner is in.
-fn out_dir() -> PathBuf {
-    let runner = Path::new(RUNNER);
-    let target = runner
-        .parent()
-        .and_then(Path::parent)
-        .expect("the runner lives in target/<profile>/");
-    target.join("guests").join("rust")
-}
 
 fn wasm_rustc() -> PathBuf {
     let rustc = std::env::var_os("WASI_MEMFD_RUSTC_WASM")
@@ -58,19 +45,6 @@ fn wasm_rustc() -> PathBuf {
     rustc
 }
 
-fn run_checked(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}): {cmd:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-}
-
 struct Built {
     wasm: PathBuf,
     greeting: PathBuf,
@@ -82,8 +56,7 @@ fn built() -> &'static Built {
     BUILT.get_or_init(|| {
         let rustc = wasm_rustc();
         let root = repo_root();
-        let out = out_dir();
-        std::fs::create_dir_all(&out).expect("create target/guests/rust");
+        let out = out_dir("rust");
 
         let rlib = out.join("libwasi_memfd_guest.rlib");
         run_checked(
@@ -120,61 +93,40 @@ fn built() -> &'static Built {
     })
 }
 
-/// `<runner> run <limits> <extra> memfd_test.wasm`
-fn run_guest(extra: &[&std::ffi::OsStr]) -> Output {
-    let b = built();
-    let mut cmd = Command::new(RUNNER);
-    cmd.arg("run")
-        .args(["--max-files", MAX_FILES])
-        .args(["--max-file-size", MAX_FILE_SIZE])
-        .args(["--max-total-size", MAX_TOTAL_SIZE])
-        .args(["--env", &format!("WASI_MEMFD_TEST_MAX_FILES={MAX_FILES}")])
-        .args([
-            "--env",
-            &format!("WASI_MEMFD_TEST_MAX_FILE_SIZE={MAX_FILE_SIZE}"),
-        ])
-        .args([
-            "--env",
-            &format!("WASI_MEMFD_TEST_MAX_TOTAL_SIZE={MAX_TOTAL_SIZE}"),
-        ])
-        .args(extra)
-        .arg(&b.wasm);
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+/// `<runner> run <limits> <extra> memfd_test.wasm`, the limits also passed
+/// to the guest in its environment.
+fn run_memfd_test(extra: &[&OsStr]) -> Run {
+    let limits = [
+        format!("--max-files={MAX_FILES}"),
+        format!("--max-file-size={MAX_FILE_SIZE}"),
+        format!("--max-total-size={MAX_TOTAL_SIZE}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_FILES={MAX_FILES}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_FILE_SIZE={MAX_FILE_SIZE}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_TOTAL_SIZE={MAX_TOTAL_SIZE}"),
+    ];
+    let flags = limits.iter().map(OsStr::new).chain(extra.iter().copied());
+    run_guest(flags, &built().wasm, std::iter::empty::<&OsStr>())
 }
 
-fn describe(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn preopen_arg() -> std::ffi::OsString {
-    let mut arg = std::ffi::OsString::from(format!("{PREOPEN}="));
-    arg.push(&built().greeting);
-    arg
+fn ok_lines(run: &Run) -> usize {
+    run.stdout()
+        .lines()
+        .filter(|l| l.starts_with("ok   "))
+        .count()
 }
 
 #[test]
 fn rust_guest_passes_every_check() {
-    let preopen = preopen_arg();
-    let out = run_guest(&["--preopen".as_ref(), preopen.as_os_str()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(!stdout.contains("FAIL"), "{}", describe(&out));
-    assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("ok   ")).count(),
-        CHECKS,
-        "{}",
-        describe(&out)
-    );
+    let preopen = preopen_arg(PREOPEN, &built().greeting);
+    let run = run_memfd_test(&["--preopen".as_ref(), preopen.as_os_str()]);
+    run.assert_code(0);
+    assert!(!run.stdout().contains("FAIL"), "{}", run.describe());
+    assert_eq!(ok_lines(&run), CHECKS, "{}", run.describe());
     assert!(
-        stdout.contains(&format!("memfd_test: all {CHECKS} checks passed")),
+        run.stdout()
+            .contains(&format!("memfd_test: all {CHECKS} checks passed")),
         "{}",
-        describe(&out)
+        run.describe()
     );
 }
 
@@ -182,23 +134,19 @@ fn rust_guest_passes_every_check() {
 /// guest's checks can fail, and a failure reaches the exit status.
 #[test]
 fn rust_guest_reports_a_failed_check() {
-    let out = run_guest(&[]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let run = run_memfd_test(&[]);
+    run.assert_code(1);
     assert!(
-        stdout.contains("FAIL preopened_file_reads_and_has_its_own_offsets"),
+        run.stdout()
+            .contains("FAIL preopened_file_reads_and_has_its_own_offsets"),
         "{}",
-        describe(&out)
+        run.describe()
     );
-    assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("ok   ")).count(),
-        CHECKS - 1,
-        "{}",
-        describe(&out)
-    );
+    assert_eq!(ok_lines(&run), CHECKS - 1, "{}", run.describe());
     assert!(
-        stdout.contains(&format!("memfd_test: 1 of {CHECKS} checks failed")),
+        run.stdout()
+            .contains(&format!("memfd_test: 1 of {CHECKS} checks failed")),
         "{}",
-        describe(&out)
+        run.describe()
     );
 }

@@ -1,4 +1,4 @@
-//! Shared by `go_guest.rs`, `c_guest.rs` and `examples.rs`: finds the guest
+//! Shared by `go_guest.rs`, `c_guest.rs`, `rust_guest.rs` and `examples.rs`: finds the guest
 //! toolchains, builds guests into `target/guests/`, runs them in the
 //! `wasi-memfd` runner and describes what happened.
 //!
