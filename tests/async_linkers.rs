@@ -4,36 +4,13 @@
 #[path = "support/command.rs"]
 mod command;
 
+use wasi_memfd::component::ComponentCtx;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
-use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
-use wasmtime::component::{Component, ResourceTable};
+use wasi_memfd::WasiMemfdCtx;
+use wasmtime::component::Component;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_wasi::runtime::in_tokio;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-
-struct ComponentState {
-    wasi: WasiCtx,
-    memfd: WasiMemfdCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for ComponentState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiMemfdView for ComponentState {
-    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
-        WasiMemfdCtxView {
-            ctx: &mut self.memfd,
-            table: &mut self.table,
-        }
-    }
-}
+use wasmtime_wasi::WasiCtxBuilder;
 
 /// Runs the shared command component with async linkers; `Ok(())` is the
 /// guest's own `ok`.
@@ -44,11 +21,7 @@ fn run_component_async(memfd: WasiMemfdCtx) -> Result<(), ()> {
     let mut linker = wasmtime::component::Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasi_memfd::add_to_linker_async(&mut linker).unwrap();
-    let state = ComponentState {
-        wasi: WasiCtxBuilder::new().build(),
-        memfd,
-        table: ResourceTable::new(),
-    };
+    let state = ComponentCtx::new(WasiCtxBuilder::new().build(), memfd);
     let mut store = Store::new(&engine, state);
     in_tokio(async {
         let command = Command::instantiate_async(&mut store, &component, &linker)

@@ -170,3 +170,46 @@ fn push(
     ctx.record(&shared, charged);
     Ok(resource)
 }
+
+/// Ready-made store data for components: wasmtime-wasi's context and
+/// wasi-memfd's over one shared [`ResourceTable`], with both view traits
+/// implemented. Embedders with store data of their own implement
+/// [`WasiView`](wasmtime_wasi::WasiView) and [`WasiMemfdView`] on it instead
+/// (the README shows how).
+pub struct ComponentCtx {
+    /// wasmtime-wasi's context.
+    pub wasi: wasmtime_wasi::WasiCtx,
+    /// wasi-memfd's context.
+    pub memfd: crate::WasiMemfdCtx,
+    /// The table both share.
+    pub table: wasmtime::component::ResourceTable,
+}
+
+impl ComponentCtx {
+    /// Both contexts over a new, empty table.
+    pub fn new(wasi: wasmtime_wasi::WasiCtx, memfd: crate::WasiMemfdCtx) -> Self {
+        ComponentCtx {
+            wasi,
+            memfd,
+            table: wasmtime::component::ResourceTable::new(),
+        }
+    }
+}
+
+impl wasmtime_wasi::WasiView for ComponentCtx {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiMemfdView for ComponentCtx {
+    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
+        WasiMemfdCtxView {
+            ctx: &mut self.memfd,
+            table: &mut self.table,
+        }
+    }
+}

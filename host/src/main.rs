@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
+use wasi_memfd::component::ComponentCtx;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
-use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
-use wasmtime::component::{Component, ResourceTable};
+use wasi_memfd::WasiMemfdCtx;
+use wasmtime::component::Component;
 use wasmtime::{Engine, Module, Store};
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
 /// Exit code when the guest traps (128 + SIGABRT, as the wasmtime CLI uses).
 const TRAP_EXIT_CODE: u8 = 134;
@@ -191,31 +192,6 @@ fn memfd_ctx(args: &RunArgs) -> Result<WasiMemfdCtx> {
     Ok(memfd.build())
 }
 
-/// Store data for components: wasmtime-wasi and wasi-memfd share the table.
-struct ComponentState {
-    wasi: WasiCtx,
-    memfd: WasiMemfdCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for ComponentState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiMemfdView for ComponentState {
-    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
-        WasiMemfdCtxView {
-            ctx: &mut self.memfd,
-            table: &mut self.table,
-        }
-    }
-}
-
 fn run_component(
     engine: &Engine,
     bytes: &[u8],
@@ -227,12 +203,7 @@ fn run_component(
     let mut linker = wasmtime::component::Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi_memfd::add_to_linker_sync(&mut linker)?;
-    let state = ComponentState {
-        wasi,
-        memfd,
-        table: ResourceTable::new(),
-    };
-    let mut store = Store::new(engine, state);
+    let mut store = Store::new(engine, ComponentCtx::new(wasi, memfd));
     let command = Command::instantiate(&mut store, &component, &linker)?;
     match command.wasi_cli_run().call_run(&mut store)? {
         Ok(()) => Ok(ExitCode::SUCCESS),

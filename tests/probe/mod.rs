@@ -13,12 +13,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use wasi_memfd::{Usage, WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
+use wasi_memfd::{Usage, WasiMemfdCtx};
 use wasmtime::component::{
     Component, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower, ResourceTable,
 };
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::WasiCtx;
 
 pub use wasi_memfd::component::bindings::ErrorCode as MemfdError;
 pub use wasmtime_wasi::p2::bindings::filesystem::types::{
@@ -136,31 +136,9 @@ fn instance_pre(wasi: Wasi) -> &'static InstancePre<State> {
     })
 }
 
-/// Store data, as the runner's (host/src/main.rs): wasmtime-wasi and
-/// wasi-memfd share one resource table.
-pub struct State {
-    pub wasi: WasiCtx,
-    pub memfd: WasiMemfdCtx,
-    pub table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiMemfdView for State {
-    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
-        WasiMemfdCtxView {
-            ctx: &mut self.memfd,
-            table: &mut self.table,
-        }
-    }
-}
+/// Store data, as the runner's: wasmtime-wasi and wasi-memfd share one
+/// resource table.
+pub type State = wasi_memfd::component::ComponentCtx;
 
 /// `wasi:io/streams` `stream-error`, without the error resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
