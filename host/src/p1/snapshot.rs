@@ -123,13 +123,7 @@ fn read_into(
             .ok_or_else(|| types::Error::from(Errno::Inval))?;
         let n = match mem.as_slice_mut(buf)? {
             Some(slice) => pread_full(file, slice, at)?,
-            None => {
-                // Shared memory cannot be lent as a slice: bounce the bytes.
-                let mut tmp = vec![0u8; want as usize];
-                let n = pread_full(file, &mut tmp, at)?;
-                mem.copy_from_slice(&tmp[..n], iov.buf.as_array(n as u32))?;
-                n
-            }
+            None => bounce_read(mem, file, iov.buf, want, at)?,
         } as u32;
         total += n;
         if n < want || total == u32::MAX {
@@ -137,6 +131,35 @@ fn read_into(
         }
     }
     Ok(total)
+}
+
+/// Largest host buffer for reads into shared memory.
+const BOUNCE: usize = 64 * 1024;
+
+/// Reads `len` bytes at `offset` into shared memory at `buf`, which cannot
+/// be lent as a slice, through a bounded host buffer.
+fn bounce_read(
+    mem: &mut GuestMemory<'_>,
+    file: &File,
+    buf: GuestPtr<u8>,
+    len: u32,
+    offset: u64,
+) -> Result<usize> {
+    let mut tmp = vec![0u8; (len as usize).min(BOUNCE)];
+    let mut done: u32 = 0;
+    while done < len {
+        let chunk = ((len - done) as usize).min(tmp.len());
+        let at = offset
+            .checked_add(u64::from(done))
+            .ok_or_else(|| types::Error::from(Errno::Inval))?;
+        let n = pread_full(file, &mut tmp[..chunk], at)?;
+        mem.copy_from_slice(&tmp[..n], buf.add(done)?.as_array(n as u32))?;
+        done += n as u32;
+        if n < chunk {
+            break;
+        }
+    }
+    Ok(done as usize)
 }
 
 /// Writes the guest's ciovecs to `file` at `offset`, never past the end.

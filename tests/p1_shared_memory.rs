@@ -1,0 +1,102 @@
+//! Guests with a shared memory: `wasi_memfd` answers ENOTSUP (a shared
+//! memory cannot be lent as a slice), and a memory-file fd made by another
+//! instance in the same store is still read correctly through a bounded
+//! host buffer, in chunks larger and smaller than that buffer.
+
+use wasi_memfd::p1::WasiMemfdP1Ctx;
+use wasi_memfd::WasiMemfdCtx;
+use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+
+/// Re-exports of the imports through wasm functions (so each call has a
+/// calling instance whose `memory` the host finds).
+fn module(engine: &Engine, memory: &str) -> Module {
+    let wat = format!(
+        r#"(module
+          (import "wasi_memfd" "from_bytes" (func $fb (param i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+          {memory}
+          (func (export "from_bytes") (param i32 i32 i32 i32 i32 i32) (result i32)
+            (call $fb (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)))
+          (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
+            (call $read (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+          (func (export "fd_seek") (param i32 i64 i32 i32) (result i32)
+            (call $seek (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"#
+    );
+    Module::new(engine, wat).unwrap()
+}
+
+#[test]
+fn shared_memory_guests_get_enotsup_and_correct_reads() {
+    let mut config = Config::new();
+    config.wasm_threads(true).shared_memory(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
+    wasi_memfd::p1::add_to_linker_sync(&mut linker, |ctx| ctx).unwrap();
+    let wasi = WasiCtxBuilder::new().build_p1();
+    let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, WasiMemfdCtx::default()));
+
+    // 300 KiB of patterned data, made by an instance with a plain memory.
+    let plain = linker
+        .instantiate(
+            &mut store,
+            &module(&engine, r#"(memory (export "memory") 8)"#),
+        )
+        .unwrap();
+    let data: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
+    let mem = plain.get_memory(&mut store, "memory").unwrap();
+    mem.write(&mut store, 4096, &data).unwrap();
+    let from_bytes = plain
+        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut store, "from_bytes")
+        .unwrap();
+    let errno = from_bytes
+        .call(&mut store, (4096, data.len() as i32, 0, 0, 0, 0))
+        .unwrap();
+    assert_eq!(errno, 0);
+    let mut fd = [0u8; 4];
+    mem.read(&store, 0, &mut fd).unwrap();
+    let fd = i32::from_le_bytes(fd);
+
+    // An instance whose memory is shared.
+    let shared = linker
+        .instantiate(
+            &mut store,
+            &module(&engine, r#"(memory (export "memory") 8 8 shared)"#),
+        )
+        .unwrap();
+    let from_bytes = shared
+        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut store, "from_bytes")
+        .unwrap();
+    assert_eq!(
+        from_bytes.call(&mut store, (4096, 16, 0, 0, 0, 0)).unwrap(),
+        58,
+        "ENOTSUP for a shared memory"
+    );
+
+    // Two iovecs: 200 KiB (over the 64 KiB host buffer) then 100 KiB + 1
+    // (one byte past the end of the file).
+    let smem = shared.get_shared_memory(&mut store, "memory").unwrap();
+    let put = |at: usize, v: u32| {
+        for (i, b) in v.to_le_bytes().into_iter().enumerate() {
+            // SAFETY: no other thread runs; nothing else touches the memory.
+            unsafe { *smem.data()[at + i].get() = b };
+        }
+    };
+    put(16, 4096);
+    put(20, 200 * 1024);
+    put(24, 4096 + 200 * 1024);
+    put(28, 100 * 1024 + 1);
+    let fd_read = shared
+        .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "fd_read")
+        .unwrap();
+    assert_eq!(fd_read.call(&mut store, (fd, 16, 2, 32)).unwrap(), 0);
+    // SAFETY: as above, the guest is not running.
+    let byte = |at: usize| unsafe { *smem.data()[at].get() };
+    let nread = u32::from_le_bytes([byte(32), byte(33), byte(34), byte(35)]);
+    assert_eq!(nread as usize, data.len());
+    let read: Vec<u8> = (0..data.len()).map(|i| byte(4096 + i)).collect();
+    assert!(read == data, "the bytes read into shared memory differ");
+    // One byte past the data was not touched.
+    assert_eq!(byte(4096 + data.len()), 0);
+}
