@@ -1,7 +1,7 @@
 //! Guests with a shared memory: `wasi_memfd` answers ENOTSUP (a shared
 //! memory cannot be lent as a slice), and a memory-file fd made by another
-//! instance in the same store is still read correctly through a bounded
-//! host buffer, in chunks larger and smaller than that buffer.
+//! instance in the same store is still read and written correctly through a
+//! bounded host buffer, in chunks larger and smaller than that buffer.
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::WasiMemfdCtx;
@@ -16,19 +16,22 @@ fn module(engine: &Engine, memory: &str) -> Module {
           (import "wasi_memfd" "from_bytes" (func $fb (param i32 i32 i32 i32 i32 i32) (result i32)))
           (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
           (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
           {memory}
           (func (export "from_bytes") (param i32 i32 i32 i32 i32 i32) (result i32)
             (call $fb (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)))
           (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
             (call $read (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
           (func (export "fd_seek") (param i32 i64 i32 i32) (result i32)
-            (call $seek (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"#
+            (call $seek (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+          (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
+            (call $write (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"#
     );
     Module::new(engine, wat).unwrap()
 }
 
 #[test]
-fn shared_memory_guests_get_enotsup_and_correct_reads() {
+fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
     let mut config = Config::new();
     config.wasm_threads(true).shared_memory(true);
     let engine = Engine::new(&config).unwrap();
@@ -47,12 +50,7 @@ fn shared_memory_guests_get_enotsup_and_correct_reads() {
     let data: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
     let mem = plain.get_memory(&mut store, "memory").unwrap();
     mem.write(&mut store, 4096, &data).unwrap();
-    let from_bytes = plain
-        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut store, "from_bytes")
-        .unwrap();
-    let errno = from_bytes
-        .call(&mut store, (4096, data.len() as i32, 0, 0, 0, 0))
-        .unwrap();
+    let errno = from_bytes_plain(&mut store, &plain, data.len(), 0);
     assert_eq!(errno, 0);
     let mut fd = [0u8; 4];
     mem.read(&store, 0, &mut fd).unwrap();
@@ -99,4 +97,62 @@ fn shared_memory_guests_get_enotsup_and_correct_reads() {
     assert!(read == data, "the bytes read into shared memory differ");
     // One byte past the data was not touched.
     assert_eq!(byte(4096 + data.len()), 0);
+
+    // Writes from shared memory: the plain instance makes a writable copy;
+    // the shared instance overwrites its first 150 KiB + 3 with 0xAB; the
+    // plain instance reads it all back.
+    let errno = from_bytes_plain(&mut store, &plain, data.len(), 1);
+    assert_eq!(errno, 0);
+    let mut wfd = [0u8; 4];
+    mem.read(&store, 0, &mut wfd).unwrap();
+    let wfd = i32::from_le_bytes(wfd);
+    let patch = 150 * 1024 + 3;
+    for i in 0..patch {
+        // SAFETY: as above.
+        unsafe { *smem.data()[8192 + i].get() = 0xAB };
+    }
+    put(16, 8192);
+    put(20, patch as u32);
+    let fd_write = shared
+        .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "fd_write")
+        .unwrap();
+    assert_eq!(fd_write.call(&mut store, (wfd, 16, 1, 32)).unwrap(), 0);
+    assert_eq!(
+        byte(32) as usize | (byte(33) as usize) << 8 | (byte(34) as usize) << 16,
+        patch
+    );
+    let seek = plain
+        .get_typed_func::<(i32, i64, i32, i32), i32>(&mut store, "fd_seek")
+        .unwrap();
+    assert_eq!(seek.call(&mut store, (wfd, 0, 0, 40)).unwrap(), 0);
+    let iov = [8192u32.to_le_bytes(), (data.len() as u32).to_le_bytes()].concat();
+    mem.write(&mut store, 16, &iov).unwrap();
+    let plain_read = plain
+        .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "fd_read")
+        .unwrap();
+    assert_eq!(plain_read.call(&mut store, (wfd, 16, 1, 32)).unwrap(), 0);
+    let mut back = vec![0u8; data.len()];
+    mem.read(&store, 8192, &mut back).unwrap();
+    assert!(
+        back[..patch].iter().all(|&b| b == 0xAB),
+        "the patch was not written"
+    );
+    assert!(
+        back[patch..] == data[patch..],
+        "bytes after the patch changed"
+    );
+}
+
+/// `from_bytes` of the plain instance's 4096.. data with `flags`.
+fn from_bytes_plain(
+    store: &mut Store<WasiMemfdP1Ctx>,
+    plain: &wasmtime::Instance,
+    len: usize,
+    flags: i32,
+) -> i32 {
+    plain
+        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut *store, "from_bytes")
+        .unwrap()
+        .call(&mut *store, (4096, len as i32, 0, 0, flags, 0))
+        .unwrap()
 }

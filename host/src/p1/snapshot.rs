@@ -5,8 +5,9 @@
 //! On a memory-file fd every call behaves as on a regular read-only file,
 //! or a fixed-size writable one:
 //! - reads and writes go straight between the file and guest memory
-//!   (`pread`/`pwrite` into the guest's iovecs: no host buffer, no cap per
-//!   call); writes stop at the end of the file (`EFBIG` once nothing fits),
+//!   (`pread`/`pwrite` on the guest's iovecs: no host buffer, no cap per
+//!   call; a shared memory, which cannot be lent as a slice, goes through a
+//!   64 KiB buffer); writes stop at the end of the file (`EFBIG` once nothing fits),
 //!   and `EBADF` on read-only files, as for an fd not open for writing;
 //! - `fd_filestat_set_size`, `fd_allocate` past the end and
 //!   `fd_filestat_set_times` answer `EPERM`: the size and metadata are
@@ -162,6 +163,25 @@ fn bounce_read(
     Ok(done as usize)
 }
 
+/// Writes `len` bytes from shared memory at `buf` to `file` at `offset`,
+/// through a bounded host buffer.
+fn bounce_write(
+    mem: &GuestMemory<'_>,
+    file: &File,
+    buf: GuestPtr<u8>,
+    len: u32,
+    offset: u64,
+) -> Result<()> {
+    let mut done: u32 = 0;
+    while done < len {
+        let chunk = (len - done).min(BOUNCE as u32);
+        let bytes = mem.as_cow(buf.add(done)?.as_array(chunk))?;
+        pwrite_full(file, &bytes, offset + u64::from(done))?;
+        done += chunk;
+    }
+    Ok(())
+}
+
 /// Writes the guest's ciovecs to `file` at `offset`, never past the end.
 fn write_from(
     mem: &GuestMemory<'_>,
@@ -181,8 +201,10 @@ fn write_from(
         let at = offset.saturating_add(u64::from(total));
         let room = size.saturating_sub(at).min(u64::from(u32::MAX - total)) as u32;
         let len = iov.buf_len.min(room);
-        let bytes = mem.as_cow(iov.buf.as_array(len))?;
-        pwrite_full(&entry.file, &bytes, at)?;
+        match mem.as_slice(iov.buf.as_array(len))? {
+            Some(bytes) => pwrite_full(&entry.file, bytes, at)?,
+            None => bounce_write(mem, &entry.file, iov.buf, len, at)?,
+        }
         total += len;
         if len < iov.buf_len {
             break;
