@@ -11,7 +11,9 @@
 //! - On every target it provides [`Error`] (the WIT `error-code` enum and its
 //!   WASIp1 errno mapping), the option bits in [`flags`], [`validate_name`]
 //!   and the cursor arithmetic in [`position`]; on a non-WASI target that is
-//!   all it has.
+//!   all it has, unless the `p2-host-check` feature compiles the
+//!   `wasm32-wasip2` API there too, for CI (its functions are stubs there:
+//!   calling one aborts the process).
 //!
 //! Both halves offer `from_bytes(data, name)`, `from_bytes_writable(data,
 //! name)` and `open_preopened(name)`.
@@ -24,7 +26,13 @@
 mod error;
 // The logic of wasm32-wasip2's `MemFile`, compiled everywhere so its tests run
 // on the host.
-#[cfg_attr(not(all(target_os = "wasi", target_env = "p2")), allow(dead_code))]
+#[cfg_attr(
+    not(any(
+        all(target_os = "wasi", target_env = "p2"),
+        all(not(target_os = "wasi"), feature = "p2-host-check")
+    )),
+    allow(dead_code)
+)]
 mod fixed;
 mod options;
 pub mod position;
@@ -37,7 +45,17 @@ mod p1;
 #[cfg(all(target_os = "wasi", not(target_env = "p2")))]
 pub use p1::{from_bytes, from_bytes_with_flags, from_bytes_writable, open_preopened};
 
-#[cfg(all(target_os = "wasi", target_env = "p2"))]
+// The `p2-host-check` feature compiles it on non-WASI targets too, so the
+// host's clippy checks it (wit-bindgen's imports are `unreachable!()` stubs
+// off wasm32: calling a function aborts). Not on wasm32-wasip1, which has
+// its own `from_bytes` & co. above.
+#[cfg(any(
+    all(target_os = "wasi", target_env = "p2"),
+    all(not(target_os = "wasi"), feature = "p2-host-check")
+))]
 mod p2;
-#[cfg(all(target_os = "wasi", target_env = "p2"))]
+#[cfg(any(
+    all(target_os = "wasi", target_env = "p2"),
+    all(not(target_os = "wasi"), feature = "p2-host-check")
+))]
 pub use p2::{from_bytes, from_bytes_writable, open_preopened, Descriptor, MemFile};
