@@ -6,17 +6,14 @@
 #
 #   examples/c-file/run.sh [FILE.csv]     (default: inventory.csv here)
 #
-# Builds the runner first when target/release/wasi-memfd is missing
-# (WASI_MEMFD_RUNNER overrides its path).
+# Builds the runner first (scripts/runner.sh; WASI_MEMFD_RUNNER overrides it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=../../scripts/toolchains.sh
 source "$root/scripts/toolchains.sh"
-runner="${WASI_MEMFD_RUNNER:-$root/target/release/wasi-memfd}"
-if [ ! -x "$runner" ]; then
-    (cd "$root" && cargo build --release --bin wasi-memfd)
-fi
+# shellcheck source=../../scripts/runner.sh
+source "$root/scripts/runner.sh"
 out="$root/target/guests/examples"
 mkdir -p "$out"
 "$WASI_MEMFD_ZIG" cc -target wasm32-wasi -O2 -s -I "$root/guest/c" \

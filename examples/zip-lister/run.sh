@@ -5,17 +5,14 @@
 #
 #   examples/zip-lister/run.sh [ARCHIVE.zip]     (default: sample.zip here)
 #
-# Builds the runner first when target/release/wasi-memfd is missing
-# (WASI_MEMFD_RUNNER overrides its path).
+# Builds the runner first (scripts/runner.sh; WASI_MEMFD_RUNNER overrides it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=../../scripts/toolchains.sh
 source "$root/scripts/toolchains.sh"
-runner="${WASI_MEMFD_RUNNER:-$root/target/release/wasi-memfd}"
-if [ ! -x "$runner" ]; then
-    (cd "$root" && cargo build --release --bin wasi-memfd)
-fi
+# shellcheck source=../../scripts/runner.sh
+source "$root/scripts/runner.sh"
 out="$root/target/guests/examples"
 mkdir -p "$out"
 (cd "$here" && GOOS=wasip1 GOARCH=wasm "$WASI_MEMFD_GO" build -o "$out/zip-lister.wasm" .)

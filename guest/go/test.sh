@@ -4,18 +4,15 @@
 #
 #   guest/go/test.sh [go test flags...]     e.g. guest/go/test.sh -v -run Max
 #
-# The runner must be built first (cargo build --release --bin wasi-memfd);
-# WASI_MEMFD_RUNNER overrides its path. tests/go_guest.rs runs the same.
+# Builds the runner first (scripts/runner.sh; WASI_MEMFD_RUNNER overrides
+# it). tests/go_guest.rs runs the same.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=../../scripts/toolchains.sh
 source "$root/scripts/toolchains.sh"
-runner="${WASI_MEMFD_RUNNER:-$root/target/release/wasi-memfd}"
-if [ ! -x "$runner" ]; then
-    echo "test.sh: no runner at $runner: cargo build --release --bin wasi-memfd" >&2
-    exit 1
-fi
+# shellcheck source=../../scripts/runner.sh
+source "$root/scripts/runner.sh"
 
 # Keep these in step with tests/go_guest.rs.
 max_files=16
