@@ -48,6 +48,7 @@ fn fs_error(code: FsErrorCode) -> io::Error {
         FsErrorCode::Invalid | FsErrorCode::Overflow => io::ErrorKind::InvalidInput,
         FsErrorCode::NoEntry => io::ErrorKind::NotFound,
         FsErrorCode::InsufficientMemory => io::ErrorKind::OutOfMemory,
+        FsErrorCode::FileTooLarge => io::ErrorKind::FileTooLarge,
         FsErrorCode::Unsupported => io::ErrorKind::Unsupported,
         FsErrorCode::Interrupted => io::ErrorKind::Interrupted,
         FsErrorCode::WouldBlock => io::ErrorKind::WouldBlock,
