@@ -162,28 +162,23 @@ fn preopen_copies_a_host_file_under_a_name() {
 fn limit_flags_take_byte_counts_with_suffixes() {
     let path = guest("make2k.wat", MAKE_2K);
     let path = path.to_str().unwrap();
-    // 2048 bytes fit under 2K, not under 2047; EFBIG is 22.
-    assert_eq!(
-        run(&["run", "--max-file-size", "2K", path]).status.code(),
-        Some(0)
-    );
-    assert_eq!(
-        run(&["run", "--max-file-size", "2047", path]).status.code(),
-        Some(22)
-    );
-    // EDQUOT (19) and EMFILE (33).
-    assert_eq!(
-        run(&["run", "--max-total-size", "1k", path]).status.code(),
-        Some(19)
-    );
-    assert_eq!(
-        run(&["run", "--max-files", "0", path]).status.code(),
-        Some(33)
-    );
-    assert_eq!(
-        run(&["run", "--max-total-size", "1G", path]).status.code(),
-        Some(0)
-    );
+    // The guest makes one 2048-byte file and exits with the errno.
+    let cases = [
+        ("--max-file-size", "2K", 0),
+        ("--max-file-size", "2047", 22), // EFBIG
+        ("--max-total-size", "1k", 19),  // EDQUOT
+        ("--max-total-size", "1G", 0),
+        ("--max-files", "0", 33), // EMFILE
+    ];
+    for (flag, value, errno) in cases {
+        let out = run(&["run", flag, value, path]);
+        assert_eq!(
+            out.status.code(),
+            Some(errno),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]
