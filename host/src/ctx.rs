@@ -10,14 +10,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::ErrorCode;
-use crate::limits::{Ledger, Limits, Usage};
-use crate::memfd::{self, Backend, MAX_NAME_LEN};
+use crate::limits::{Admitted, Budget, Ledger, Limits, Usage};
+use crate::memfd::{self, Backend, Blank, MAX_NAME_LEN};
 
 /// A file the host attached before the guest started.
 #[derive(Debug)]
 struct Preopen {
     file: Arc<File>,
     writable: bool,
+    /// Its size, fixed when it was made.
+    len: u64,
 }
 
 /// Per-store state of wasi-memfd: limits, accounting and preopened files.
@@ -33,13 +35,19 @@ pub struct WasiMemfdCtx {
     preopens: HashMap<String, Preopen>,
 }
 
-/// A `from-bytes` call that passed every check; [`Admission::fill`] makes the
-/// file. Nothing else can run on the store in between, so the checks still
-/// hold when the file is recorded.
+/// A `from-bytes` call that passed every check; [`Admission::fill`] (or
+/// [`Admission::blank`], for a copy in chunks) makes the file and
+/// [`WasiMemfdCtx::record`] charges it. Nothing else can run on the store in
+/// between, so the store's checks still hold when the file is recorded; a
+/// shared [`Budget`] holds a reservation until then. Dropping an admission
+/// instead (the file could not be made) gives everything back.
 #[derive(Debug)]
 pub(crate) struct Admission {
     backend: Backend,
-    writable: bool,
+    pub(crate) writable: bool,
+    /// Bytes the file will hold.
+    pub(crate) len: u64,
+    admitted: Admitted,
 }
 
 impl Admission {
@@ -47,14 +55,26 @@ impl Admission {
     pub(crate) fn fill(&self, name: &str, data: &[u8]) -> Result<File, ErrorCode> {
         memfd::create(self.backend, name, data, self.writable)
     }
+
+    /// What the ledger records once the file is made.
+    pub(crate) fn into_admitted(self) -> Admitted {
+        self.admitted
+    }
+
+    /// Makes the empty memory file, to be filled in chunks.
+    pub(crate) fn blank(&self, name: &str) -> Result<Blank, ErrorCode> {
+        memfd::blank(self.backend, name, self.len, self.writable)
+    }
 }
 
-/// A new descriptor on a preopened file (a `dup` of the host's), not yet
-/// recorded.
+/// A new descriptor on a preopened file (a `dup` of the host's), admitted
+/// but not yet recorded.
 #[derive(Debug)]
 pub(crate) struct OpenedPreopen {
     pub(crate) file: File,
     pub(crate) writable: bool,
+    pub(crate) len: u64,
+    pub(crate) admitted: Admitted,
 }
 
 impl WasiMemfdCtx {
@@ -71,6 +91,39 @@ impl WasiMemfdCtx {
     /// The limits this context enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// How this context makes memory files.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The [`Budget`] this context shares with others, if one was set.
+    pub fn budget(&self) -> Option<&Budget> {
+        self.ledger.budget()
+    }
+
+    /// The hostcall fuel a component store needs so that a `from-bytes`
+    /// list of any size up to [`Limits::max_file_size`] is lifted rather
+    /// than trapping: wasmtime charges every `list<u8>` a guest passes to a
+    /// host function against the store's hostcall fuel (128 MiB by default)
+    /// before the host function runs, although wasi-memfd never copies the
+    /// list on the host.
+    ///
+    /// It is the larger of wasmtime's default and `max_file_size` plus room
+    /// for the name. [`crate::component::fit_hostcall_fuel`] applies it to a
+    /// store (never lowering it); `ComponentCtx::into_store` and the runner
+    /// do so. Raising the fuel raises it for every host call of the store:
+    /// any host function may then receive a list or string that large.
+    pub fn hostcall_fuel(&self) -> usize {
+        const WASMTIME_DEFAULT: usize = 128 << 20;
+        let needed = self
+            .limits
+            .max_file_size
+            .saturating_add(MAX_NAME_LEN as u64 + 4096);
+        usize::try_from(needed)
+            .unwrap_or(usize::MAX)
+            .max(WASMTIME_DEFAULT)
     }
 
     /// What the guest holds now: open memory-file descriptors and the bytes
@@ -105,10 +158,12 @@ impl WasiMemfdCtx {
     ) -> Result<Admission, ErrorCode> {
         check_name(name)?;
         let len = u64::try_from(len).map_err(|_| ErrorCode::FileTooLarge)?;
-        self.ledger.admit(&self.limits, len)?;
+        let admitted = self.ledger.admit(&self.limits, len)?;
         Ok(Admission {
             backend: self.backend,
             writable,
+            len,
+            admitted,
         })
     }
 
@@ -117,22 +172,27 @@ impl WasiMemfdCtx {
     pub(crate) fn open_preopened(&mut self, name: &str) -> Result<OpenedPreopen, ErrorCode> {
         check_name(name)?;
         let preopen = self.preopens.get(name).ok_or(ErrorCode::NotFound)?;
-        self.ledger.admit(&self.limits, 0)?;
-        let file = preopen.file.try_clone().map_err(|e| {
-            ErrorCode::from_system(
-                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::NOMEM),
-            )
-        })?;
+        let admitted = self.ledger.admit(&self.limits, 0)?;
+        let file = crate::faults::check(crate::faults::Step::Dup)
+            .map_err(std::io::Error::from)
+            .and_then(|()| preopen.file.try_clone())
+            .map_err(|e| {
+                ErrorCode::from_system(
+                    rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::NOMEM),
+                )
+            })?;
         Ok(OpenedPreopen {
             file,
             writable: preopen.writable,
+            len: preopen.len,
+            admitted,
         })
     }
 
-    /// Records a file the guest now holds; `charged` is what it counts
-    /// against the byte quota (0 for preopened files).
-    pub(crate) fn record(&mut self, file: &Arc<File>, charged: u64) {
-        self.ledger.record(file, charged);
+    /// Records a file the guest now holds, as admitted (a preopened file
+    /// takes a slot but no quota bytes).
+    pub(crate) fn record(&mut self, file: &Arc<File>, admitted: Admitted) {
+        self.ledger.record(file, admitted);
     }
 }
 
@@ -170,26 +230,33 @@ impl WasiMemfdCtxBuilder {
         self
     }
 
+    /// Charges every file of the context to `budget` too, a cap shared with
+    /// the other contexts built with it (see [`Budget`]).
+    pub fn budget(&mut self, budget: &Budget) -> &mut Self {
+        self.ctx.ledger = Ledger::with_budget(Some(budget.clone()));
+        self
+    }
+
     /// Sets all limits at once.
     pub fn limits(&mut self, limits: Limits) -> &mut Self {
         self.ctx.limits = limits;
         self
     }
 
-    /// Most bytes one `from-bytes` file may hold (default 1 GiB).
+    /// Most bytes one `from-bytes` file may hold (default 64 MiB).
     pub fn max_file_size(&mut self, bytes: u64) -> &mut Self {
         self.ctx.limits.max_file_size = bytes;
         self
     }
 
     /// Most bytes the guest's `from-bytes` files may hold together
-    /// (default 4 GiB).
+    /// (default 256 MiB).
     pub fn max_total_size(&mut self, bytes: u64) -> &mut Self {
         self.ctx.limits.max_total_size = bytes;
         self
     }
 
-    /// Most memory-file descriptors the guest may hold open (default 1024).
+    /// Most memory-file descriptors the guest may hold open (default 64).
     pub fn max_files(&mut self, files: usize) -> &mut Self {
         self.ctx.limits.max_files = files;
         self
@@ -221,6 +288,7 @@ impl WasiMemfdCtxBuilder {
             Preopen {
                 file: Arc::new(file),
                 writable,
+                len: data.len() as u64,
             },
         );
         Ok(self)

@@ -20,11 +20,14 @@ pub enum ErrorCode {
     FileTooLarge,
     /// The store's memory files would hold more bytes than allowed.
     QuotaExceeded,
-    /// The store would have more memory files open than allowed.
+    /// The store (or a shared [`Budget`](crate::Budget)) would have more
+    /// memory files open than allowed, or the host process or system is out
+    /// of file descriptors (EMFILE, ENFILE).
     TooManyFiles,
     /// No file is attached under that name.
     NotFound,
-    /// The system refused to make the file (ENOMEM, ENFILE, EMFILE, ENOSPC, ...).
+    /// The system refused to make the file for lack of memory or space
+    /// (ENOMEM, ENOSPC, ...).
     OutOfMemory,
     /// This host cannot make memory files.
     Unsupported,
@@ -45,15 +48,17 @@ impl ErrorCode {
         }
     }
 
-    /// Maps a system error from making or filling a memory file. Anything
-    /// but "not supported here" means the system refused for lack of some
-    /// resource: memory, file table slots, tmpfs space.
+    /// Maps a system error from making or filling a memory file: out of
+    /// descriptors (the process's or the system's file table) is
+    /// `TooManyFiles`, "not supported here" is `Unsupported`, and anything
+    /// else means the system refused for lack of memory or space.
     pub(crate) fn from_system(errno: rustix::io::Errno) -> Self {
         use rustix::io::Errno;
         // ENOTSUP and EOPNOTSUPP are one value on Linux, two elsewhere.
         #[allow(unreachable_patterns)]
         match errno {
             Errno::NOSYS | Errno::NOTSUP | Errno::OPNOTSUPP => ErrorCode::Unsupported,
+            Errno::MFILE | Errno::NFILE => ErrorCode::TooManyFiles,
             _ => ErrorCode::OutOfMemory,
         }
     }
@@ -118,11 +123,17 @@ mod tests {
     }
 
     #[test]
-    fn system_errors_map_to_out_of_memory_or_unsupported() {
+    fn system_errors_map_to_their_codes() {
         use rustix::io::Errno;
         assert_eq!(ErrorCode::from_system(Errno::NOMEM), ErrorCode::OutOfMemory);
-        assert_eq!(ErrorCode::from_system(Errno::MFILE), ErrorCode::OutOfMemory);
-        assert_eq!(ErrorCode::from_system(Errno::NFILE), ErrorCode::OutOfMemory);
+        assert_eq!(
+            ErrorCode::from_system(Errno::MFILE),
+            ErrorCode::TooManyFiles
+        );
+        assert_eq!(
+            ErrorCode::from_system(Errno::NFILE),
+            ErrorCode::TooManyFiles
+        );
         assert_eq!(ErrorCode::from_system(Errno::NOSPC), ErrorCode::OutOfMemory);
         assert_eq!(ErrorCode::from_system(Errno::NOSYS), ErrorCode::Unsupported);
     }

@@ -11,17 +11,25 @@
 #![deny(missing_docs)]
 
 pub mod component;
+mod copy;
 pub mod ctx;
 pub mod error;
+mod faults;
 pub mod limits;
 pub mod memfd;
 pub mod p1;
 pub mod view;
 
+#[cfg(test)]
+mod fault_tests;
+// The shared test probe names this crate `wasi_memfd`, as integration tests do.
+#[cfg(test)]
+extern crate self as wasi_memfd;
+
 pub use component::{add_to_linker_async, add_to_linker_sync};
 pub use ctx::{WasiMemfdCtx, WasiMemfdCtxBuilder};
 pub use error::ErrorCode;
-pub use limits::{Limits, Usage};
+pub use limits::{Budget, Limits, Usage};
 pub use memfd::{Backend, MAX_NAME_LEN};
 pub use view::{WasiMemfdCtxView, WasiMemfdView};
 

@@ -102,21 +102,21 @@ fn main() -> ExitCode {
 }
 
 /// The runner's exit code once the guest ran: its own exit status, or
-/// [`TRAP_EXIT_CODE`] if it trapped.
-fn outcome(ran: wasmtime::Result<ExitCode>) -> Result<ExitCode> {
+/// [`TRAP_EXIT_CODE`] if it trapped. Every error raised while the guest runs
+/// is a trap: a wasm trap, or an error a host function raised (an
+/// out-of-bounds pointer handed to WASI, a resource limit); errors before
+/// it runs (reading, compiling, linking) are the caller's `Err`.
+fn outcome(ran: wasmtime::Result<ExitCode>) -> ExitCode {
     let err = match ran {
-        Ok(code) => return Ok(code),
+        Ok(code) => return code,
         Err(err) => err,
     };
     if let Some(exit) = err.downcast_ref::<I32Exit>() {
         // WASI exit statuses are 0..=255 in practice; keep the low byte.
-        return Ok(ExitCode::from(exit.0 as u8));
+        return ExitCode::from(exit.0 as u8);
     }
-    if err.downcast_ref::<wasmtime::Trap>().is_some() {
-        eprintln!("error: the guest trapped: {err:?}");
-        return Ok(ExitCode::from(TRAP_EXIT_CODE));
-    }
-    Err(err.into())
+    eprintln!("error: the guest trapped: {err:?}");
+    ExitCode::from(TRAP_EXIT_CODE)
 }
 
 /// What kind of guest a file holds.
@@ -147,8 +147,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let memfd = memfd_ctx(&args)?;
     let engine = Engine::default();
     match guest {
-        Guest::Component(bytes) => outcome(run_component(&engine, &bytes, wasi.build(), memfd)),
-        Guest::Module(bytes) => outcome(run_module(&engine, &bytes, wasi.build_p1(), memfd)),
+        Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd),
+        Guest::Module(bytes) => run_module(&engine, &bytes, wasi.build_p1(), memfd),
     }
 }
 
@@ -197,18 +197,23 @@ fn run_component(
     bytes: &[u8],
     wasi: WasiCtx,
     memfd: WasiMemfdCtx,
-) -> wasmtime::Result<ExitCode> {
-    use wasmtime_wasi::p2::bindings::sync::Command;
+) -> Result<ExitCode> {
+    use wasmtime_wasi::p2::bindings::sync::CommandPre;
     let component = Component::new(engine, bytes)?;
     let mut linker = wasmtime::component::Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi_memfd::add_to_linker_sync(&mut linker)?;
-    let mut store = Store::new(engine, ComponentCtx::new(wasi, memfd));
-    let command = Command::instantiate(&mut store, &component, &linker)?;
-    match command.wasi_cli_run().call_run(&mut store)? {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(()) => Ok(ExitCode::FAILURE),
-    }
+    let pre = CommandPre::new(linker.instantiate_pre(&component)?)?;
+    // Fuel fitted to the limits: a from-bytes list up to --max-file-size
+    // gets a file, never a hostcall-fuel trap.
+    let mut store = ComponentCtx::new(wasi, memfd).into_store(engine);
+    Ok(outcome((|| {
+        let command = pre.instantiate(&mut store)?;
+        match command.wasi_cli_run().call_run(&mut store)? {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(()) => Ok(ExitCode::FAILURE),
+        }
+    })()))
 }
 
 fn run_module(
@@ -216,13 +221,22 @@ fn run_module(
     bytes: &[u8],
     wasi: wasmtime_wasi::p1::WasiP1Ctx,
     memfd: WasiMemfdCtx,
-) -> wasmtime::Result<ExitCode> {
+) -> Result<ExitCode> {
     let module = Module::new(engine, bytes)?;
     let mut linker = wasmtime::Linker::new(engine);
     wasi_memfd::p1::add_to_linker_sync(&mut linker, |s| s)?;
+    let pre = linker.instantiate_pre(&module)?;
+    if !matches!(
+        module.get_export("_start"),
+        Some(wasmtime::ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0
+    ) {
+        bail!("the module exports no `_start` function of type () -> ()");
+    }
     let mut store = Store::new(engine, WasiMemfdP1Ctx::new(wasi, memfd));
-    let instance = linker.instantiate(&mut store, &module)?;
-    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-    start.call(&mut store, ())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(outcome((|| {
+        let instance = pre.instantiate(&mut store)?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        start.call(&mut store, ())?;
+        Ok(ExitCode::SUCCESS)
+    })()))
 }

@@ -13,20 +13,24 @@
 //!   `O_CREAT | O_EXCL | O_RDWR` with mode 0600 (a new name on `EEXIST`) and
 //!   unlinked at once. Read-only files are handed out through a second,
 //!   `O_RDONLY` descriptor, so they cannot be written through it. Shared
-//!   memory has no seals: on this backend the fixed size of writable files is
-//!   enforced by the core-module layer, and by the kernel only on macOS
-//!   (which sizes a shared-memory object once). A component guest can
-//!   `set-size` a writable shm file on Linux and the BSDs, and the growth is
-//!   not charged to its quota: a known gap, tested as such. It fills files
-//!   with `write(2)`, which Linux and the BSDs accept on shared memory and
-//!   macOS does not (an mmap copy there is future work).
+//!   memory has no seals, so nothing in the kernel keeps a writable file's
+//!   size: the core-module layer keeps it itself (it serves every call on its
+//!   fds), and the component layer refuses `writable` on this backend with
+//!   `unsupported` (wasmtime-wasi's descriptors would let a guest grow the
+//!   file, uncharged). Linux and the BSDs fill shared memory with `pwrite`;
+//!   macOS refuses `pwrite` there, so the object is sized with `ftruncate`
+//!   and filled through a shared mapping (compiled only on macOS).
+//!
+//! Every file is made in three steps, [`blank`], [`Blank::fill_at`] and
+//! [`Blank::finish`], so a large copy can be done in chunks (the async
+//! linkers yield between them) and every step can fail in the unit tests
+//! ([`crate::faults`]).
 
-use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::ErrorCode;
+use crate::faults::{self, Step};
 
 /// The longest name a memory file can have, in bytes: Linux's limit for a
 /// `memfd_create` name (`NAME_MAX` less the `memfd:` prefix).
@@ -47,6 +51,14 @@ pub enum Backend {
     Shm,
 }
 
+impl Backend {
+    /// Whether the kernel itself keeps a writable file's size (seals). Where
+    /// it does not, the component layer refuses writable files.
+    pub(crate) fn seals_size(self) -> bool {
+        matches!(self, Backend::Memfd)
+    }
+}
+
 impl Default for Backend {
     fn default() -> Self {
         if cfg!(any(target_os = "linux", target_os = "android")) {
@@ -57,37 +69,108 @@ impl Default for Backend {
     }
 }
 
-/// Makes a memory file holding a copy of `data`.
+/// A memory file that exists but is not yet filled and sealed: what
+/// [`blank`] makes. Fill it with [`Blank::fill_at`] (once, or in chunks at
+/// increasing offsets), then [`Blank::finish`] seals it and hands it out.
+/// Dropping it instead closes everything it holds.
+#[derive(Debug)]
+pub(crate) struct Blank {
+    /// The read-write descriptor the bytes are written through.
+    rw: File,
+    /// For a read-only shared-memory file, the `O_RDONLY` descriptor that
+    /// is handed out instead of `rw`.
+    read_only: Option<File>,
+    /// Seals to add when finished (memfd only).
+    seals: Option<Seals>,
+    /// Bytes the file holds once filled.
+    len: u64,
+    /// Bytes copied in so far (the next offset).
+    filled: u64,
+}
+
+/// Which seals [`Blank::finish`] adds.
+#[derive(Copy, Clone, Debug)]
+enum Seals {
+    ReadOnly,
+    Writable,
+}
+
+/// Makes an empty memory file that will hold `len` bytes.
 ///
-/// The file is at offset 0 (it is only ever used with positioned I/O). On
-/// error nothing is left behind: every descriptor made so far is closed and a
-/// shared-memory name is already unlinked.
+/// On error nothing is left behind: every descriptor made so far is closed
+/// and a shared-memory name is already unlinked.
+pub(crate) fn blank(
+    backend: Backend,
+    name: &str,
+    len: u64,
+    writable: bool,
+) -> Result<Blank, ErrorCode> {
+    let blank = match backend {
+        Backend::Memfd => blank_memfd(name, len, writable),
+        Backend::Shm => blank_shm(len, writable),
+    }
+    .map_err(ErrorCode::from_system)?;
+    Ok(blank)
+}
+
+/// Makes a memory file holding a copy of `data`: [`blank`], one
+/// [`Blank::fill_at`], [`Blank::finish`].
+///
+/// The file is at offset 0 (it is only ever used with positioned I/O).
 pub(crate) fn create(
     backend: Backend,
     name: &str,
     data: &[u8],
     writable: bool,
 ) -> Result<File, ErrorCode> {
-    match backend {
-        Backend::Memfd => create_memfd(name, data, writable),
-        Backend::Shm => create_shm(data, writable),
+    let mut blank = blank(backend, name, data.len() as u64, writable)?;
+    blank.fill_at(data)?;
+    blank.finish()
+}
+
+impl Blank {
+    /// Copies `data` in after what was copied so far.
+    pub(crate) fn fill_at(&mut self, data: &[u8]) -> Result<(), ErrorCode> {
+        let end = self.filled + data.len() as u64;
+        debug_assert!(end <= self.len, "filled past the announced length");
+        faults::check(Step::Fill)
+            .and_then(|()| fill(&self.rw, data, self.filled))
+            .map_err(ErrorCode::from_system)?;
+        self.filled = end;
+        Ok(())
     }
-    .map(File::from)
-    .map_err(ErrorCode::from_system)
+
+    /// Seals the filled file and returns the descriptor the guest gets.
+    pub(crate) fn finish(self) -> Result<File, ErrorCode> {
+        debug_assert_eq!(self.filled, self.len, "finished before it was filled");
+        if let Some(seals) = self.seals {
+            faults::check(Step::Seal)
+                .and_then(|()| add_seals(&self.rw, seals))
+                .map_err(ErrorCode::from_system)?;
+        }
+        Ok(self.read_only.unwrap_or(self.rw))
+    }
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn create_memfd(name: &str, data: &[u8], writable: bool) -> Result<OwnedFd, Errno> {
-    use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
+fn blank_memfd(name: &str, len: u64, writable: bool) -> Result<Blank, Errno> {
+    use rustix::fd::OwnedFd;
+    use rustix::fs::{memfd_create, MemfdFlags};
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-    let fd = memfd_create_checked(&memfd_name(name))?;
-    write_all(&fd, data)?;
-    let mut seals = SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL;
-    if !writable {
-        seals |= SealFlags::WRITE;
-    }
-    fcntl_add_seals(&fd, seals)?;
-    return Ok(fd);
+    faults::check(Step::Create)?;
+    let rw = File::from(memfd_create_checked(&memfd_name(name))?);
+    return Ok(Blank {
+        rw,
+        read_only: None,
+        seals: Some(if writable {
+            Seals::Writable
+        } else {
+            Seals::ReadOnly
+        }),
+        len,
+        filled: 0,
+    });
 
     /// Whether the kernel rejected `MFD_NOEXEC_SEAL` once; then it is never
     /// asked again.
@@ -109,7 +192,22 @@ fn create_memfd(name: &str, data: &[u8], writable: bool) -> Result<OwnedFd, Errn
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn create_memfd(_name: &str, _data: &[u8], _writable: bool) -> Result<OwnedFd, Errno> {
+fn blank_memfd(_name: &str, _len: u64, _writable: bool) -> Result<Blank, Errno> {
+    Err(Errno::NOSYS)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn add_seals(fd: &File, seals: Seals) -> Result<(), Errno> {
+    use rustix::fs::{fcntl_add_seals, SealFlags};
+    let mut flags = SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL;
+    if let Seals::ReadOnly = seals {
+        flags |= SealFlags::WRITE;
+    }
+    fcntl_add_seals(fd, flags)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn add_seals(_fd: &File, _seals: Seals) -> Result<(), Errno> {
     Err(Errno::NOSYS)
 }
 
@@ -128,7 +226,7 @@ fn memfd_name(name: &str) -> std::ffi::CString {
     std::ffi::CString::new(full).unwrap_or_default()
 }
 
-fn create_shm(data: &[u8], writable: bool) -> Result<OwnedFd, Errno> {
+fn blank_shm(len: u64, writable: bool) -> Result<Blank, Errno> {
     use rustix::fs::Mode;
     use rustix::shm;
 
@@ -137,30 +235,53 @@ fn create_shm(data: &[u8], writable: bool) -> Result<OwnedFd, Errno> {
     const ATTEMPTS: usize = 8;
     for _ in 0..ATTEMPTS {
         let name = shm_name()?;
+        faults::check(Step::Create)?;
         let rw = match shm::open(
             &name,
             shm::OFlags::CREATE | shm::OFlags::EXCL | shm::OFlags::RDWR,
             Mode::RUSR | Mode::WUSR,
         ) {
             Err(Errno::EXIST) => continue,
-            other => other?,
+            other => File::from(other?),
         };
-        let ro = if writable {
-            None
+        // From here on the name exists: unlink it whatever happens next.
+        let read_only = if writable {
+            Ok(None)
         } else {
-            match shm::open(&name, shm::OFlags::RDONLY, Mode::empty()) {
-                Ok(fd) => Some(fd),
-                Err(e) => {
-                    let _ = shm::unlink(&name);
-                    return Err(e);
-                }
-            }
+            faults::check(Step::ReopenReadOnly)
+                .and_then(|()| shm::open(&name, shm::OFlags::RDONLY, Mode::empty()))
+                .map(|fd| Some(File::from(fd)))
         };
-        shm::unlink(&name)?;
-        write_all(&rw, data)?;
-        return Ok(ro.unwrap_or(rw));
+        let unlinked = faults::check(Step::Unlink).and_then(|()| shm::unlink(&name));
+        if unlinked.is_err() {
+            // Best effort: the injected failure left the name behind.
+            let _ = shm::unlink(&name);
+        }
+        let read_only = read_only?;
+        unlinked?;
+        size_shm(&rw, len)?;
+        return Ok(Blank {
+            rw,
+            read_only,
+            seals: None,
+            len,
+            filled: 0,
+        });
     }
     Err(Errno::EXIST)
+}
+
+/// Shared memory on macOS is sized once, with `ftruncate`, before it is
+/// filled (and cannot be written with `pwrite`); elsewhere `pwrite` sizes it.
+#[cfg(target_vendor = "apple")]
+fn size_shm(fd: &File, len: u64) -> Result<(), Errno> {
+    faults::check(Step::Size)?;
+    rustix::fs::ftruncate(fd, len)
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn size_shm(_fd: &File, _len: u64) -> Result<(), Errno> {
+    Ok(())
 }
 
 /// `/wasi-memfd-<32 random hex digits>`.
@@ -179,21 +300,45 @@ fn shm_name() -> Result<String, Errno> {
     Ok(name)
 }
 
-/// Writes all of `data` from offset 0 with `pwrite`, through short writes
-/// and `EINTR`, leaving the file offset at 0.
-fn write_all(fd: &OwnedFd, data: &[u8]) -> Result<(), Errno> {
-    let mut done = 0;
-    while done < data.len() {
-        match rustix::io::pwrite(fd, &data[done..], done as u64) {
-            Ok(0) => return Err(Errno::NOSPC),
-            Ok(n) => done += n,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+/// Writes all of `data` at `offset` with `pwrite` (through short writes and
+/// `EINTR`: `FileExt::write_all_at`), leaving the file offset where it was.
+#[cfg(not(target_vendor = "apple"))]
+fn fill(file: &File, data: &[u8], offset: u64) -> Result<(), Errno> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(data, offset)
+        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
 }
 
+/// macOS refuses `pwrite` on shared memory: the bytes are copied through a
+/// shared mapping of the (already sized) object instead. Compile-checked
+/// only where a macOS target is installed.
+#[cfg(target_vendor = "apple")]
+fn fill(fd: &File, data: &[u8], offset: u64) -> Result<(), Errno> {
+    use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+    if data.is_empty() {
+        return Ok(());
+    }
+    let page = rustix::param::page_size() as u64;
+    let start = offset - offset % page;
+    let skip = (offset - start) as usize;
+    let map_len = skip + data.len();
+    // SAFETY: a fresh shared mapping of `map_len` bytes of `fd` from the
+    // page-aligned `start`; the object was sized to hold `offset +
+    // data.len()` bytes. Nothing else refers to the mapping, which is
+    // unmapped before returning.
+    unsafe {
+        let ptr = mmap(
+            std::ptr::null_mut(),
+            map_len,
+            ProtFlags::WRITE,
+            MapFlags::SHARED,
+            fd,
+            start,
+        )?;
+        std::ptr::copy_nonoverlapping(data.as_ptr(), ptr.cast::<u8>().add(skip), data.len());
+        munmap(ptr, map_len)
+    }
+}
 /// Reads all bytes of `file` (from offset 0, through `pread`), for the
 /// embedder reading back what a guest wrote.
 pub(crate) fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
@@ -287,6 +432,9 @@ mod tests {
 
     #[test]
     fn shm_files_hold_the_bytes_and_leave_no_name() {
+        let _shm = crate::fault_tests::SHM_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let ro = create(Backend::Shm, "ignored", b"shared", false).unwrap();
         let rw = create(Backend::Shm, "", b"shared", true).unwrap();
         assert_eq!(contents(&ro), b"shared");

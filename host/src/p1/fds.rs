@@ -27,6 +27,9 @@ pub(crate) struct MemFd {
     pub(crate) file: Arc<File>,
     /// Whether the guest may write in place.
     pub(crate) writable: bool,
+    /// The file's size, fixed when it was made (sealed on memfd; on shared
+    /// memory this layer never changes it).
+    pub(crate) size: u64,
     /// The fd's own offset (reads and writes use positioned I/O).
     pub(crate) pos: u64,
     /// Flags set by `fd_fdstat_set_flags`, reported by `fd_fdstat_get`.
@@ -34,10 +37,11 @@ pub(crate) struct MemFd {
 }
 
 impl MemFd {
-    pub(crate) fn new(file: Arc<File>, writable: bool) -> Self {
+    pub(crate) fn new(file: Arc<File>, writable: bool, size: u64) -> Self {
         MemFd {
             file,
             writable,
+            size,
             pos: 0,
             flags: Fdflags::empty(),
         }
@@ -112,7 +116,7 @@ mod tests {
     use super::*;
 
     fn entry() -> MemFd {
-        MemFd::new(Arc::new(File::open("/dev/null").unwrap()), false)
+        MemFd::new(Arc::new(File::open("/dev/null").unwrap()), false, 0)
     }
 
     #[test]

@@ -25,10 +25,13 @@ use std::sync::Arc;
 
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::ctx::WasiMemfdCtx;
+use crate::ctx::{Admission, WasiMemfdCtx};
 use crate::error::ErrorCode;
+use crate::faults::{self, Step};
+use crate::limits::Admitted;
 
 pub use fds::FIRST_FD;
+pub use snapshot::IOV_MAX;
 
 /// `flags` bit 0 of `from_bytes`: the guest may write in place.
 pub const FLAG_WRITABLE: u32 = 1;
@@ -39,6 +42,9 @@ pub struct WasiMemfdP1Ctx {
     wasi: WasiP1Ctx,
     memfd: WasiMemfdCtx,
     fds: fds::FdTable,
+    /// What is left of the store's hostcall fuel in the current call, for
+    /// the arrays this layer reads itself (as wasmtime-wasi keeps its own).
+    fuel: usize,
 }
 
 impl WasiMemfdP1Ctx {
@@ -48,6 +54,7 @@ impl WasiMemfdP1Ctx {
             wasi,
             memfd,
             fds: fds::FdTable::default(),
+            fuel: 0,
         }
     }
 
@@ -61,37 +68,38 @@ impl WasiMemfdP1Ctx {
         &mut self.memfd
     }
 
-    /// Makes a memory file from `data` and opens an fd on it.
-    fn open_from_bytes(
+    /// Opens an fd on a made `from_bytes` file.
+    fn open_admitted(
         &mut self,
-        data: &[u8],
-        name: &str,
-        writable: bool,
+        file: std::fs::File,
+        admission: Admission,
     ) -> Result<u32, ErrorCode> {
-        let admission = self.memfd.admit_from_bytes(data.len(), name, writable)?;
-        let file = admission.fill(name, data)?;
-        self.open(file, writable, data.len() as u64)
+        let (writable, size) = (admission.writable, admission.len);
+        self.open(file, writable, size, admission.into_admitted())
     }
 
     /// Opens a new fd on the file the host attached under `name`.
     fn open_preopened(&mut self, name: &str) -> Result<u32, ErrorCode> {
         let opened = self.memfd.open_preopened(name)?;
-        self.open(opened.file, opened.writable, 0)
+        self.open(opened.file, opened.writable, opened.len, opened.admitted)
     }
 
-    /// Puts `file` in the fd table and the ledger.
+    /// Puts `file` in the fd table and the ledger. A full table is
+    /// `TooManyFiles` (the file is closed again).
     fn open(
         &mut self,
         file: std::fs::File,
         writable: bool,
-        charged: u64,
+        size: u64,
+        admitted: Admitted,
     ) -> Result<u32, ErrorCode> {
         let file = Arc::new(file);
+        faults::check(Step::Table).map_err(|_| ErrorCode::TooManyFiles)?;
         let fd = self
             .fds
-            .insert(fds::MemFd::new(file.clone(), writable))
+            .insert(fds::MemFd::new(file.clone(), writable, size))
             .ok_or(ErrorCode::TooManyFiles)?;
-        self.memfd.record(&file, charged);
+        self.memfd.record(&file, admitted);
         Ok(fd)
     }
 }
@@ -116,11 +124,13 @@ pub fn add_to_linker_sync<T: Send + 'static>(
 
 /// As [`add_to_linker_sync`], for linkers used with async support (the
 /// replacement for `wasmtime_wasi::p1::add_to_linker_async`). Guests must
-/// be called with `call_async`.
+/// be called with `call_async`. `from_bytes` copies in chunks of 1 MiB and
+/// yields to the executor between them, so a large file never holds an
+/// executor thread for the whole copy.
 pub fn add_to_linker_async<T: Send + 'static>(
     linker: &mut wasmtime::Linker<T>,
     f: impl Fn(&mut T) -> &mut WasiMemfdP1Ctx + Copy + Send + Sync + 'static,
 ) -> wasmtime::Result<()> {
     wasmtime_wasi::p1::wasi_snapshot_preview1::add_to_linker(linker, f)?;
-    abi::add_to_linker(linker, f)
+    abi::add_to_linker_async(linker, f)
 }

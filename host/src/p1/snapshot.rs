@@ -5,11 +5,23 @@
 //! On a memory-file fd every call behaves as on a regular read-only file,
 //! or a fixed-size writable one:
 //! - reads and writes go straight between the file and guest memory
-//!   (`pread`/`pwrite` on the guest's iovecs: no host buffer, no cap per
-//!   call; a shared memory, which cannot be lent as a slice, goes through a
-//!   64 KiB buffer); writes stop at the end of the file (`EFBIG` once nothing fits),
-//!   and `EBADF` on read-only files, as for an fd not open for writing;
-//! - `fd_filestat_set_size`, `fd_allocate` past the end and
+//!   (`pread`/`pwrite` on the guest's iovecs: no host buffer; a shared
+//!   memory, which cannot be lent as a slice, goes through a 64 KiB buffer);
+//!   writes stop at the end of the file (`EFBIG` once nothing fits), and
+//!   `EBADF` on read-only files, as for an fd not open for writing;
+//! - every call's work is bounded by what the guest pays for: the iovec and
+//!   subscription arrays this layer reads are charged against the store's
+//!   hostcall fuel exactly as wasmtime-wasi charges its own (`ENOMEM` once
+//!   spent), and one read or write serves at most [`IOV_MAX`] (1024, Linux's
+//!   `IOV_MAX`) iovecs: the rest are left for the next call, which the
+//!   short count tells the guest to make (wasmtime-wasi itself serves only
+//!   the first non-empty iovec). Every iovec must lie inside memory, even
+//!   the part a write clamped at the end of the file would not touch: one
+//!   outside traps, as wasmtime-wasi's do;
+//! - `fd_filestat_set_size` to the file's current size succeeds on a
+//!   writable fd (as `ftruncate` to the same size does on a sealed memfd)
+//!   and answers `EINVAL` on a read-only one (as `ftruncate` on an
+//!   `O_RDONLY` fd does); any other size, `fd_allocate` past the end and
 //!   `fd_filestat_set_times` answer `EPERM`: the size and metadata are
 //!   fixed (the memfd is sealed);
 //! - `fd_fdstat_set_flags` records `NONBLOCK`, `DSYNC`, `RSYNC` and `SYNC`
@@ -23,7 +35,9 @@
 //! - `poll_oneoff`: memory-file fds are always ready. When any subscription
 //!   names one, the call returns at once with an event for each such
 //!   subscription; the others are reported by a later call, as `poll` may.
-//!   Otherwise the call is wasmtime-wasi's.
+//!   Otherwise the call is wasmtime-wasi's. Each subscription costs a table
+//!   lookup (a file's size is known without a system call) and its event
+//!   is written straight to guest memory.
 //!
 //! Errors are built only on the failure path: `types::Error` captures a
 //! backtrace when made.
@@ -39,6 +53,25 @@ use super::fds::{FdTable, MemFd};
 use super::WasiMemfdP1Ctx;
 
 type Result<T> = std::result::Result<T, types::Error>;
+
+/// Most iovecs one read or write serves (Linux's `IOV_MAX`).
+pub const IOV_MAX: usize = 1024;
+
+/// Charges reading `array` against the call's hostcall `fuel`, as
+/// wasmtime-wasi's `consume_fuel_for_array` does: `ENOMEM` once spent.
+fn charge<T>(fuel: &mut usize, array: GuestPtr<[T]>) -> Result<()> {
+    let bytes = usize::try_from(array.len())
+        .ok()
+        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
+        .ok_or_else(|| types::Error::from(Errno::Overflow))?;
+    match fuel.checked_sub(bytes) {
+        Some(left) => {
+            *fuel = left;
+            Ok(())
+        }
+        None => err(Errno::Nomem),
+    }
+}
 
 fn err<T>(errno: Errno) -> Result<T> {
     Err(errno.into())
@@ -68,11 +101,6 @@ fn rights(writable: bool) -> types::Rights {
     } else {
         read
     }
-}
-
-fn file_size(file: &File) -> Result<u64> {
-    let size = rustix::fs::fstat(file).map_err(sys)?.st_size;
-    Ok(u64::try_from(size).unwrap_or(0))
 }
 
 /// Reads at `offset` until `buf` is full or the file ends.
@@ -115,7 +143,7 @@ fn read_into(
     offset: u64,
 ) -> Result<u32> {
     let mut total: u32 = 0;
-    for iov in iovs.iter() {
+    for iov in iovs.iter().take(IOV_MAX) {
         let iov = mem.read(iov?)?;
         let want = iov.buf_len.min(u32::MAX - total);
         let buf = iov.buf.as_array(want);
@@ -192,17 +220,20 @@ fn write_from(
     if !entry.writable {
         return err(Errno::Badf);
     }
-    let size = file_size(&entry.file)?;
     let mut total: u32 = 0;
     let mut asked = false;
-    for iov in ciovs.iter() {
+    for iov in ciovs.iter().take(IOV_MAX) {
         let iov = mem.read(iov?)?;
         asked |= iov.buf_len > 0;
         let at = offset.saturating_add(u64::from(total));
-        let room = size.saturating_sub(at).min(u64::from(u32::MAX - total)) as u32;
+        let room = entry
+            .size
+            .saturating_sub(at)
+            .min(u64::from(u32::MAX - total)) as u32;
         let len = iov.buf_len.min(room);
-        match mem.as_slice(iov.buf.as_array(len))? {
-            Some(bytes) => pwrite_full(&entry.file, bytes, at)?,
+        // The whole iovec is checked, not only the part that fits.
+        match mem.as_slice(iov.buf.as_array(iov.buf_len))? {
+            Some(bytes) => pwrite_full(&entry.file, &bytes[..len as usize], at)?,
             None => bounce_write(mem, &entry.file, iov.buf, len, at)?,
         }
         total += len;
@@ -250,16 +281,14 @@ impl WasiMemfdP1Ctx {
         self.mem_fd(fd).is_some()
     }
 
-    fn poll_event(&self, sub: &types::Subscription) -> Result<Option<types::Event>> {
+    fn poll_event(&self, sub: &types::Subscription) -> Option<types::Event> {
         let (fd, type_) = match &sub.u {
             types::SubscriptionU::FdRead(s) => (s.file_descriptor, types::Eventtype::FdRead),
             types::SubscriptionU::FdWrite(s) => (s.file_descriptor, types::Eventtype::FdWrite),
-            types::SubscriptionU::Clock(_) => return Ok(None),
+            types::SubscriptionU::Clock(_) => return None,
         };
-        let Some(entry) = self.mem_fd(fd) else {
-            return Ok(None);
-        };
-        let left = file_size(&entry.file)?.saturating_sub(entry.pos);
+        let entry = self.mem_fd(fd)?;
+        let left = entry.size.saturating_sub(entry.pos);
         let writing = matches!(type_, types::Eventtype::FdWrite);
         let (error, nbytes) = if writing && !entry.writable {
             (Errno::Badf, 0)
@@ -271,17 +300,18 @@ impl WasiMemfdP1Ctx {
         } else {
             types::Eventrwflags::empty()
         };
-        Ok(Some(types::Event {
+        Some(types::Event {
             userdata: sub.userdata,
             error,
             type_,
             fd_readwrite: types::EventFdReadwrite { nbytes, flags },
-        }))
+        })
     }
 }
 
 impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
     fn set_hostcall_fuel(&mut self, fuel: usize) {
+        self.fuel = fuel;
         self.wasi.set_hostcall_fuel(fuel)
     }
 
@@ -356,7 +386,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             return self.wasi.fd_allocate(mem, fd, offset, len);
         };
         match offset.checked_add(len) {
-            Some(end) if end <= file_size(&entry.file)? => Ok(()),
+            Some(end) if end <= entry.size => Ok(()),
             _ => err(Errno::Perm),
         }
     }
@@ -437,10 +467,12 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         size: types::Filesize,
     ) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Perm);
+        match self.mem_fd(fd) {
+            Some(entry) if !entry.writable => err(Errno::Inval),
+            Some(entry) if entry.size == size => Ok(()),
+            Some(_) => err(Errno::Perm),
+            None => self.wasi.fd_filestat_set_size(mem, fd, size).await,
         }
-        self.wasi.fd_filestat_set_size(mem, fd, size).await
     }
 
     async fn fd_filestat_set_times(
@@ -465,9 +497,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         iovs: types::IovecArray,
     ) -> Result<types::Size> {
-        let Some(entry) = self.mem_fd_mut(fd) else {
+        let Some(entry) = self.fds.get_mut(u32::from(fd)) else {
             return self.wasi.fd_read(mem, fd, iovs).await;
         };
+        charge(&mut self.fuel, iovs)?;
         let n = read_into(mem, &entry.file, iovs, entry.pos)?;
         entry.pos += u64::from(n);
         Ok(n)
@@ -480,9 +513,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         iovs: types::IovecArray,
         offset: types::Filesize,
     ) -> Result<types::Size> {
-        let Some(entry) = self.mem_fd(fd) else {
+        let Some(entry) = self.fds.get(u32::from(fd)) else {
             return self.wasi.fd_pread(mem, fd, iovs, offset).await;
         };
+        charge(&mut self.fuel, iovs)?;
         read_into(mem, &entry.file, iovs, offset)
     }
 
@@ -492,9 +526,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         ciovs: types::CiovecArray,
     ) -> Result<types::Size> {
-        let Some(entry) = self.mem_fd_mut(fd) else {
+        let Some(entry) = self.fds.get_mut(u32::from(fd)) else {
             return self.wasi.fd_write(mem, fd, ciovs).await;
         };
+        charge(&mut self.fuel, ciovs)?;
         let n = write_from(mem, entry, ciovs, entry.pos)?;
         entry.pos += u64::from(n);
         Ok(n)
@@ -507,9 +542,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         ciovs: types::CiovecArray,
         offset: types::Filesize,
     ) -> Result<types::Size> {
-        let Some(entry) = self.mem_fd(fd) else {
+        let Some(entry) = self.fds.get(u32::from(fd)) else {
             return self.wasi.fd_pwrite(mem, fd, ciovs, offset).await;
         };
+        charge(&mut self.fuel, ciovs)?;
         write_from(mem, entry, ciovs, offset)
     }
 
@@ -568,7 +604,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         let base = match whence {
             types::Whence::Set => 0,
             types::Whence::Cur => entry.pos,
-            types::Whence::End => file_size(&entry.file)?,
+            types::Whence::End => entry.size,
         };
         let pos = i128::from(base) + i128::from(offset);
         if !(0..=i128::from(i64::MAX)).contains(&pos) {
@@ -765,24 +801,27 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         events: GuestPtr<types::Event>,
         nsubscriptions: types::Size,
     ) -> Result<types::Size> {
-        let mut ready = Vec::new();
+        let mut count: u32 = 0;
         if !self.fds.is_empty() {
-            for sub in subs.as_array(nsubscriptions).iter() {
+            let (sub_array, event_array) = (
+                subs.as_array(nsubscriptions),
+                events.as_array(nsubscriptions),
+            );
+            charge(&mut self.fuel, sub_array)?;
+            charge(&mut self.fuel, event_array)?;
+            for sub in sub_array.iter() {
                 let sub = mem.read(sub?)?;
-                if let Some(event) = self.poll_event(&sub)? {
-                    ready.push(event);
+                if let Some(event) = self.poll_event(&sub) {
+                    mem.write(events.add(count)?, event)?;
+                    count += 1;
                 }
             }
         }
-        if ready.is_empty() {
+        if count == 0 {
             return self
                 .wasi
                 .poll_oneoff(mem, subs, events, nsubscriptions)
                 .await;
-        }
-        let count = ready.len() as u32;
-        for (slot, event) in events.as_array(count).iter().zip(ready) {
-            mem.write(slot?, event)?;
         }
         Ok(count)
     }
