@@ -102,7 +102,8 @@ fn both_backends_round_trip() {
     for backend in BACKENDS {
         let mut p = Probe::new(Wasi::V0_2_0, ctx_on(backend));
         let data = pattern(4096 + 3);
-        for writable in [false, true] {
+        // Writable files need seals (see shm_refuses_writable_files).
+        for writable in [false, backend == Backend::Memfd] {
             let h = p.make(&data, "backend", writable).unwrap();
             assert_eq!(p.stat_size(h), Ok(4099), "{backend:?}");
             assert_eq!(p.get_type(h), Ok(DescriptorType::RegularFile));
@@ -484,10 +485,11 @@ fn read_only_files_refuse_every_change() {
     }
 }
 
-/// Writable files take writes in place on both backends.
+/// Writable files take writes in place.
 #[test]
 fn writable_files_take_writes_in_place() {
-    for backend in BACKENDS {
+    {
+        let backend = Backend::Memfd;
         let mut p = Probe::new(Wasi::V0_2_0, ctx_on(backend));
         let h = p.make(b"hello", "rw", true).unwrap();
         assert_eq!(p.write(h, b"J", 0), Ok(1), "{backend:?}");
@@ -523,24 +525,27 @@ fn memfd_writable_files_keep_their_size() {
 }
 
 /// On the shm backend nothing in the kernel fixes a writable file's size
-/// (shared memory has no seals; see host/src/memfd.rs), and the component
-/// layer adds no check: writes past the end and set-size succeed and change
-/// the size, while the ledger still charges the size the file was made
-/// with. This asserts the behaviour as it is documented today; the WIT's
-/// "the size never changes" holds on the memfd backend only.
+/// (shared memory has no seals; see host/src/memfd.rs), and wasmtime-wasi's
+/// descriptors would let a guest grow it, uncharged: the component layer
+/// refuses writable files there, from `from-bytes` and from a writable
+/// preopen alike, before anything is made or charged. Read-only files work.
 #[test]
-fn shm_writable_files_can_change_size() {
-    let mut p = Probe::new(Wasi::V0_2_0, ctx_on(Backend::Shm));
-    let h = p.make(b"hello", "rw", true).unwrap();
-    assert_eq!(p.write(h, b"!", 5), Ok(1));
-    assert_eq!(p.stat_size(h), Ok(6));
-    assert_eq!(p.read(h, 100, 0), Ok((b"hello!".to_vec(), false)));
-    assert_eq!(p.set_size(h, 2), Ok(()));
-    assert_eq!(p.read(h, 100, 0), Ok((b"he".to_vec(), false)));
-    assert_eq!(p.set_size(h, 1 << 20), Ok(()));
-    assert_eq!(p.stat_size(h), Ok(1 << 20));
-    // Charged what from-bytes copied, not what the file holds now.
-    assert_eq!(p.usage(), usage(1, 5));
+fn shm_refuses_writable_files() {
+    let mut builder = WasiMemfdCtx::builder();
+    builder.backend(Backend::Shm);
+    builder.preopen_bytes("rw", b"........", true).unwrap();
+    builder.preopen_bytes("ro", b"read only", false).unwrap();
+    let mut p = Probe::new(Wasi::V0_2_0, builder.build());
+    assert_eq!(p.make(b"hello", "rw", true), Err(MemfdError::Unsupported));
+    assert_eq!(p.open_preopened("rw"), Err(MemfdError::Unsupported));
+    assert_eq!(p.usage(), Usage::default());
+    let h = p.make(b"hello", "ro", false).unwrap();
+    assert_eq!(p.write(h, b"!", 5), Err(FsError::NotPermitted));
+    assert_eq!(p.set_size(h, 1 << 20), Err(FsError::NotPermitted));
+    assert_eq!(p.stat_size(h), Ok(5));
+    let r = p.open_preopened("ro").unwrap();
+    assert_eq!(p.read(r, 100, 0), Ok((b"read only".to_vec(), false)));
+    assert_eq!(p.usage(), usage(2, 5));
 }
 
 // ---------------------------------------------------------------------------
@@ -571,6 +576,11 @@ fn preopened_files_open_as_often_as_asked() {
         assert_eq!(p.read_stream_to_end(s, 2), b"only");
         p.drop_stream(s);
 
+        if backend == Backend::Shm {
+            // Writable files need seals (see shm_refuses_writable_files).
+            assert_eq!(p.open_preopened("rw"), Err(MemfdError::Unsupported));
+            continue;
+        }
         // A writable preopen is shared by every descriptor and the host.
         let w1 = p.open_preopened("rw").unwrap();
         let w2 = p.open_preopened("rw").unwrap();
@@ -608,4 +618,45 @@ fn memfd_writable_preopens_keep_their_size() {
     assert_eq!(p.write(h, b"5", 4), Err(FsError::NotPermitted));
     assert_eq!(p.set_size(h, 0), Err(FsError::NotPermitted));
     assert_eq!(p.ctx().read_preopened("out").unwrap(), b"1234");
+}
+
+#[test]
+fn lists_larger_than_the_default_hostcall_fuel_get_a_file_once_the_fuel_fits() {
+    const LEN: usize = 200 << 20;
+    let ctx = || {
+        WasiMemfdCtx::builder()
+            .max_file_size(LEN as u64)
+            .max_total_size(LEN as u64)
+            .build()
+    };
+    let mut data = vec![0u8; LEN];
+    data[LEN - 5..].copy_from_slice(b"tail!");
+    // At wasmtime's default fuel (128 MiB) the lift itself traps, before
+    // wasi-memfd runs: what `fit_hostcall_fuel` is for.
+    let mut unfitted = Probe::new(Wasi::V0_2_0, ctx());
+    assert_eq!(unfitted.store.hostcall_fuel(), 128 << 20);
+    let at = unfitted.stash(&data);
+    assert!(unfitted.make_raw((at, LEN as u32), (0, 0), 0).is_err());
+    assert_eq!(unfitted.usage(), Usage::default());
+    drop(unfitted);
+    let mut p = Probe::new(Wasi::V0_2_0, ctx());
+    let at = p.stash(&data);
+    drop(data);
+    wasi_memfd::component::fit_hostcall_fuel(&mut p.store);
+    assert!(p.store.hostcall_fuel() >= LEN);
+    let h = p.make_raw((at, LEN as u32), (0, 0), 0).unwrap().unwrap();
+    assert_eq!(p.stat_size(h), Ok(LEN as u64));
+    assert_eq!(p.read(h, 5, (LEN - 5) as u64).unwrap().0, b"tail!");
+    p.drop_descriptor(h);
+    // One byte over the limit is `file-too-large`, not a trap.
+    assert_eq!(
+        p.make_raw((at, LEN as u32 + 1), (0, 0), 0).unwrap(),
+        Err(MemfdError::FileTooLarge)
+    );
+    // A store made through ComponentCtx::into_store is fitted already.
+    let ctx = WasiMemfdCtx::builder().max_file_size(1 << 30).build();
+    let store =
+        wasi_memfd::component::ComponentCtx::new(wasmtime_wasi::WasiCtx::builder().build(), ctx)
+            .into_store(probe::engine());
+    assert!(store.hostcall_fuel() >= 1 << 30);
 }

@@ -12,6 +12,9 @@
 
 use std::sync::OnceLock;
 
+#[path = "support/trampoline.rs"]
+mod trampoline;
+
 use wasi_memfd::p1::{WasiMemfdP1Ctx, FIRST_FD};
 use wasi_memfd::{Backend, Usage, WasiMemfdCtx, WasiMemfdCtxBuilder};
 use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, WasmParams, WasmResults};
@@ -128,34 +131,9 @@ const NAME: u32 = 2048; // names and paths, up to 1 KiB
 const DATA: u32 = 4096; // from_bytes input and write input, up to 28 KiB
 const BUF: u32 = 32 * 1024; // read buffers
 
-/// The trampoline's text: every import wrapped in a wasm function of the
-/// same name that passes its arguments through. (Re-exporting an import
-/// as-is would not do: called from Rust, a host function then has no
-/// calling instance, so it cannot find the guest's `memory`.)
+/// The trampoline's text (see `support/trampoline.rs`).
 fn trampoline_wat() -> String {
-    let funcs = || {
-        IMPORTS.iter().flat_map(|(module, funcs)| {
-            funcs
-                .iter()
-                .map(move |(name, params)| (module, name, params))
-        })
-    };
-    let mut wat = String::from("(module\n");
-    for (module, name, params) in funcs() {
-        wat += &format!(
-            "  (import \"{module}\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
-        );
-    }
-    for (_, name, params) in funcs() {
-        let args: String = (0..params.split_whitespace().count())
-            .map(|i| format!(" (local.get {i})"))
-            .collect();
-        wat += &format!(
-            "  (func (export \"{name}\") (param {params}) (result i32) (call ${name}{args}))\n"
-        );
-    }
-    wat += &format!("  (memory (export \"memory\") {PAGES})\n)\n");
-    wat
+    trampoline::wat(IMPORTS, PAGES)
 }
 
 /// One engine and compiled trampoline for every test.
@@ -1019,13 +997,19 @@ fn writable_fds_write_in_place_up_to_the_end() {
 #[test]
 fn size_and_times_are_fixed() {
     let mut g = Guest::new();
-    for fd in [g.memfd(b"12345"), g.memfd_rw(b"12345")] {
+    let (ro, rw) = (g.memfd(b"12345"), g.memfd_rw(b"12345"));
+    // To the same size: allowed on a writable fd (as ftruncate on a sealed
+    // memfd), refused on a read-only one (as ftruncate on O_RDONLY).
+    let errno: i32 = g.call("fd_filestat_set_size", (rw, 5u64));
+    assert_eq!(errno, errno::SUCCESS);
+    let errno: i32 = g.call("fd_filestat_set_size", (ro, 5u64));
+    assert_eq!(errno, errno::INVAL);
+    for fd in [ro, rw] {
         let errno: i32 = g.call("fd_filestat_set_size", (fd, 2u64));
-        assert_eq!(errno, errno::PERM);
+        let want = if fd == ro { errno::INVAL } else { errno::PERM };
+        assert_eq!(errno, want);
         let errno: i32 = g.call("fd_filestat_set_size", (fd, 10u64));
-        assert_eq!(errno, errno::PERM);
-        let errno: i32 = g.call("fd_filestat_set_size", (fd, 5u64));
-        assert_eq!(errno, errno::PERM);
+        assert_eq!(errno, want);
         // fd_allocate inside the file is a no-op; past the end it is refused.
         for (offset, len, want) in [
             (0u64, 5u64, errno::SUCCESS),
@@ -1342,4 +1326,139 @@ fn shm_backend_round_trips() {
             bytes: 20_013
         }
     );
+}
+
+/// Lays out `count` iovecs of `len` bytes each at `at` (consecutive buffers
+/// from `buf`), growing memory as needed.
+fn put_many_iovecs(g: &mut Guest, at: u32, count: u32, buf: u32, len: u32) {
+    g.grow_to((at + 8 * count).max(buf + len * count) as usize);
+    let mut table = Vec::with_capacity(8 * count as usize);
+    for i in 0..count {
+        table.extend_from_slice(&(buf + i * len).to_le_bytes());
+        table.extend_from_slice(&len.to_le_bytes());
+    }
+    g.put(at, &table);
+}
+
+#[test]
+fn one_read_or_write_serves_at_most_iov_max_iovecs() {
+    assert_eq!(wasi_memfd::p1::IOV_MAX, 1024);
+    let mut g = Guest::new();
+    let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let (ro, rw) = (g.memfd(&data), g.memfd_rw(&vec![0; 3000]));
+    let (table, buf) = (256 * 1024, 512 * 1024);
+    put_many_iovecs(&mut g, table, 1500, buf, 1);
+    // 1500 one-byte iovecs: the first 1024 are served, a short count.
+    let errno: i32 = g.call("fd_read", (ro, table, 1500u32, OUT));
+    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT), 1024);
+    assert_eq!(g.get(buf, 1024), &data[..1024]);
+    assert_eq!(g.tell(ro), Ok(1024));
+    let errno: i32 = g.call("fd_pwrite", (rw, table, 1500u32, 10u64, OUT));
+    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT), 1024);
+    assert_eq!(g.pread(rw, 1034, 0).unwrap()[10..], data[..1024]);
+}
+
+#[test]
+fn iovec_and_subscription_arrays_are_charged_against_hostcall_fuel() {
+    let mut g = Guest::new();
+    let fd = g.memfd(b"0123456789");
+    let (table, buf) = (256 * 1024, 512 * 1024);
+    put_many_iovecs(&mut g, table, 100, buf, 1);
+    // 100 iovecs are 800 bytes of array.
+    g.store.set_hostcall_fuel(799);
+    let errno: i32 = g.call("fd_pread", (fd, table, 100u32, 0u64, OUT));
+    assert_eq!(errno, 48, "ENOMEM once the fuel is spent");
+    g.store.set_hostcall_fuel(800);
+    let errno: i32 = g.call("fd_pread", (fd, table, 100u32, 0u64, OUT));
+    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT), 10);
+    // wasmtime-wasi charges both the subscription and the event arrays
+    // (each entry tens of bytes), and so does this layer.
+    let subs = [Sub::Read { userdata: 1, fd }, Sub::Read { userdata: 2, fd }];
+    g.store.set_hostcall_fuel(60);
+    assert_eq!(g.poll(&subs), Err(48));
+    g.store.set_hostcall_fuel(1 << 20);
+    assert_eq!(g.poll(&subs).unwrap().len(), 2);
+    // At the default fuel (128 MiB), 32 Mi iovecs (256 MiB of array) are
+    // refused before any is read.
+    g.store.set_hostcall_fuel(128 << 20);
+    g.grow_to(300 << 20);
+    let errno: i32 = g.call("fd_read", (fd, 16u32, 32u32 << 20, OUT));
+    assert_eq!(errno, 48);
+    assert_eq!(g.tell(fd), Ok(0));
+}
+
+#[test]
+fn an_iovec_outside_memory_traps_even_when_the_write_is_clamped() {
+    let mut g = Guest::new();
+    let fd = g.memfd_rw(b"abcd");
+    let end = g.mem_len();
+    // 100 bytes from 10 before the end of memory; only 4 would be written.
+    g.put_iovecs(&[(end - 10, 100)]);
+    let trapped = g.try_call::<_, i32>("fd_write", (fd, IOV, 1u32, OUT));
+    assert!(trapped.is_err(), "an out-of-bounds iovec must trap");
+    assert_eq!(g.pread(fd, 4, 0).unwrap(), b"abcd", "nothing was written");
+    // In bounds, the same write is clamped at the end of the file.
+    g.put_iovecs(&[(end - 100, 100)]);
+    let errno: i32 = g.call("fd_write", (fd, IOV, 1u32, OUT));
+    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT), 4);
+}
+
+#[test]
+fn poll_oneoff_takes_at_most_poll_max_subscriptions_while_memory_files_are_open() {
+    let max = wasi_memfd::p1::POLL_MAX;
+    let mut g = Guest::new();
+    let fd = g.memfd(b"ready");
+    let (subs, events) = (1 << 20, 2 << 20);
+    g.grow_to((events + 32 * (max + 1)) as usize);
+    let mut sub = [0u8; 48];
+    sub[8] = EVENT_FD_READ;
+    sub[16..20].copy_from_slice(&fd.to_le_bytes());
+    g.put(subs, &sub.repeat(max as usize + 1));
+    let errno: i32 = g.call("poll_oneoff", (subs, events, max + 1, OUT));
+    assert_eq!(errno, errno::INVAL);
+    let errno: i32 = g.call("poll_oneoff", (subs, events, max, OUT));
+    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT), max, "one event per subscription");
+}
+
+#[test]
+fn overlapping_and_scattered_iovecs_read_and_write_in_iovec_order() {
+    let mut g = Guest::new();
+    let data: Vec<u8> = (0..64u8).collect();
+    let ro = g.memfd(&data);
+    // Out of address order, and one overlapping another: the bytes land in
+    // iovec order either way.
+    for iovecs in [
+        vec![(BUF + 100, 4), (BUF, 4), (BUF + 50, 8)],
+        vec![(BUF, 8), (BUF + 4, 8)],
+    ] {
+        g.put_iovecs(&iovecs);
+        let errno: i32 = g.call("fd_pread", (ro, IOV, iovecs.len() as u32, 0u64, OUT));
+        assert_eq!(errno, errno::SUCCESS);
+        let total: u32 = iovecs.iter().map(|i| i.1).sum();
+        assert_eq!(g.u32_at(OUT), total);
+        let mut at = 0;
+        let last = iovecs.last().unwrap();
+        for &(ptr, len) in &iovecs[..iovecs.len() - 1] {
+            if ptr + len <= last.0 || ptr >= last.0 + last.1 {
+                assert_eq!(g.get(ptr, len as usize), &data[at..at + len as usize]);
+            }
+            at += len as usize;
+        }
+        assert_eq!(
+            g.get(last.0, last.1 as usize),
+            &data[at..at + last.1 as usize]
+        );
+    }
+    let rw = g.memfd_rw(&[0; 16]);
+    g.put(BUF, b"abcdefgh");
+    g.put_iovecs(&[(BUF + 4, 4), (BUF, 4), (BUF + 2, 4)]);
+    let errno: i32 = g.call("fd_pwrite", (rw, IOV, 3u32, 0u64, OUT));
+    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT), 12);
+    assert_eq!(g.pread(rw, 16, 0).unwrap(), b"efghabcdcdef\0\0\0\0");
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 #[path = "support/command.rs"]
 mod command;
-use command::memfd_command_component;
+use command::{memfd_command_component, memfd_command_component_of};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
 
@@ -275,4 +275,56 @@ fn components_run_with_wasi_memfd_linked() {
     // 15 bytes do not fit under a 10-byte limit: `run` returns err.
     let out = run(&["run", "--max-file-size", "10", path]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn components_pass_lists_larger_than_the_default_hostcall_fuel() {
+    // 200 MiB is over wasmtime's default hostcall fuel (128 MiB): the runner
+    // fits the store's fuel to --max-file-size, so the list is lifted and the
+    // guest gets a file, or an error code (run returns err: exit 1), and
+    // never a trap (134).
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner/command-200m.wasm");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, memfd_command_component_of(200 << 20)).unwrap();
+    let path = path.to_str().unwrap();
+    let big = ["--max-file-size", "256M", "--max-total-size", "256M"];
+    let out = run(&[&["run"][..], &big, &[path]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&[
+        "run",
+        "--max-file-size",
+        "256M",
+        "--max-total-size",
+        "100M",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn a_trap_raised_inside_a_host_call_exits_134() {
+    // An iovec outside memory: wasmtime-wasi traps inside fd_write.
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 65530))
+        (i32.store (i32.const 4) (i32.const 100))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+    let out = run(&["run", guest("host-trap.wat", wat).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
+    assert!(stderr(&out).contains("trapped"), "{}", stderr(&out));
+    // The same through wasi-memfd's own fd layer: a write clamped at the end
+    // of a writable memory file still checks the whole iovec.
+    let wat = r#"(module
+      (import "wasi_memfd" "from_bytes" (func $fb (param i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (drop (call $fb (i32.const 100) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0)))
+        (i32.store (i32.const 16) (i32.const 65530))
+        (i32.store (i32.const 20) (i32.const 100))
+        (drop (call $w (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 8)))))"#;
+    let out = run(&["run", guest("memfd-trap.wat", wat).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
 }

@@ -34,6 +34,16 @@ pub(crate) enum Step {
     Table,
 }
 
+/// Passes: outside the unit tests no fault is ever injected.
+#[cfg(not(test))]
+#[inline(always)]
+pub(crate) fn check(_step: Step) -> Result<(), Errno> {
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) use armed::{check, disarm, inject};
+
 #[cfg(test)]
 mod armed {
     use super::{Errno, Step};
@@ -63,14 +73,4 @@ mod armed {
             _ => Ok(()),
         })
     }
-}
-
-#[cfg(test)]
-pub(crate) use armed::{check, disarm, inject};
-
-/// Passes: outside the unit tests no fault is ever injected.
-#[cfg(not(test))]
-#[inline(always)]
-pub(crate) fn check(_step: Step) -> Result<(), Errno> {
-    Ok(())
 }

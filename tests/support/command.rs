@@ -7,22 +7,29 @@ use std::path::Path;
 /// component functions) whose `run` makes a memory file and returns
 /// `ok` on success, `err` on any error code.
 pub fn memfd_command_component() -> Vec<u8> {
-    let core = wat::parse_str(
+    memfd_command_component_of(15)
+}
+
+/// As [`memfd_command_component`], passing `len` bytes to `from-bytes`
+/// (its memory grows to hold them; the first 15 are "component bytes").
+pub fn memfd_command_component_of(len: u32) -> Vec<u8> {
+    let pages = len / 65536 + 2;
+    let core = wat::parse_str(format!(
         r#"(module
           (import "wasi-memfd:memfd/memfd@0.1.0" "from-bytes"
             (func $from_bytes (param i32 i32 i32 i32 i32 i32)))
           (import "wasi:filesystem/types@0.2.0" "[resource-drop]descriptor"
             (func $drop (param i32)))
-          (memory (export "memory") 1)
+          (memory (export "memory") {pages})
           (data (i32.const 64) "component bytes")
           (func (export "wasi:cli/run@0.2.0#run") (result i32)
-            (call $from_bytes (i32.const 64) (i32.const 15) (i32.const 0) (i32.const 0)
+            (call $from_bytes (i32.const 64) (i32.const {len}) (i32.const 0) (i32.const 0)
               (i32.const 0) (i32.const 16))
             (if (result i32) (i32.load8_u (i32.const 16))
               (then (i32.const 1))
               (else (call $drop (i32.load (i32.const 20))) (i32.const 0))))
-          (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#,
-    )
+          (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#
+    ))
     .unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
     let mut resolve = wit_parser::Resolve::default();

@@ -18,6 +18,7 @@
 
 mod abi;
 mod fds;
+mod io;
 mod snapshot;
 mod sync;
 
@@ -31,7 +32,8 @@ use crate::faults::{self, Step};
 use crate::limits::Admitted;
 
 pub use fds::FIRST_FD;
-pub use snapshot::IOV_MAX;
+pub use io::IOV_MAX;
+pub use snapshot::POLL_MAX;
 
 /// `flags` bit 0 of `from_bytes`: the guest may write in place.
 pub const FLAG_WRITABLE: u32 = 1;

@@ -5,17 +5,17 @@
 //! On a memory-file fd every call behaves as on a regular read-only file,
 //! or a fixed-size writable one:
 //! - reads and writes go straight between the file and guest memory
-//!   (`pread`/`pwrite` on the guest's iovecs: no host buffer; a shared
+//!   (`preadv`/`pwritev` on the guest's iovecs: no host buffer; a shared
 //!   memory, which cannot be lent as a slice, goes through a 64 KiB buffer);
 //!   writes stop at the end of the file (`EFBIG` once nothing fits), and
 //!   `EBADF` on read-only files, as for an fd not open for writing;
 //! - every call's work is bounded by what the guest pays for: the iovec and
 //!   subscription arrays this layer reads are charged against the store's
 //!   hostcall fuel exactly as wasmtime-wasi charges its own (`ENOMEM` once
-//!   spent), and one read or write serves at most [`IOV_MAX`] (1024, Linux's
-//!   `IOV_MAX`) iovecs: the rest are left for the next call, which the
-//!   short count tells the guest to make (wasmtime-wasi itself serves only
-//!   the first non-empty iovec). Every iovec must lie inside memory, even
+//!   spent), and one read or write serves at most [`IOV_MAX`](super::IOV_MAX) (1024, Linux's
+//!   `IOV_MAX`) iovecs, with one `preadv`/`pwritev`: the rest are left for
+//!   the next call, which the short count tells the guest to make
+//!   (wasmtime-wasi itself serves only the first non-empty iovec). Every iovec must lie inside memory, even
 //!   the part a write clamped at the end of the file would not touch: one
 //!   outside traps, as wasmtime-wasi's do;
 //! - `fd_filestat_set_size` to the file's current size succeeds on a
@@ -37,236 +37,24 @@
 //!   subscription; the others are reported by a later call, as `poll` may.
 //!   Otherwise the call is wasmtime-wasi's. Each subscription costs a table
 //!   lookup (a file's size is known without a system call) and its event
-//!   is written straight to guest memory.
+//!   is written straight to guest memory; while memory-file fds are open a
+//!   call takes at most [`POLL_MAX`] (4096) subscriptions (`EINVAL` past
+//!   that, as `poll` answers past its descriptor limit).
 //!
-//! Errors are built only on the failure path: `types::Error` captures a
-//! backtrace when made.
+//! The I/O itself, errnos and `filestat` are in [`super::io`].
 
-use std::fs::File;
-
-use rustix::io::Errno as SysErrno;
 use wasmtime_wasi::p1::types::{self, Errno};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
 
 use super::fds::{FdTable, MemFd};
+use super::io::{charge, err, filestat, read_into, rights, write_from, Result};
 use super::WasiMemfdP1Ctx;
 
-type Result<T> = std::result::Result<T, types::Error>;
-
-/// Most iovecs one read or write serves (Linux's `IOV_MAX`).
-pub const IOV_MAX: usize = 1024;
-
-/// Charges reading `array` against the call's hostcall `fuel`, as
-/// wasmtime-wasi's `consume_fuel_for_array` does: `ENOMEM` once spent.
-fn charge<T>(fuel: &mut usize, array: GuestPtr<[T]>) -> Result<()> {
-    let bytes = usize::try_from(array.len())
-        .ok()
-        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
-        .ok_or_else(|| types::Error::from(Errno::Overflow))?;
-    match fuel.checked_sub(bytes) {
-        Some(left) => {
-            *fuel = left;
-            Ok(())
-        }
-        None => err(Errno::Nomem),
-    }
-}
-
-fn err<T>(errno: Errno) -> Result<T> {
-    Err(errno.into())
-}
-
-/// A system error on a memory file, as a WASIp1 errno.
-fn sys(e: SysErrno) -> types::Error {
-    match e {
-        SysErrno::INVAL => Errno::Inval,
-        SysErrno::PERM => Errno::Perm,
-        SysErrno::NOMEM => Errno::Nomem,
-        SysErrno::FBIG => Errno::Fbig,
-        _ => Errno::Io,
-    }
-    .into()
-}
-
-/// The rights a memory-file fd has.
-fn rights(writable: bool) -> types::Rights {
-    let read = types::Rights::FD_READ
-        | types::Rights::FD_SEEK
-        | types::Rights::FD_TELL
-        | types::Rights::FD_FILESTAT_GET
-        | types::Rights::FD_ADVISE;
-    if writable {
-        read | types::Rights::FD_WRITE
-    } else {
-        read
-    }
-}
-
-/// Reads at `offset` until `buf` is full or the file ends.
-fn pread_full(file: &File, buf: &mut [u8], offset: u64) -> Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        let at = offset
-            .checked_add(done as u64)
-            .ok_or_else(|| types::Error::from(Errno::Inval))?;
-        match rustix::io::pread(file, &mut buf[done..], at) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(SysErrno::INTR) => {}
-            Err(e) => return Err(sys(e)),
-        }
-    }
-    Ok(done)
-}
-
-/// Writes all of `buf` at `offset` (the caller keeps it inside the file).
-fn pwrite_full(file: &File, buf: &[u8], offset: u64) -> Result<()> {
-    let mut done = 0;
-    while done < buf.len() {
-        match rustix::io::pwrite(file, &buf[done..], offset + done as u64) {
-            Ok(0) => return err(Errno::Io),
-            Ok(n) => done += n,
-            Err(SysErrno::INTR) => {}
-            Err(e) => return Err(sys(e)),
-        }
-    }
-    Ok(())
-}
-
-/// Reads from `file` at `offset` into the guest's iovecs, straight into
-/// linear memory. Returns the bytes read (at most `u32::MAX`).
-fn read_into(
-    mem: &mut GuestMemory<'_>,
-    file: &File,
-    iovs: types::IovecArray,
-    offset: u64,
-) -> Result<u32> {
-    let mut total: u32 = 0;
-    for iov in iovs.iter().take(IOV_MAX) {
-        let iov = mem.read(iov?)?;
-        let want = iov.buf_len.min(u32::MAX - total);
-        let buf = iov.buf.as_array(want);
-        let at = offset
-            .checked_add(u64::from(total))
-            .ok_or_else(|| types::Error::from(Errno::Inval))?;
-        let n = match mem.as_slice_mut(buf)? {
-            Some(slice) => pread_full(file, slice, at)?,
-            None => bounce_read(mem, file, iov.buf, want, at)?,
-        } as u32;
-        total += n;
-        if n < want || total == u32::MAX {
-            break;
-        }
-    }
-    Ok(total)
-}
-
-/// Largest host buffer for reads into shared memory.
-const BOUNCE: usize = 64 * 1024;
-
-/// Reads `len` bytes at `offset` into shared memory at `buf`, which cannot
-/// be lent as a slice, through a bounded host buffer.
-fn bounce_read(
-    mem: &mut GuestMemory<'_>,
-    file: &File,
-    buf: GuestPtr<u8>,
-    len: u32,
-    offset: u64,
-) -> Result<usize> {
-    let mut tmp = vec![0u8; (len as usize).min(BOUNCE)];
-    let mut done: u32 = 0;
-    while done < len {
-        let chunk = ((len - done) as usize).min(tmp.len());
-        let at = offset
-            .checked_add(u64::from(done))
-            .ok_or_else(|| types::Error::from(Errno::Inval))?;
-        let n = pread_full(file, &mut tmp[..chunk], at)?;
-        mem.copy_from_slice(&tmp[..n], buf.add(done)?.as_array(n as u32))?;
-        done += n as u32;
-        if n < chunk {
-            break;
-        }
-    }
-    Ok(done as usize)
-}
-
-/// Writes `len` bytes from shared memory at `buf` to `file` at `offset`,
-/// through a bounded host buffer.
-fn bounce_write(
-    mem: &GuestMemory<'_>,
-    file: &File,
-    buf: GuestPtr<u8>,
-    len: u32,
-    offset: u64,
-) -> Result<()> {
-    let mut done: u32 = 0;
-    while done < len {
-        let chunk = (len - done).min(BOUNCE as u32);
-        let bytes = mem.as_cow(buf.add(done)?.as_array(chunk))?;
-        pwrite_full(file, &bytes, offset + u64::from(done))?;
-        done += chunk;
-    }
-    Ok(())
-}
-
-/// Writes the guest's ciovecs to `file` at `offset`, never past the end.
-fn write_from(
-    mem: &GuestMemory<'_>,
-    entry: &MemFd,
-    ciovs: types::CiovecArray,
-    offset: u64,
-) -> Result<u32> {
-    if !entry.writable {
-        return err(Errno::Badf);
-    }
-    let mut total: u32 = 0;
-    let mut asked = false;
-    for iov in ciovs.iter().take(IOV_MAX) {
-        let iov = mem.read(iov?)?;
-        asked |= iov.buf_len > 0;
-        let at = offset.saturating_add(u64::from(total));
-        let room = entry
-            .size
-            .saturating_sub(at)
-            .min(u64::from(u32::MAX - total)) as u32;
-        let len = iov.buf_len.min(room);
-        // The whole iovec is checked, not only the part that fits.
-        match mem.as_slice(iov.buf.as_array(iov.buf_len))? {
-            Some(bytes) => pwrite_full(&entry.file, &bytes[..len as usize], at)?,
-            None => bounce_write(mem, &entry.file, iov.buf, len, at)?,
-        }
-        total += len;
-        if len < iov.buf_len {
-            break;
-        }
-    }
-    if total == 0 && asked {
-        // Nothing fits: the file cannot grow.
-        return err(Errno::Fbig);
-    }
-    Ok(total)
-}
-
-fn filestat(file: &File) -> Result<types::Filestat> {
-    let st = rustix::fs::fstat(file).map_err(sys)?;
-    let ns = |secs: i64, nsecs: i64| -> u64 {
-        u64::try_from(secs)
-            .unwrap_or(0)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(u64::try_from(nsecs).unwrap_or(0))
-    };
-    Ok(types::Filestat {
-        dev: st.st_dev as u64,
-        ino: st.st_ino as u64,
-        filetype: types::Filetype::RegularFile,
-        nlink: st.st_nlink as u64,
-        size: u64::try_from(st.st_size).unwrap_or(0),
-        atim: ns(st.st_atime as i64, st.st_atime_nsec as i64),
-        mtim: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
-        ctim: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
-    })
-}
+/// Most subscriptions one `poll_oneoff` takes while memory-file fds are open
+/// (more answer `EINVAL`, as `poll` does past its descriptor limit): this
+/// layer reads each to find its own fds, so the cap bounds that work.
+pub const POLL_MAX: u32 = 4096;
 
 impl WasiMemfdP1Ctx {
     fn mem_fd(&self, fd: types::Fd) -> Option<&MemFd> {
@@ -803,6 +591,9 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
     ) -> Result<types::Size> {
         let mut count: u32 = 0;
         if !self.fds.is_empty() {
+            if nsubscriptions > POLL_MAX {
+                return err(Errno::Inval);
+            }
             let (sub_array, event_array) = (
                 subs.as_array(nsubscriptions),
                 events.as_array(nsubscriptions),

@@ -1,0 +1,330 @@
+//! I/O on memory-file fds for the WASIp1 layer: the guest's iovecs read and
+//! written straight from and to linear memory, errnos, `filestat`.
+//!
+//! Up to [`IOV_MAX`] iovecs are served per call with one `preadv` /
+//! `pwritev`: a guest's call costs one system call however it splits its
+//! buffers. Read iovecs that overlap in guest memory (which cannot be lent
+//! as separate `&mut` slices) are read one by one instead; a shared memory,
+//! which cannot be lent as a slice at all, goes through a bounded 64 KiB
+//! host buffer. Every iovec is bounds-checked whole before anything moves.
+//!
+//! Errors are built only on the failure path: `types::Error` captures a
+//! backtrace when made.
+
+use std::fs::File;
+use std::io::{IoSlice, IoSliceMut};
+
+use rustix::io::Errno as SysErrno;
+use wasmtime_wasi::p1::types::{self, Errno};
+use wiggle::{GuestMemory, GuestPtr};
+
+use super::fds::MemFd;
+
+pub(super) type Result<T> = std::result::Result<T, types::Error>;
+
+/// Most iovecs one read or write serves (Linux's `IOV_MAX`); the rest are
+/// left for the guest's next call, which the short count asks for.
+pub const IOV_MAX: usize = 1024;
+
+pub(super) fn err<T>(errno: Errno) -> Result<T> {
+    Err(errno.into())
+}
+
+/// Charges reading `array` against the call's hostcall `fuel`, as
+/// wasmtime-wasi's `consume_fuel_for_array` does: `ENOMEM` once spent.
+pub(super) fn charge<T>(fuel: &mut usize, array: GuestPtr<[T]>) -> Result<()> {
+    let bytes = usize::try_from(array.len())
+        .ok()
+        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
+        .ok_or_else(|| types::Error::from(Errno::Overflow))?;
+    match fuel.checked_sub(bytes) {
+        Some(left) => {
+            *fuel = left;
+            Ok(())
+        }
+        None => err(Errno::Nomem),
+    }
+}
+
+/// A system error on a memory file, as a WASIp1 errno.
+fn sys(e: SysErrno) -> types::Error {
+    match e {
+        SysErrno::INVAL => Errno::Inval,
+        SysErrno::PERM => Errno::Perm,
+        SysErrno::NOMEM => Errno::Nomem,
+        SysErrno::FBIG => Errno::Fbig,
+        _ => Errno::Io,
+    }
+    .into()
+}
+
+/// The rights a memory-file fd has.
+pub(super) fn rights(writable: bool) -> types::Rights {
+    let read = types::Rights::FD_READ
+        | types::Rights::FD_SEEK
+        | types::Rights::FD_TELL
+        | types::Rights::FD_FILESTAT_GET
+        | types::Rights::FD_ADVISE;
+    if writable {
+        read | types::Rights::FD_WRITE
+    } else {
+        read
+    }
+}
+
+/// One iovec's bytes in linear memory, checked in bounds.
+#[derive(Copy, Clone)]
+struct Span {
+    ptr: GuestPtr<u8>,
+    /// Bytes to move (an iovec can be cut short: at the end of a writable
+    /// file, or where the total would pass `u32::MAX`).
+    len: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        let start = self.ptr.offset() as usize;
+        start..start + self.len as usize
+    }
+}
+
+/// Reads up to [`IOV_MAX`] of the guest's iovecs, checks each whole against
+/// memory (an iovec outside it traps, as wasmtime-wasi's do), and cuts
+/// their lengths so the total is at most `room` (and `u32::MAX`). Empty
+/// iovecs are dropped. Returns the spans and whether any iovec asked for
+/// bytes.
+fn spans<T>(
+    mem: &GuestMemory<'_>,
+    iovs: GuestPtr<[T]>,
+    fields: impl Fn(T) -> (GuestPtr<u8>, u32),
+    room: u64,
+) -> Result<(Vec<Span>, bool)>
+where
+    T: wiggle::GuestType,
+{
+    let mut spans = Vec::new();
+    let mut left = room.min(u64::from(u32::MAX));
+    let mut asked = false;
+    for iov in iovs.iter().take(IOV_MAX) {
+        let (ptr, buf_len) = fields(mem.read(iov?)?);
+        mem.as_slice(ptr.as_array(buf_len))?;
+        asked |= buf_len > 0;
+        let len = u64::from(buf_len).min(left) as u32;
+        if len > 0 {
+            spans.push(Span { ptr, len });
+            left -= u64::from(len);
+        }
+        if len < buf_len {
+            break;
+        }
+    }
+    Ok((spans, asked))
+}
+
+/// Reads from `file` at `offset` into the guest's iovecs. Returns the bytes
+/// read (fewer at the end of the file).
+pub(super) fn read_into(
+    mem: &mut GuestMemory<'_>,
+    file: &File,
+    iovs: types::IovecArray,
+    offset: u64,
+) -> Result<u32> {
+    let (spans, _) = spans(
+        mem,
+        iovs,
+        |iov: types::Iovec| (iov.buf, iov.buf_len),
+        u64::MAX,
+    )?;
+    let n = match mem {
+        GuestMemory::Unshared(bytes) => match disjoint_mut(bytes, &spans) {
+            Some(mut bufs) => preadv_full(file, &mut bufs, offset)?,
+            None => {
+                let mut done = 0;
+                for span in &spans {
+                    let at = checked_offset(offset, done)?;
+                    let n = pread_full(file, &mut bytes[span.range()], at)?;
+                    done += n;
+                    if n < span.len as usize {
+                        break;
+                    }
+                }
+                done
+            }
+        },
+        GuestMemory::Shared(_) => {
+            let mut done = 0;
+            for span in &spans {
+                let at = checked_offset(offset, done)?;
+                let n = bounce_read(mem, file, *span, at)?;
+                done += n;
+                if n < span.len as usize {
+                    break;
+                }
+            }
+            done
+        }
+    };
+    Ok(n as u32)
+}
+
+/// Writes the guest's ciovecs to `entry`'s file at `offset`, never past the
+/// end (`EFBIG` when nothing fits; `EBADF` on a read-only fd).
+pub(super) fn write_from(
+    mem: &GuestMemory<'_>,
+    entry: &MemFd,
+    ciovs: types::CiovecArray,
+    offset: u64,
+) -> Result<u32> {
+    if !entry.writable {
+        return err(Errno::Badf);
+    }
+    let room = entry.size.saturating_sub(offset);
+    let fields = |iov: types::Ciovec| (iov.buf, iov.buf_len);
+    let (spans, asked) = spans(mem, ciovs, fields, room)?;
+    if spans.is_empty() {
+        // Nothing fits (the file cannot grow), or nothing was asked for.
+        return if asked { err(Errno::Fbig) } else { Ok(0) };
+    }
+    let mut total = 0;
+    match mem {
+        GuestMemory::Unshared(bytes) => {
+            let mut bufs: Vec<IoSlice<'_>> = spans
+                .iter()
+                .map(|s| IoSlice::new(&bytes[s.range()]))
+                .collect();
+            pwritev_all(&entry.file, &mut bufs, offset)?;
+            total = spans.iter().map(|s| s.len).sum();
+        }
+        GuestMemory::Shared(_) => {
+            for span in &spans {
+                bounce_write(mem, &entry.file, *span, offset + u64::from(total))?;
+                total += span.len;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// `spans` as `&mut` slices of `bytes`, in their own order, if no two
+/// overlap (sorting them by address and splitting `bytes` between them, so
+/// no slice is ever aliased).
+fn disjoint_mut<'m>(bytes: &'m mut [u8], spans: &[Span]) -> Option<Vec<IoSliceMut<'m>>> {
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_unstable_by_key(|&i| spans[i].ptr.offset());
+    let mut slots: Vec<Option<&'m mut [u8]>> = spans.iter().map(|_| None).collect();
+    let (mut rest, mut base) = (bytes, 0usize);
+    for i in order {
+        let range = spans[i].range();
+        if range.start < base {
+            return None;
+        }
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(range.start - base);
+        let (slice, tail) = tail.split_at_mut(range.len());
+        slots[i] = Some(slice);
+        (rest, base) = (tail, range.end);
+    }
+    Some(slots.into_iter().flatten().map(IoSliceMut::new).collect())
+}
+
+fn checked_offset(offset: u64, done: usize) -> Result<u64> {
+    offset
+        .checked_add(done as u64)
+        .ok_or_else(|| types::Error::from(Errno::Inval))
+}
+
+/// Reads at `offset` until every buffer is full or the file ends.
+fn preadv_full(file: &File, mut bufs: &mut [IoSliceMut<'_>], offset: u64) -> Result<usize> {
+    let mut done = 0;
+    while !bufs.is_empty() {
+        match rustix::io::preadv(file, bufs, checked_offset(offset, done)?) {
+            Ok(0) => break,
+            Ok(n) => {
+                done += n;
+                IoSliceMut::advance_slices(&mut bufs, n);
+            }
+            Err(SysErrno::INTR) => {}
+            Err(e) => return Err(sys(e)),
+        }
+    }
+    Ok(done)
+}
+
+/// Writes every buffer at `offset` (the caller keeps them inside the file).
+fn pwritev_all(file: &File, mut bufs: &mut [IoSlice<'_>], offset: u64) -> Result<()> {
+    let mut done = 0;
+    while !bufs.is_empty() {
+        match rustix::io::pwritev(file, bufs, offset + done as u64) {
+            Ok(0) => return err(Errno::Io),
+            Ok(n) => {
+                done += n;
+                IoSlice::advance_slices(&mut bufs, n);
+            }
+            Err(SysErrno::INTR) => {}
+            Err(e) => return Err(sys(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads at `offset` until `buf` is full or the file ends.
+fn pread_full(file: &File, buf: &mut [u8], offset: u64) -> Result<usize> {
+    preadv_full(file, &mut [IoSliceMut::new(buf)], offset)
+}
+
+/// Largest host buffer for I/O with shared memory.
+const BOUNCE: usize = 64 * 1024;
+
+/// Reads `span` at `offset` into shared memory, which cannot be lent as a
+/// slice, through a bounded host buffer.
+fn bounce_read(mem: &mut GuestMemory<'_>, file: &File, span: Span, offset: u64) -> Result<usize> {
+    let mut tmp = vec![0u8; (span.len as usize).min(BOUNCE)];
+    let mut done: u32 = 0;
+    while done < span.len {
+        let chunk = ((span.len - done) as usize).min(tmp.len());
+        let n = pread_full(
+            file,
+            &mut tmp[..chunk],
+            checked_offset(offset, done as usize)?,
+        )?;
+        mem.copy_from_slice(&tmp[..n], span.ptr.add(done)?.as_array(n as u32))?;
+        done += n as u32;
+        if n < chunk {
+            break;
+        }
+    }
+    Ok(done as usize)
+}
+
+/// Writes `span` from shared memory to `file` at `offset`, through a
+/// bounded host buffer.
+fn bounce_write(mem: &GuestMemory<'_>, file: &File, span: Span, offset: u64) -> Result<()> {
+    let mut done: u32 = 0;
+    while done < span.len {
+        let chunk = (span.len - done).min(BOUNCE as u32);
+        let bytes = mem.as_cow(span.ptr.add(done)?.as_array(chunk))?;
+        pwritev_all(file, &mut [IoSlice::new(&bytes)], offset + u64::from(done))?;
+        done += chunk;
+    }
+    Ok(())
+}
+
+/// `fd_filestat_get` of a memory file.
+pub(super) fn filestat(file: &File) -> Result<types::Filestat> {
+    let st = rustix::fs::fstat(file).map_err(sys)?;
+    let ns = |secs: i64, nsecs: i64| -> u64 {
+        u64::try_from(secs)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(nsecs).unwrap_or(0))
+    };
+    Ok(types::Filestat {
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+        filetype: types::Filetype::RegularFile,
+        nlink: st.st_nlink as u64,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        atim: ns(st.st_atime as i64, st.st_atime_nsec as i64),
+        mtim: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
+        ctim: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
+    })
+}

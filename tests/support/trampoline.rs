@@ -1,0 +1,43 @@
+//! The WASIp1 trampoline: a WAT module that imports host functions and
+//! exports, under the same names, wasm functions that call them with their
+//! arguments unchanged, with its linear memory. Shared by `p1.rs` and the
+//! model test (`model/p1.rs`, also built into the fuzz target).
+//!
+//! Re-exporting an import as-is would not do: called from Rust, a host
+//! function then has no calling instance, so it cannot find the guest's
+//! `memory`.
+//!
+//! Include with `#[path = "support/trampoline.rs"] mod trampoline;`.
+
+/// Imports per module: function name and parameter types. Every function
+/// returns an `i32` (an errno).
+pub type Imports<'a> = &'a [(&'a str, &'a [(&'a str, &'a str)])];
+
+/// The trampoline's text: every import in `imports` wrapped in an exported
+/// wasm function of the same name, and an exported memory of `pages`
+/// 64 KiB pages.
+pub fn wat(imports: Imports<'_>, pages: u32) -> String {
+    let funcs = || {
+        imports.iter().flat_map(|(module, funcs)| {
+            funcs
+                .iter()
+                .map(move |(name, params)| (module, name, params))
+        })
+    };
+    let mut wat = String::from("(module\n");
+    for (module, name, params) in funcs() {
+        wat += &format!(
+            "  (import \"{module}\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
+        );
+    }
+    for (_, name, params) in funcs() {
+        let args: String = (0..params.split_whitespace().count())
+            .map(|i| format!(" (local.get {i})"))
+            .collect();
+        wat += &format!(
+            "  (func (export \"{name}\") (param {params}) (result i32) (call ${name}{args}))\n"
+        );
+    }
+    wat += &format!("  (memory (export \"memory\") {pages})\n)\n");
+    wat
+}
