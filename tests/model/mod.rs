@@ -1,0 +1,440 @@
+//! A model test of wasi-memfd: random sequences of guest calls, run through
+//! a real WASIp1 store and a real component store, each answer compared
+//! with a plain in-memory model.
+//!
+//! One driver, two feeders: `tests/model.rs` feeds it from a seeded PRNG
+//! (the test command), `fuzz/fuzz_targets/model.rs` from libFuzzer (with
+//! coverage guidance), both through [`arbitrary::Unstructured`] into a
+//! [`Case`] and [`run`]. The fuzz target includes this file with
+//! `#[path = "../../tests/model/mod.rs"]`, so there is one copy of it.
+//!
+//! - [`Op`] is one guest call, with small arguments (data up to 4 KiB,
+//!   offsets near the file sizes plus the extremes, names including the
+//!   empty one, NUL, non-UTF-8 and over 249 bytes);
+//! - [`state`] is the model: files as `Vec<u8>`, who holds them, the
+//!   limits, and the per-ABI rules as plain functions;
+//! - [`p1`] drives a WASIp1 store through a WAT trampoline module;
+//! - [`component`] drives a component store through the probe component.
+//!
+//! Each driver applies an op to the store and to the model, asserts that the
+//! answers match (errno or error code, bytes read, positions, sizes, fd
+//! numbers) and that `WasiMemfdCtx::usage()` equals the model's; at the end
+//! it compares every open file's bytes, closes everything and asserts that
+//! usage is back to zero. The limits are small ([`limits`]) so every limit
+//! error is reached within a few ops.
+#![allow(dead_code)]
+
+pub mod component;
+pub mod p1;
+pub mod state;
+
+#[path = "../probe/mod.rs"]
+pub mod probe;
+#[path = "../support/trampoline.rs"]
+pub mod trampoline;
+
+use arbitrary::{Arbitrary, Unstructured};
+use wasi_memfd::{Backend, MAX_NAME_LEN};
+
+pub use state::Whence;
+pub use wasi_memfd::Limits;
+
+/// WASIp1 errnos (`errno` in typenames.witx).
+pub mod errno {
+    pub const SUCCESS: i32 = 0;
+    pub const BADF: i32 = 8;
+    pub const DQUOT: i32 = 19;
+    pub const FAULT: i32 = 21;
+    pub const FBIG: i32 = 22;
+    pub const INVAL: i32 = 28;
+    pub const MFILE: i32 = 33;
+    pub const NAMETOOLONG: i32 = 37;
+    pub const NOENT: i32 = 44;
+    pub const PERM: i32 = 63;
+}
+
+/// Most bytes of data one op passes or asks for.
+pub const MAX_DATA: u64 = 4096;
+
+/// The store's limits: small, so a few ops reach each of them.
+pub fn limits() -> Limits {
+    Limits {
+        max_file_size: 3 * 1024,
+        max_total_size: 8 * 1024,
+        max_files: 8,
+    }
+}
+
+/// The files the host attaches before the guest runs: name, bytes,
+/// writable. `rw` is larger than `max_file_size` (preopened files are the
+/// host's: no per-file limit, no quota) and spans a page boundary; the
+/// empty name is a valid name, here for an empty writable file.
+pub fn preopens() -> Vec<(&'static str, Vec<u8>, bool)> {
+    vec![
+        ("ro", (0..700).map(|i| (i * 3 % 256) as u8).collect(), false),
+        ("rw", (0..5000).map(|i| (i % 253) as u8).collect(), true),
+        ("", Vec::new(), true),
+    ]
+}
+
+/// `len` bytes that differ from their neighbours, varied by `seed`.
+pub fn pattern(len: u64, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i % 251) as u8).wrapping_add(seed))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The ops.
+
+/// One guest call. Ops an ABI has no counterpart for are skipped by its
+/// driver (noted on each).
+#[derive(Clone, Debug, Arbitrary)]
+pub enum Op {
+    /// `from_bytes` / `from-bytes` of `pattern(len, seed)`.
+    FromBytes {
+        len: Len,
+        seed: u8,
+        name: Name,
+        writable: bool,
+        /// WASIp1: also set an unknown flag bit (`EINVAL`). Components pass
+        /// a `bool`: ignored.
+        unknown_flag: bool,
+    },
+    /// WASIp1 only: `from_bytes` with a range outside linear memory.
+    FromBytesFault { what: Fault },
+    /// `open_preopened` / `open-preopened`.
+    OpenPreopened { name: PreopenName },
+    /// WASIp1 only: `fd_read` at the fd's position into two iovecs, the
+    /// first of `split` bytes (cut to `len`).
+    Read { fd: FdRef, len: Len, split: u16 },
+    /// `fd_pread` (two iovecs, as `Read`) / `descriptor.read`.
+    Pread {
+        fd: FdRef,
+        len: Len,
+        offset: Offset,
+        split: u16,
+    },
+    /// WASIp1 only: `fd_write` of `pattern(len, seed)` at the fd's position.
+    Write {
+        fd: FdRef,
+        len: Len,
+        seed: u8,
+        split: u16,
+    },
+    /// `fd_pwrite` / `descriptor.write`.
+    Pwrite {
+        fd: FdRef,
+        len: Len,
+        seed: u8,
+        offset: Offset,
+        split: u16,
+    },
+    /// WASIp1 only: `fd_seek`.
+    Seek {
+        fd: FdRef,
+        delta: Delta,
+        whence: Whence,
+    },
+    /// WASIp1 only: `fd_tell`.
+    Tell { fd: FdRef },
+    /// `fd_filestat_get` + `fd_fdstat_get` / `stat` + `get-type` +
+    /// `get-flags`.
+    Stat { fd: FdRef },
+    /// `fd_filestat_set_size` / `descriptor.set-size`.
+    SetSize { fd: FdRef, size: NewSize },
+    /// WASIp1 only: `fd_renumber`.
+    Renumber { from: FdRef, to: FdRef },
+    /// `fd_close` / dropping the descriptor.
+    Close { fd: FdRef },
+    /// Components only: `read-via-stream` at `offset`.
+    OpenStream { fd: FdRef, offset: Offset },
+    /// Components only: `input-stream.blocking-read`.
+    StreamRead { stream: u8, len: Len },
+    /// Components only: dropping an input stream.
+    DropStream { stream: u8 },
+}
+
+/// Which fd or descriptor an op is about.
+///
+/// WASIp1: below 224 one of the open memory-file fds (if any), 224..240 a
+/// closed one (the next number to be reused, if any), 240.. one never
+/// opened; `fd_renumber` also takes stdin (fd 0, wasmtime-wasi's) for
+/// 248.. . Components: always one of the open descriptors (a dropped handle
+/// would trap the guest); the op is skipped when none is open.
+#[derive(Copy, Clone, Debug, Arbitrary)]
+pub struct FdRef(pub u8);
+
+/// How many bytes an op passes or asks for, at most [`MAX_DATA`].
+#[derive(Copy, Clone, Debug)]
+pub enum Len {
+    Zero,
+    Tiny(u8),
+    Small(u8),
+    /// `max_file_size` - 2 ..= + 2: the per-file limit's edge.
+    AtLimit(u8),
+    Big(u16),
+}
+
+impl Len {
+    pub fn get(self) -> u64 {
+        match self {
+            Len::Zero => 0,
+            Len::Tiny(n) => u64::from(n % 16),
+            Len::Small(n) => u64::from(n),
+            Len::AtLimit(n) => limits().max_file_size - 2 + u64::from(n % 5),
+            Len::Big(n) => u64::from(n) % (MAX_DATA + 1),
+        }
+    }
+}
+
+impl<'a> Arbitrary<'a> for Len {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u.int_in_range(0u8..=9)? {
+            0 => Len::Zero,
+            1..=2 => Len::Tiny(u.arbitrary()?),
+            3..=5 => Len::Small(u.arbitrary()?),
+            6 => Len::AtLimit(u.arbitrary()?),
+            _ => Len::Big(u.arbitrary()?),
+        })
+    }
+}
+
+/// An offset for `pread`, `pwrite` or `read-via-stream`.
+#[derive(Copy, Clone, Debug)]
+pub enum Offset {
+    /// `n % 5200`: inside or past the files of a few KiB.
+    Near(u16),
+    /// The file's size plus `d` (at least 0).
+    FromEnd(i8),
+    /// 2^40: far past the end, still a valid file offset.
+    Tera,
+    /// `i64::MAX`: the kernel's last offset.
+    I64Max,
+    /// `u64::MAX`: past what the kernel takes.
+    U64Max,
+}
+
+impl Offset {
+    pub fn get(self, size: u64) -> u64 {
+        match self {
+            Offset::Near(n) => u64::from(n) % 5200,
+            Offset::FromEnd(d) => size.saturating_add_signed(i64::from(d)),
+            Offset::Tera => 1 << 40,
+            Offset::I64Max => i64::MAX as u64,
+            Offset::U64Max => u64::MAX,
+        }
+    }
+}
+
+impl<'a> Arbitrary<'a> for Offset {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u.int_in_range(0u8..=15)? {
+            0..=6 => Offset::Near(u.arbitrary()?),
+            7..=12 => Offset::FromEnd(u.arbitrary()?),
+            13 => Offset::Tera,
+            14 => Offset::I64Max,
+            _ => Offset::U64Max,
+        })
+    }
+}
+
+/// A `fd_seek` offset.
+#[derive(Copy, Clone, Debug)]
+pub enum Delta {
+    /// `n % 5200`, either sign.
+    Small(i16),
+    /// `i64::MAX` or `i64::MIN`.
+    Extreme(bool),
+}
+
+impl Delta {
+    pub fn get(self) -> i64 {
+        match self {
+            Delta::Small(n) => i64::from(n) % 5200,
+            Delta::Extreme(true) => i64::MAX,
+            Delta::Extreme(false) => i64::MIN,
+        }
+    }
+}
+
+impl<'a> Arbitrary<'a> for Delta {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(if u.ratio(1u8, 10)? {
+            Delta::Extreme(u.arbitrary()?)
+        } else {
+            Delta::Small(u.arbitrary()?)
+        })
+    }
+}
+
+/// A size for `set_size`, relative to the file's.
+#[derive(Copy, Clone, Debug, Arbitrary)]
+pub enum NewSize {
+    Same,
+    Plus(u8),
+    Minus(u8),
+    Zero,
+    Tera,
+    Max,
+}
+
+impl NewSize {
+    pub fn get(self, size: u64) -> u64 {
+        match self {
+            NewSize::Same => size,
+            NewSize::Plus(d) => size + u64::from(d) + 1,
+            NewSize::Minus(d) => size.saturating_sub(u64::from(d) + 1),
+            NewSize::Zero => 0,
+            NewSize::Tera => 1 << 40,
+            NewSize::Max => u64::MAX,
+        }
+    }
+}
+
+/// A `from-bytes` name.
+#[derive(Copy, Clone, Debug, Arbitrary)]
+pub enum Name {
+    /// `f` and a number: never a preopened name.
+    Short(u8),
+    Empty,
+    /// `a\0b`: `EINVAL` / `invalid-argument`.
+    Nul,
+    /// Exactly [`MAX_NAME_LEN`] bytes.
+    Longest,
+    /// [`MAX_NAME_LEN`] + 1 + `n % 8` bytes.
+    TooLong(u8),
+    /// Too long and holding a NUL: the length is checked first.
+    TooLongWithNul,
+    /// Two-byte characters, 248 to 252 bytes: the limit is in bytes.
+    Multibyte(u8),
+    /// `0xff 0xfe`: not UTF-8 (WASIp1 `EINVAL`; a component can only pass
+    /// UTF-8, so it sends the replacement characters).
+    NotUtf8,
+}
+
+impl Name {
+    pub fn bytes(self) -> Vec<u8> {
+        match self {
+            Name::Short(n) => format!("f{n}").into_bytes(),
+            Name::Empty => Vec::new(),
+            Name::Nul => b"a\0b".to_vec(),
+            Name::Longest => vec![b'n'; MAX_NAME_LEN],
+            Name::TooLong(n) => vec![b'n'; MAX_NAME_LEN + 1 + usize::from(n % 8)],
+            Name::TooLongWithNul => {
+                let mut name = vec![b'n'; MAX_NAME_LEN + 3];
+                name[1] = 0;
+                name
+            }
+            Name::Multibyte(n) => "é".repeat(124 + usize::from(n % 3)).into_bytes(),
+            Name::NotUtf8 => vec![0xff, 0xfe],
+        }
+    }
+}
+
+/// An `open-preopened` name.
+#[derive(Copy, Clone, Debug, Arbitrary)]
+pub enum PreopenName {
+    /// `ro`, read-only.
+    ReadOnly,
+    /// `rw`, writable.
+    Writable,
+    /// Any [`Name`]: the empty one is attached (an empty writable file),
+    /// the others are not (`ENOENT` / `not-found`) or break the rules.
+    Other(Name),
+}
+
+impl PreopenName {
+    pub fn bytes(self) -> Vec<u8> {
+        match self {
+            PreopenName::ReadOnly => b"ro".to_vec(),
+            PreopenName::Writable => b"rw".to_vec(),
+            PreopenName::Other(name) => name.bytes(),
+        }
+    }
+}
+
+/// Which `from_bytes` range lies outside linear memory.
+#[derive(Copy, Clone, Debug, Arbitrary)]
+pub enum Fault {
+    Data,
+    Name,
+    FdOut,
+}
+
+// ---------------------------------------------------------------------------
+// Feeding the drivers.
+
+/// Most ops one input runs (a fuzz input can be long).
+pub const MAX_OPS: usize = 256;
+
+/// One input: which backend and wasi version to use, then the ops.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The WASIp1 store's backend (the component store always uses memfd:
+    /// the known shm `set-size` gap is not modelled).
+    pub backend: Backend,
+    pub wasi: probe::Wasi,
+    pub ops: Vec<Op>,
+}
+
+impl<'a> Arbitrary<'a> for Case {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let backend = if u.arbitrary()? {
+            Backend::Shm
+        } else {
+            Backend::Memfd
+        };
+        let wasi = if u.arbitrary()? {
+            probe::Wasi::V0_2_12
+        } else {
+            probe::Wasi::V0_2_0
+        };
+        let mut ops = Vec::new();
+        while ops.len() < MAX_OPS && !u.is_empty() {
+            ops.push(arbitrary_op(u)?);
+        }
+        Ok(Case { backend, wasi, ops })
+    }
+}
+
+/// One op, with the ops that open files four times as likely as the
+/// derived [`Op::arbitrary`] makes them (1 in 17), so that sequences fill
+/// the fd table and the quota often.
+pub fn arbitrary_op(u: &mut Unstructured<'_>) -> arbitrary::Result<Op> {
+    if !u.ratio(1u8, 4)? {
+        return u.arbitrary();
+    }
+    Ok(if u.ratio(2u8, 3)? {
+        Op::FromBytes {
+            len: u.arbitrary()?,
+            seed: u.arbitrary()?,
+            name: u.arbitrary()?,
+            writable: u.arbitrary()?,
+            unknown_flag: u.ratio(1u8, 16)?,
+        }
+    } else {
+        Op::OpenPreopened {
+            name: u.arbitrary()?,
+        }
+    })
+}
+
+/// The outcomes the drivers saw, such as `p1 from_bytes errno 22` or
+/// `component set-size NotPermitted`. The seeded test checks that its
+/// sequences reach every outcome it expects, so a generator that stopped
+/// reaching a limit (or a driver that stopped calling something) fails it.
+pub type Outcomes = std::collections::BTreeSet<String>;
+
+/// Runs one case through both drivers; returns the outcomes seen.
+pub fn run(case: &Case) -> Outcomes {
+    let mut seen = p1::run(&case.ops, case.backend);
+    seen.extend(component::run(&case.ops, case.wasi));
+    seen
+}
+
+/// Decodes `data` as the fuzz target does (`Case::arbitrary_take_rest`);
+/// `None` if it is no case (the fuzz target skips such inputs).
+pub fn decode(data: &[u8]) -> Option<Case> {
+    Case::arbitrary_take_rest(Unstructured::new(data)).ok()
+}
