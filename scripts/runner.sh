@@ -9,7 +9,7 @@ _wasi_memfd_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -n "${WASI_MEMFD_RUNNER:-}" ]; then
     runner="$WASI_MEMFD_RUNNER"
 else
-    (cd "$_wasi_memfd_root" && cargo build --release --quiet --bin wasi-memfd) || return 1
+    (cd "$_wasi_memfd_root" && cargo build --release --quiet -p wasi-memfd-cli) || return 1
     runner="$_wasi_memfd_root/target/release/wasi-memfd"
 fi
 unset _wasi_memfd_root

@@ -61,6 +61,12 @@ fi
 # checks that every fd and every byte comes back, and prints files/s.
 cargo run --release --quiet --example stress -- 2 3000 4096
 
+# Every crate packages (cargo builds the packaged sources on their own, so
+# nothing outside a package, such as the WIT, can be missing) and would
+# publish. --allow-dirty: a local run with uncommitted work checks it too.
+cargo package --workspace --allow-dirty --quiet
+cargo publish --workspace --dry-run --allow-dirty --quiet
+
 # The model fuzz target builds (cargo-fuzz on nightly, into target/fuzz; see
 # fuzz/README.md for running it). Without a sanitizer: the build is a second
 # wasmtime build, and ASan would double it.

@@ -4,8 +4,8 @@
 #[path = "support/command.rs"]
 mod command;
 
-use wasi_memfd::component::ComponentCtx;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
+use wasi_memfd::p2::WasiMemfdP2Ctx;
 use wasi_memfd::WasiMemfdCtx;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Linker, Module, Store};
@@ -20,8 +20,8 @@ fn run_component_async(memfd: WasiMemfdCtx) -> Result<(), ()> {
     let component = Component::new(&engine, command::memfd_command_component()).unwrap();
     let mut linker = wasmtime::component::Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    wasi_memfd::add_to_linker_async(&mut linker).unwrap();
-    let state = ComponentCtx::new(WasiCtxBuilder::new().build(), memfd);
+    wasi_memfd::p2::add_to_linker_async(&mut linker).unwrap();
+    let state = WasiMemfdP2Ctx::new(WasiCtxBuilder::new().build(), memfd);
     let mut store = Store::new(&engine, state);
     in_tokio(async {
         let command = Command::instantiate_async(&mut store, &component, &linker)

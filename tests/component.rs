@@ -642,7 +642,7 @@ fn lists_larger_than_the_default_hostcall_fuel_get_a_file_once_the_fuel_fits() {
     let mut p = Probe::new(Wasi::V0_2_0, ctx());
     let at = p.stash(&data);
     drop(data);
-    wasi_memfd::component::fit_hostcall_fuel(&mut p.store);
+    wasi_memfd::p2::fit_hostcall_fuel(&mut p.store);
     assert!(p.store.hostcall_fuel() >= LEN);
     let h = p.make_raw((at, LEN as u32), (0, 0), 0).unwrap().unwrap();
     assert_eq!(p.stat_size(h), Ok(LEN as u64));
@@ -653,10 +653,70 @@ fn lists_larger_than_the_default_hostcall_fuel_get_a_file_once_the_fuel_fits() {
         p.make_raw((at, LEN as u32 + 1), (0, 0), 0).unwrap(),
         Err(MemfdError::FileTooLarge)
     );
-    // A store made through ComponentCtx::into_store is fitted already.
+    // A store made through WasiMemfdP2Ctx::into_store is fitted already.
     let ctx = WasiMemfdCtx::builder().max_file_size(1 << 30).build();
-    let store =
-        wasi_memfd::component::ComponentCtx::new(wasmtime_wasi::WasiCtx::builder().build(), ctx)
-            .into_store(probe::engine());
+    let store = wasi_memfd::p2::WasiMemfdP2Ctx::new(wasmtime_wasi::WasiCtx::builder().build(), ctx)
+        .into_store(probe::engine());
     assert!(store.hostcall_fuel() >= 1 << 30);
+}
+
+/// The host's side of a guest's files: a host function that receives a
+/// `Resource<Descriptor>` asks whether it is a memory file and gets it as a
+/// shared `std::fs::File`; a host function can also give the guest a new
+/// memory file of host bytes, charged like `from-bytes`.
+#[test]
+fn the_host_finds_memory_files_behind_descriptors_and_makes_new_ones() {
+    use wasi_memfd::{p2::WasiMemfdP2Ctx, WasiMemfdView};
+    let ctx = WasiMemfdCtx::builder().max_files(2).build();
+    let mut state = WasiMemfdP2Ctx::new(wasmtime_wasi::WasiCtx::builder().build(), ctx);
+    let mut view = state.memfd();
+    let ro = view.from_bytes(b"host bytes", "host", false).unwrap();
+    let rw = view.from_bytes(b"rw", "", true).unwrap();
+    assert_eq!(
+        view.from_bytes(b"third", "", false).unwrap_err(),
+        wasi_memfd::ErrorCode::TooManyFiles,
+        "charged to the guest's limits"
+    );
+    let file = view.memory_file(&ro).expect("a memory file");
+    assert_eq!(file.size().unwrap(), 10);
+    assert!(!file.is_writable() && file.is_sealed_read_only());
+    assert_eq!(file.read_all().unwrap(), b"host bytes");
+    let file = view.memory_file(&rw).expect("a memory file");
+    assert!(file.is_writable() && !file.is_sealed_read_only());
+    // An ordinary file in the same table is not one.
+    let plain = wasmtime_wasi::filesystem::File::new(
+        std::fs::File::open("/dev/null").unwrap(),
+        wasmtime_wasi::FsPerms::ReadOnly,
+        wasmtime_wasi::OpenMode::READ,
+        true,
+    );
+    let plain = view
+        .table
+        .push(wasmtime_wasi::filesystem::Descriptor::File(plain))
+        .unwrap();
+    assert!(view.memory_file(&plain).is_none());
+    assert_eq!(state.memfd.usage(), usage(2, 12));
+}
+
+/// A guest's writable `from-bytes` file is read back by the host after the
+/// guest wrote into it, while the guest still holds it.
+#[test]
+fn the_host_reads_back_what_the_guest_wrote_into_a_from_bytes_file() {
+    use wasi_memfd::WasiMemfdView;
+    let mut p = Probe::with_defaults(Wasi::V0_2_0);
+    let h = p.make(b"........", "report", true).unwrap();
+    assert_eq!(p.write(h, b"done", 2), Ok(4));
+    // The host side: every descriptor in the table that is a memory file.
+    let view = p.store.data_mut().memfd();
+    let found: Vec<_> = (0..64u32)
+        .filter_map(|rep| {
+            let res =
+                wasmtime::component::Resource::<wasmtime_wasi::filesystem::Descriptor>::new_borrow(
+                    rep,
+                );
+            view.memory_file(&res)
+        })
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].read_all().unwrap(), b"..done..");
 }

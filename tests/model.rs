@@ -63,7 +63,7 @@ fn case(seed: u64) -> Case {
     let bytes = rng.bytes(64 * 64);
     let mut u = Unstructured::new(&bytes);
     Case {
-        backend: if seed % 2 == 0 {
+        backend: if seed.is_multiple_of(2) {
             Backend::Memfd
         } else {
             Backend::Shm

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use wasi_memfd::component::bindings::ErrorCode as MemfdError;
+use wasi_memfd::p2::bindings::ErrorCode as MemfdError;
 use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
 use wasmtime::component::{Component, ComponentType, Lift, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -101,7 +101,7 @@ pub fn run() -> wasmtime::Result<Report> {
     )?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasi_memfd::add_to_linker_sync(&mut linker)?;
+    wasi_memfd::p2::add_to_linker_sync(&mut linker)?;
 
     let state = State {
         wasi: WasiCtx::builder().build(),

@@ -111,8 +111,8 @@ impl WasiMemfdCtx {
     /// list on the host.
     ///
     /// It is the larger of wasmtime's default and `max_file_size` plus room
-    /// for the name. [`crate::component::fit_hostcall_fuel`] applies it to a
-    /// store (never lowering it); `ComponentCtx::into_store` and the runner
+    /// for the name. [`crate::p2::fit_hostcall_fuel`] applies it to a
+    /// store (never lowering it); `WasiMemfdP2Ctx::into_store` and the runner
     /// do so. Raising the fuel raises it for every host call of the store:
     /// any host function may then receive a list or string that large.
     pub fn hostcall_fuel(&self) -> usize {
@@ -187,6 +187,11 @@ impl WasiMemfdCtx {
             len: preopen.len,
             admitted,
         })
+    }
+
+    /// Whether `file` is a memory file this context made or opened.
+    pub(crate) fn holds(&self, file: &Arc<File>) -> bool {
+        self.ledger.holds(file)
     }
 
     /// Records a file the guest now holds, as admitted (a preopened file

@@ -10,6 +10,7 @@ use std::fmt;
 /// WIT `error-code` and core-module guests as the WASIp1 errno of
 /// [`ErrorCode::errno`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// Unknown option bits, or a NUL byte (or, for core modules, invalid
     /// UTF-8) in the name.

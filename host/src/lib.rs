@@ -3,22 +3,30 @@
 //!
 //! A guest passes bytes from its linear memory; the host copies them once
 //! into an anonymous memory file (a sealed `memfd` on Linux) and gives the
-//! guest an ordinary file: a `wasi:filesystem` descriptor for components.
+//! guest an ordinary file: a `wasi:filesystem` descriptor for components
+//! ([`p2`]), a WASIp1 fd for core modules ([`p1`]).
 //!
-//! Add it beside wasmtime-wasi: keep a [`WasiMemfdCtx`] in the store's data,
-//! implement [`WasiMemfdView`], and call [`add_to_linker_sync`] (or
-//! [`add_to_linker_async`]). See the README for a complete embedding.
+//! Laid out as wasmtime-wasi is: keep a [`WasiMemfdCtx`] (made with its
+//! builder) in the store's data, implement [`WasiMemfdView`], and call
+//! [`p2::add_to_linker_sync`] (or `_async`) beside wasmtime-wasi's; for core
+//! modules, [`p1::add_to_linker_sync`] replaces wasmtime-wasi's WASIp1
+//! linker. See the README for complete embeddings.
+//!
+//! Supported: wasmtime and wasmtime-wasi 48, Rust 1.95 or newer, Linux (the
+//! memfd backend; macOS and the BSDs use POSIX shared memory, written for
+//! but not tested on those systems).
 #![deny(missing_docs)]
 
-pub mod component;
 mod copy;
-pub mod ctx;
-pub mod error;
+mod ctx;
+mod error;
 mod faults;
-pub mod limits;
-pub mod memfd;
+mod file;
+mod limits;
+mod memfd;
 pub mod p1;
-pub mod view;
+pub mod p2;
+mod view;
 
 #[cfg(test)]
 mod fault_tests;
@@ -26,15 +34,17 @@ mod fault_tests;
 #[cfg(test)]
 extern crate self as wasi_memfd;
 
-pub use component::{add_to_linker_async, add_to_linker_sync};
 pub use ctx::{WasiMemfdCtx, WasiMemfdCtxBuilder};
 pub use error::ErrorCode;
-pub use limits::{Budget, Limits, Usage};
+pub use file::MemoryFile;
+pub use limits::{
+    Budget, Limits, Usage, DEFAULT_MAX_FILES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TOTAL_SIZE,
+};
 pub use memfd::{Backend, MAX_NAME_LEN};
 pub use view::{WasiMemfdCtxView, WasiMemfdView};
 
 /// The README's code blocks, compiled as doctests so the embedding snippets
 /// stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -297,6 +297,15 @@ impl Ledger {
         self.tally.usage()
     }
 
+    /// Whether `file` is one of the files recorded here (and still open).
+    pub(crate) fn holds(&self, file: &Arc<File>) -> bool {
+        let ptr = Arc::as_ptr(file);
+        self.tally
+            .entries
+            .iter()
+            .any(|e| e.file.as_ptr() == ptr && e.file.strong_count() > 0)
+    }
+
     /// Checks that one more file charged `bytes` fits within `limits` and
     /// the shared budget (which reserves it until it is recorded).
     pub(crate) fn admit(&mut self, limits: &Limits, bytes: u64) -> Result<Admitted, ErrorCode> {

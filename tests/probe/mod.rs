@@ -20,7 +20,7 @@ use wasmtime::component::{
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtx;
 
-pub use wasi_memfd::component::bindings::ErrorCode as MemfdError;
+pub use wasi_memfd::p2::bindings::ErrorCode as MemfdError;
 pub use wasmtime_wasi::p2::bindings::filesystem::types::{
     DescriptorFlags, DescriptorType, ErrorCode as FsError,
 };
@@ -129,7 +129,7 @@ fn instance_pre(wasi: Wasi) -> &'static InstancePre<State> {
             Component::new(engine(), probe_component_bytes(wasi)).expect("compiling the probe");
         let mut linker = Linker::new(engine());
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("linking wasmtime-wasi");
-        wasi_memfd::add_to_linker_sync(&mut linker).expect("linking wasi-memfd");
+        wasi_memfd::p2::add_to_linker_sync(&mut linker).expect("linking wasi-memfd");
         linker
             .instantiate_pre(&component)
             .expect("the linker satisfies every import of the probe")
@@ -138,7 +138,7 @@ fn instance_pre(wasi: Wasi) -> &'static InstancePre<State> {
 
 /// Store data, as the runner's: wasmtime-wasi and wasi-memfd share one
 /// resource table.
-pub type State = wasi_memfd::component::ComponentCtx;
+pub type State = wasi_memfd::p2::WasiMemfdP2Ctx;
 
 /// `wasi:io/streams` `stream-error`, without the error resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::Error;
 #[allow(missing_docs)]
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "wasi-memfd:memfd/imports",
         generate_all,
     });

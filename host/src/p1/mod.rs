@@ -29,6 +29,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use crate::ctx::{Admission, WasiMemfdCtx};
 use crate::error::ErrorCode;
 use crate::faults::{self, Step};
+use crate::file::MemoryFile;
 use crate::limits::Admitted;
 
 pub use fds::FIRST_FD;
@@ -68,6 +69,27 @@ impl WasiMemfdP1Ctx {
     /// wasi-memfd's context: limits, usage, preopened files.
     pub fn memfd(&mut self) -> &mut WasiMemfdCtx {
         &mut self.memfd
+    }
+
+    /// The memory file behind the guest's `fd`, or `None` if `fd` is not an
+    /// open memory-file fd (wasmtime-wasi's own fds are not).
+    pub fn memory_file(&self, fd: u32) -> Option<MemoryFile> {
+        let entry = self.fds.get(fd)?;
+        Some(MemoryFile::new(entry.file.clone(), entry.writable))
+    }
+
+    /// Makes a memory file holding a copy of host `data` and opens a new fd
+    /// on it for the guest (for a host function to hand over), charged to
+    /// the guest's limits exactly as its own `from_bytes` would be.
+    pub fn from_bytes(
+        &mut self,
+        data: &[u8],
+        name: &str,
+        writable: bool,
+    ) -> Result<u32, ErrorCode> {
+        let admission = self.memfd.admit_from_bytes(data.len(), name, writable)?;
+        let file = admission.fill(name, data)?;
+        self.open_admitted(file, admission)
     }
 
     /// Opens an fd on a made `from_bytes` file.

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
-use wasi_memfd::component::ComponentCtx;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
+use wasi_memfd::p2::WasiMemfdP2Ctx;
 use wasi_memfd::WasiMemfdCtx;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module, Store};
@@ -202,11 +202,11 @@ fn run_component(
     let component = Component::new(engine, bytes)?;
     let mut linker = wasmtime::component::Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasi_memfd::add_to_linker_sync(&mut linker)?;
+    wasi_memfd::p2::add_to_linker_sync(&mut linker)?;
     let pre = CommandPre::new(linker.instantiate_pre(&component)?)?;
     // Fuel fitted to the limits: a from-bytes list up to --max-file-size
     // gets a file, never a hostcall-fuel trap.
-    let mut store = ComponentCtx::new(wasi, memfd).into_store(engine);
+    let mut store = WasiMemfdP2Ctx::new(wasi, memfd).into_store(engine);
     Ok(outcome((|| {
         let command = pre.instantiate(&mut store)?;
         match command.wasi_cli_run().call_run(&mut store)? {

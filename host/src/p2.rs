@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use wasmtime::component::{Linker, Resource, ResourceTable, WasmList, WasmStr};
+use wasmtime::component::{Linker, LinkerInstance, Resource, ResourceTable, WasmList, WasmStr};
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi::filesystem::{Descriptor, File};
 use wasmtime_wasi::{FsPerms, OpenMode};
@@ -19,6 +19,7 @@ use crate::copy;
 use crate::ctx::Admission;
 use crate::error::ErrorCode;
 use crate::faults::{self, Step};
+use crate::file::MemoryFile;
 use crate::limits::Admitted;
 use crate::view::{WasiMemfdCtxView, WasiMemfdView};
 
@@ -28,7 +29,7 @@ use crate::view::{WasiMemfdCtxView, WasiMemfdView};
 #[allow(missing_docs)]
 pub mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "wasi-memfd:memfd/imports",
         with: {
             "wasi:filesystem/types": wasmtime_wasi::p2::bindings::filesystem::types,
@@ -90,13 +91,7 @@ pub fn add_to_linker_sync<T: WasiMemfdView + 'static>(
             Ok((push(&mut store, file, admission),))
         },
     )?;
-    instance.func_wrap(
-        "open-preopened",
-        |mut store: StoreContextMut<'_, T>, (name,): (WasmStr,)| {
-            Ok((open_preopened(&mut store, &name)?,))
-        },
-    )?;
-    Ok(())
+    add_open_preopened(&mut instance)
 }
 
 /// Adds `wasi-memfd:memfd/memfd` to a component linker whose guests are
@@ -132,13 +127,19 @@ pub fn add_to_linker_async<T: WasiMemfdView + 'static>(
             })
         },
     )?;
+    add_open_preopened(&mut instance)
+}
+
+/// Adds `open-preopened`, the same on both linkers (it copies nothing).
+fn add_open_preopened<T: WasiMemfdView + 'static>(
+    instance: &mut LinkerInstance<'_, T>,
+) -> wasmtime::Result<()> {
     instance.func_wrap(
         "open-preopened",
         |mut store: StoreContextMut<'_, T>, (name,): (WasmStr,)| {
             Ok((open_preopened(&mut store, &name)?,))
         },
-    )?;
-    Ok(())
+    )
 }
 
 /// Raises `store`'s hostcall fuel to what its wasi-memfd context needs
@@ -185,13 +186,8 @@ fn open_preopened<T: WasiMemfdView + 'static>(
         Err(code) => return Ok(Err(code.into())),
     };
     let WasiMemfdCtxView { ctx, table } = store.data_mut().memfd();
-    Ok(push_file(
-        ctx,
-        table,
-        opened.file,
-        opened.writable,
-        opened.admitted,
-    ))
+    let (file, writable) = (opened.file, opened.writable);
+    Ok(push_file(ctx, table, file, writable, opened.admitted).map_err(Into::into))
 }
 
 /// The guest's name, checked against the name rules before it is copied.
@@ -217,7 +213,7 @@ fn push<T: WasiMemfdView + 'static>(
     let file = file?;
     let WasiMemfdCtxView { ctx, table } = store.data_mut().memfd();
     let writable = admission.writable;
-    push_file(ctx, table, file, writable, admission.into_admitted())
+    push_file(ctx, table, file, writable, admission.into_admitted()).map_err(Into::into)
 }
 
 /// Wraps `file` as a wasmtime-wasi descriptor in the guest's table and
@@ -229,7 +225,7 @@ fn push_file(
     file: std::fs::File,
     writable: bool,
     admitted: Admitted,
-) -> Result<Resource<Descriptor>, bindings::ErrorCode> {
+) -> Result<Resource<Descriptor>, ErrorCode> {
     let (perms, mode) = if writable {
         (FsPerms::ReadWrite, OpenMode::READ | OpenMode::WRITE)
     } else {
@@ -246,7 +242,46 @@ fn push_file(
             ctx.record(&shared, admitted);
             Ok(resource)
         }
-        Err(()) => Err(ErrorCode::TooManyFiles.into()),
+        Err(()) => Err(ErrorCode::TooManyFiles),
+    }
+}
+
+impl WasiMemfdCtxView<'_> {
+    /// The memory file behind a descriptor the guest handed to a host
+    /// function, or `None` if it is not one wasi-memfd made or opened (an
+    /// ordinary file, a directory, a descriptor no longer in the table).
+    pub fn memory_file(&self, descriptor: &Resource<Descriptor>) -> Option<MemoryFile> {
+        match self.table.get(descriptor) {
+            Ok(Descriptor::File(file)) if self.ctx.holds(&file.file) => Some(MemoryFile::new(
+                file.file.clone(),
+                matches!(file.perms, FsPerms::ReadWrite),
+            )),
+            _ => None,
+        }
+    }
+
+    /// Makes a memory file holding a copy of host `data` and gives the guest
+    /// a descriptor on it (for a host function to return), charged to the
+    /// guest's limits exactly as its own `from-bytes` would be, with the
+    /// same errors.
+    pub fn from_bytes(
+        &mut self,
+        data: &[u8],
+        name: &str,
+        writable: bool,
+    ) -> Result<Resource<Descriptor>, ErrorCode> {
+        if writable && !self.ctx.backend().seals_size() {
+            return Err(ErrorCode::Unsupported);
+        }
+        let admission = self.ctx.admit_from_bytes(data.len(), name, writable)?;
+        let file = admission.fill(name, data)?;
+        push_file(
+            self.ctx,
+            self.table,
+            file,
+            writable,
+            admission.into_admitted(),
+        )
     }
 }
 
@@ -255,7 +290,7 @@ fn push_file(
 /// implemented. Embedders with store data of their own implement
 /// [`WasiView`](wasmtime_wasi::WasiView) and [`WasiMemfdView`] on it instead
 /// (the README shows how).
-pub struct ComponentCtx {
+pub struct WasiMemfdP2Ctx {
     /// wasmtime-wasi's context.
     pub wasi: wasmtime_wasi::WasiCtx,
     /// wasi-memfd's context.
@@ -264,10 +299,10 @@ pub struct ComponentCtx {
     pub table: wasmtime::component::ResourceTable,
 }
 
-impl ComponentCtx {
+impl WasiMemfdP2Ctx {
     /// Both contexts over a new, empty table.
     pub fn new(wasi: wasmtime_wasi::WasiCtx, memfd: crate::WasiMemfdCtx) -> Self {
-        ComponentCtx {
+        WasiMemfdP2Ctx {
             wasi,
             memfd,
             table: wasmtime::component::ResourceTable::new(),
@@ -283,7 +318,7 @@ impl ComponentCtx {
     }
 }
 
-impl wasmtime_wasi::WasiView for ComponentCtx {
+impl wasmtime_wasi::WasiView for WasiMemfdP2Ctx {
     fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
         wasmtime_wasi::WasiCtxView {
             ctx: &mut self.wasi,
@@ -292,7 +327,7 @@ impl wasmtime_wasi::WasiView for ComponentCtx {
     }
 }
 
-impl WasiMemfdView for ComponentCtx {
+impl WasiMemfdView for WasiMemfdP2Ctx {
     fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
         WasiMemfdCtxView {
             ctx: &mut self.memfd,

@@ -1,0 +1,81 @@
+//! [`MemoryFile`]: a guest's memory file as the host sees it, to hand to
+//! native code.
+
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+
+/// A memory file wasi-memfd made for a guest (with `from-bytes`, a host's
+/// [`p2::WasiMemfdCtxView::from_bytes`](crate::WasiMemfdCtxView::from_bytes)
+/// or [`p1::WasiMemfdP1Ctx::from_bytes`](crate::p1::WasiMemfdP1Ctx::from_bytes),
+/// or opened on a preopened file), looked up from the guest's descriptor
+/// ([`WasiMemfdCtxView::memory_file`](crate::WasiMemfdCtxView::memory_file))
+/// or fd ([`WasiMemfdP1Ctx::memory_file`](crate::p1::WasiMemfdP1Ctx::memory_file)).
+///
+/// It shares the guest's open file (an `Arc<std::fs::File>`): native code
+/// can `pread`, `mmap` or `fstat` it through [`AsFd`] or [`MemoryFile::file`]
+/// without copying the bytes again, and may keep it after the guest drops
+/// its handle (the file then stays open, and no longer counts against the
+/// guest's limits).
+///
+/// **What seals guarantee** (memfd backend, [`is_sealed_read_only`]
+/// (Self::is_sealed_read_only) true): the bytes and the size never change
+/// again, by anyone, so a read-only `mmap` sees fixed bytes and never faults
+/// past the end. A writable file keeps its size (a mapping never faults) but
+/// its bytes change whenever the guest or the host writes. On the shm
+/// backend nothing is sealed: a read-only file is only read-only through
+/// the guest's handle.
+#[derive(Clone, Debug)]
+pub struct MemoryFile {
+    file: Arc<File>,
+    writable: bool,
+}
+
+impl MemoryFile {
+    pub(crate) fn new(file: Arc<File>, writable: bool) -> Self {
+        MemoryFile { file, writable }
+    }
+
+    /// The open file, shared with the guest's handle.
+    pub fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+
+    /// Its size in bytes (fixed when it was made).
+    pub fn size(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    /// Whether the guest's handle may write into it.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Whether the kernel has sealed it against every change of bytes and
+    /// size (`F_SEAL_WRITE`, `F_SEAL_SHRINK`, `F_SEAL_GROW`): a read-only
+    /// file on the memfd backend.
+    pub fn is_sealed_read_only(&self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use rustix::fs::SealFlags;
+            let all = SealFlags::WRITE | SealFlags::SHRINK | SealFlags::GROW;
+            rustix::fs::fcntl_get_seals(&*self.file).is_ok_and(|s| s.contains(all))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            false
+        }
+    }
+
+    /// All its bytes (read with `pread`, from offset 0), for example what a
+    /// guest wrote into a writable file.
+    pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        crate::memfd::read_all(&self.file)
+    }
+}
+
+impl AsFd for MemoryFile {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
