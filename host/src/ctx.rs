@@ -10,16 +10,54 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::ErrorCode;
+use crate::file::MemoryFile;
 use crate::limits::{Admitted, Budget, Ledger, Limits, Usage};
 use crate::memfd::{self, Backend, Blank, MAX_NAME_LEN};
 
-/// A file the host attached before the guest started.
+/// A file the host attached, as the builder keeps it.
+#[derive(Clone, Debug)]
+enum Source {
+    /// Made once, sealed, and shared by every context built from the
+    /// builder or its clones.
+    ReadOnly { file: Arc<File>, len: u64 },
+    /// The bytes each context copies into a writable file of its own, the
+    /// first time its guest opens it.
+    Writable { bytes: Arc<[u8]> },
+}
+
+/// A file the host attached, in a context.
 #[derive(Debug)]
 struct Preopen {
-    file: Arc<File>,
-    writable: bool,
-    /// Its size, fixed when it was made.
-    len: u64,
+    source: Source,
+    /// The context's writable copy, once made.
+    made: Option<Arc<File>>,
+}
+
+impl Preopen {
+    fn writable(&self) -> bool {
+        matches!(self.source, Source::Writable { .. })
+    }
+
+    fn len(&self) -> u64 {
+        match &self.source {
+            Source::ReadOnly { len, .. } => *len,
+            Source::Writable { bytes } => bytes.len() as u64,
+        }
+    }
+
+    /// The file, made now if it is a writable one not opened before.
+    fn file(&mut self, backend: Backend, name: &str) -> Result<&Arc<File>, ErrorCode> {
+        match &self.source {
+            Source::ReadOnly { file, .. } => Ok(file),
+            Source::Writable { bytes } => match self.made {
+                Some(ref file) => Ok(file),
+                None => {
+                    let file = memfd::create(backend, name, bytes, true)?;
+                    Ok(self.made.insert(Arc::new(file)))
+                }
+            },
+        }
+    }
 }
 
 /// Per-store state of wasi-memfd: limits, accounting and preopened files.
@@ -134,18 +172,29 @@ impl WasiMemfdCtx {
     }
 
     /// The host's own handle on the file attached under `name`, for example
-    /// to hand to native code after the guest ran.
-    pub fn preopened_file(&self, name: &str) -> Option<&File> {
-        self.preopens.get(name).map(|p| &*p.file)
+    /// to hand to native code after the guest ran (a writable one is made
+    /// now if the guest never opened it).
+    pub fn preopened_file(&mut self, name: &str) -> Result<MemoryFile, ErrorCode> {
+        let backend = self.backend;
+        let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
+        let writable = preopen.writable();
+        Ok(MemoryFile::new(
+            preopen.file(backend, name)?.clone(),
+            writable,
+        ))
     }
 
     /// All bytes of the file attached under `name`, including whatever the
     /// guest wrote into it if it was attached as writable.
     pub fn read_preopened(&self, name: &str) -> std::io::Result<Vec<u8>> {
-        let file = self
-            .preopened_file(name)
+        let preopen = self
+            .preopens
+            .get(name)
             .ok_or_else(|| std::io::Error::from(ErrorCode::NotFound))?;
-        memfd::read_all(file)
+        match (&preopen.source, &preopen.made) {
+            (Source::ReadOnly { file, .. }, _) | (_, Some(file)) => memfd::read_all(file),
+            (Source::Writable { bytes }, None) => Ok(bytes.to_vec()),
+        }
     }
 
     /// Checks a `from-bytes` call of `len` bytes against the name rules and
@@ -171,11 +220,14 @@ impl WasiMemfdCtx {
     /// guest may hold one more.
     pub(crate) fn open_preopened(&mut self, name: &str) -> Result<OpenedPreopen, ErrorCode> {
         check_name(name)?;
-        let preopen = self.preopens.get(name).ok_or(ErrorCode::NotFound)?;
+        let backend = self.backend;
+        let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
         let admitted = self.ledger.admit(&self.limits, 0)?;
+        let (writable, len) = (preopen.writable(), preopen.len());
+        let shared = preopen.file(backend, name)?;
         let file = crate::faults::check(crate::faults::Step::Dup)
             .map_err(std::io::Error::from)
-            .and_then(|()| preopen.file.try_clone())
+            .and_then(|()| shared.try_clone())
             .map_err(|e| {
                 ErrorCode::from_system(
                     rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::NOMEM),
@@ -183,8 +235,8 @@ impl WasiMemfdCtx {
             })?;
         Ok(OpenedPreopen {
             file,
-            writable: preopen.writable,
-            len: preopen.len,
+            writable,
+            len,
             admitted,
         })
     }
@@ -212,13 +264,25 @@ pub(crate) fn check_name(name: &str) -> Result<(), ErrorCode> {
     }
 }
 
-/// Builds a [`WasiMemfdCtx`]: limits, backend, preopened files.
+/// Builds a [`WasiMemfdCtx`]: limits, backend, a shared [`Budget`],
+/// preopened files.
 ///
-/// Files are attached (copied into memory files) when the `preopen_*` call
-/// runs, with the backend chosen so far: choose the backend first.
-#[derive(Debug, Default)]
+/// As wasmtime-wasi's `WasiCtxBuilder`, a builder builds one context:
+/// [`build`](Self::build) panics if called twice. To make a context per
+/// store from one configuration (a server making a store per request), set
+/// up a builder once and `clone()` it for each store: clones share its
+/// read-only preopened files, which are copied into sealed memory files
+/// once, when `preopen_*` runs, with the backend chosen so far (choose the
+/// backend first). A writable preopened file is per context: each context
+/// copies the bytes into a writable memory file of its own the first time
+/// its guest opens it.
+#[derive(Clone, Debug, Default)]
 pub struct WasiMemfdCtxBuilder {
-    ctx: WasiMemfdCtx,
+    backend: Backend,
+    limits: Limits,
+    budget: Option<Budget>,
+    preopens: HashMap<String, Source>,
+    built: bool,
 }
 
 impl WasiMemfdCtxBuilder {
@@ -231,39 +295,39 @@ impl WasiMemfdCtxBuilder {
     /// How memory files are made (default: [`Backend::Memfd`] on Linux,
     /// [`Backend::Shm`] elsewhere).
     pub fn backend(&mut self, backend: Backend) -> &mut Self {
-        self.ctx.backend = backend;
+        self.backend = backend;
         self
     }
 
     /// Charges every file of the context to `budget` too, a cap shared with
     /// the other contexts built with it (see [`Budget`]).
     pub fn budget(&mut self, budget: &Budget) -> &mut Self {
-        self.ctx.ledger = Ledger::with_budget(Some(budget.clone()));
+        self.budget = Some(budget.clone());
         self
     }
 
     /// Sets all limits at once.
     pub fn limits(&mut self, limits: Limits) -> &mut Self {
-        self.ctx.limits = limits;
+        self.limits = limits;
         self
     }
 
     /// Most bytes one `from-bytes` file may hold (default 64 MiB).
     pub fn max_file_size(&mut self, bytes: u64) -> &mut Self {
-        self.ctx.limits.max_file_size = bytes;
+        self.limits.max_file_size = bytes;
         self
     }
 
     /// Most bytes the guest's `from-bytes` files may hold together
     /// (default 256 MiB).
     pub fn max_total_size(&mut self, bytes: u64) -> &mut Self {
-        self.ctx.limits.max_total_size = bytes;
+        self.limits.max_total_size = bytes;
         self
     }
 
     /// Most memory-file descriptors the guest may hold open (default 64).
     pub fn max_files(&mut self, files: usize) -> &mut Self {
-        self.ctx.limits.max_files = files;
+        self.limits.max_files = files;
         self
     }
 
@@ -281,21 +345,24 @@ impl WasiMemfdCtxBuilder {
         writable: bool,
     ) -> std::io::Result<&mut Self> {
         check_name(name)?;
-        if self.ctx.preopens.contains_key(name) {
+        if self.preopens.contains_key(name) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
                 format!("a file is already attached under {name:?}"),
             ));
         }
-        let file = memfd::create(self.ctx.backend, name, data, writable)?;
-        self.ctx.preopens.insert(
-            name.to_owned(),
-            Preopen {
+        let source = if writable {
+            Source::Writable {
+                bytes: Arc::from(data),
+            }
+        } else {
+            let file = memfd::create(self.backend, name, data, false)?;
+            Source::ReadOnly {
                 file: Arc::new(file),
-                writable,
                 len: data.len() as u64,
-            },
-        );
+            }
+        };
+        self.preopens.insert(name.to_owned(), source);
         Ok(self)
     }
 
@@ -315,9 +382,27 @@ impl WasiMemfdCtxBuilder {
         self.preopen_bytes(name, &data, writable)
     }
 
-    /// The context. The builder is left with a fresh default context.
+    /// The context.
+    ///
+    /// # Panics
+    ///
+    /// If called twice on one builder, as `WasiCtxBuilder::build` does: clone
+    /// the builder before building to make more contexts.
     pub fn build(&mut self) -> WasiMemfdCtx {
-        std::mem::take(&mut self.ctx)
+        assert!(
+            !self.built,
+            "WasiMemfdCtxBuilder::build called twice: clone the builder to build more contexts"
+        );
+        self.built = true;
+        WasiMemfdCtx {
+            backend: self.backend,
+            limits: self.limits,
+            ledger: Ledger::with_budget(self.budget.clone()),
+            preopens: std::mem::take(&mut self.preopens)
+                .into_iter()
+                .map(|(name, source)| (name, Preopen { source, made: None }))
+                .collect(),
+        }
     }
 }
 
@@ -365,5 +450,47 @@ mod tests {
         assert_eq!(nul.kind(), std::io::ErrorKind::InvalidInput);
         let missing = b.preopen_file("f", "/nonexistent/file", false).unwrap_err();
         assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    #[should_panic(expected = "build called twice")]
+    fn a_builder_builds_once() {
+        let mut b = WasiMemfdCtx::builder();
+        let _ = b.build();
+        let _ = b.build();
+    }
+
+    #[test]
+    fn clones_share_read_only_preopens_and_copy_writable_ones() {
+        let ino = |ctx: &mut WasiMemfdCtx, name: &str| {
+            let file = ctx.open_preopened(name).unwrap().file;
+            rustix::fs::fstat(&file).unwrap().st_ino
+        };
+        let mut template = WasiMemfdCtx::builder();
+        template
+            .max_files(5)
+            .preopen_bytes("ro", b"shared", false)
+            .unwrap()
+            .preopen_bytes("rw", b"......", true)
+            .unwrap();
+        let mut a = template.clone().build();
+        let mut b = template.clone().build();
+        assert_eq!(b.limits().max_files, 5, "the configuration is cloned");
+        // One sealed file behind every context's read-only preopen.
+        assert_eq!(ino(&mut a, "ro"), ino(&mut b, "ro"));
+        // A writable one is each context's own: a write in one is not seen
+        // in the other, and the template's bytes stay as they were.
+        assert_ne!(ino(&mut a, "rw"), ino(&mut b, "rw"));
+        let rw = a.open_preopened("rw").unwrap();
+        rustix::io::pwrite(&rw.file, b"A", 0).unwrap();
+        assert_eq!(a.read_preopened("rw").unwrap(), b"A.....");
+        assert_eq!(b.read_preopened("rw").unwrap(), b"......");
+        let mut c = template.build();
+        assert_eq!(c.read_preopened("rw").unwrap(), b"......", "not opened yet");
+        assert_eq!(
+            c.preopened_file("rw").unwrap().read_all().unwrap(),
+            b"......"
+        );
+        assert!(c.preopened_file("ro").unwrap().is_sealed_read_only());
     }
 }

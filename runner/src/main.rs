@@ -1,6 +1,7 @@
 //! `wasi-memfd run`: runs a component or a core module with wasmtime-wasi and
 //! wasi-memfd linked.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,12 +40,22 @@ struct RunArgs {
     /// Give the guest a host directory, under GUEST (default: the same path).
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
-    /// Set an environment variable for the guest.
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    envs: Vec<(String, String)>,
+    /// Set an environment variable for the guest; `--env NAME` passes on the
+    /// host's value of NAME (nothing if it has none).
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    envs: Vec<(String, Option<OsString>)>,
     /// Copy a host file into a sealed memory file the guest opens by NAME.
     #[arg(long = "preopen", value_name = "NAME=PATH", value_parser = parse_pair)]
-    preopens: Vec<(String, String)>,
+    preopens: Vec<(String, PathBuf)>,
+    /// Copy a host file into a writable memory file (fixed size) the guest
+    /// opens by NAME; its final bytes are written back to PATH when the
+    /// guest exits.
+    #[arg(long = "preopen-writable", value_name = "NAME=PATH", value_parser = parse_pair)]
+    writable_preopens: Vec<(String, PathBuf)>,
+    /// Do not cache compiled code (by default it is cached between runs, in
+    /// wasmtime's cache directory, as the wasmtime CLI does).
+    #[arg(long)]
+    no_cache: bool,
     /// Most bytes one memory file may hold (K/M/G suffixes: 1024-based).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_file_size: Option<u64>,
@@ -63,14 +74,29 @@ struct RunArgs {
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
-    args: Vec<String>,
+    args: Vec<OsString>,
 }
 
-fn parse_pair(s: &str) -> Result<(String, String), String> {
+fn parse_pair(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), PathBuf::from(v))),
+        _ => Err(format!("expected NAME=PATH, got {s:?}")),
     }
+}
+
+/// `NAME=VALUE`, or `NAME` alone to inherit the host's value.
+fn parse_env(s: &str) -> Result<(String, Option<OsString>), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), Some(OsString::from(v)))),
+        None if !s.is_empty() => Ok((s.to_owned(), None)),
+        _ => Err(format!("expected NAME or NAME=VALUE, got {s:?}")),
+    }
+}
+
+/// WASI strings are UTF-8: a host string that is not gets a clear error.
+fn utf8<'a>(what: &str, s: &'a OsStr) -> Result<&'a str> {
+    s.to_str()
+        .with_context(|| format!("{what} {s:?} is not valid UTF-8, which WASI needs"))
 }
 
 /// A byte count: digits with an optional K, M or G suffix (powers of 1024).
@@ -145,11 +171,47 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let guest = load(&args.wasm)?;
     let mut wasi = wasi_ctx(&args)?;
     let memfd = memfd_ctx(&args)?;
-    let engine = Engine::default();
-    match guest {
-        Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd),
-        Guest::Module(bytes) => run_module(&engine, &bytes, wasi.build_p1(), memfd),
+    let engine = engine(!args.no_cache)?;
+    let (code, mut memfd) = match guest {
+        Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd)?,
+        Guest::Module(bytes) => run_module(&engine, &bytes, wasi.build_p1(), memfd)?,
+    };
+    write_back(&args, &mut memfd)?;
+    Ok(code)
+}
+
+/// The engine, with wasmtime's code cache unless `cache` is false. A cache
+/// that cannot be set up (no cache directory, say) is only a warning.
+fn engine(cache: bool) -> Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    if cache {
+        match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
+            Ok(cache) => {
+                config.cache(Some(cache));
+            }
+            Err(err) => eprintln!("warning: compiling without a code cache: {err:#}"),
+        }
     }
+    Ok(Engine::new(&config)?)
+}
+
+/// Writes each `--preopen-writable` file's final bytes back to its host
+/// path: into a new file beside it, renamed over it, so a failure never
+/// leaves a half-written file.
+fn write_back(args: &RunArgs, memfd: &mut WasiMemfdCtx) -> Result<()> {
+    for (name, path) in &args.writable_preopens {
+        let what = || format!("writing back --preopen-writable {name}={}", path.display());
+        let bytes = memfd.read_preopened(name).with_context(what)?;
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".wasi-memfd-tmp");
+        std::fs::write(&tmp, &bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })
+            .with_context(what)?;
+    }
+    Ok(())
 }
 
 fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
@@ -160,9 +222,19 @@ fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| args.wasm.display().to_string());
-    wasi.arg(argv0).args(&args.args);
-    for (k, v) in &args.envs {
-        wasi.env(k, v);
+    wasi.arg(argv0);
+    for arg in &args.args {
+        wasi.arg(utf8("argument", arg)?);
+    }
+    for (name, value) in &args.envs {
+        let value = match value {
+            Some(value) => value.clone(),
+            None => match std::env::var_os(name) {
+                Some(value) => value,
+                None => continue,
+            },
+        };
+        wasi.env(name, utf8(&format!("--env {name}:"), &value)?);
     }
     for dir in &args.dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
@@ -184,10 +256,15 @@ fn memfd_ctx(args: &RunArgs) -> Result<WasiMemfdCtx> {
     if let Some(n) = args.max_files {
         memfd.max_files(n);
     }
-    for (name, path) in &args.preopens {
-        memfd
-            .preopen_file(name, path, false)
-            .with_context(|| format!("--preopen {name}={path}"))?;
+    for (writable, list, flag) in [
+        (false, &args.preopens, "--preopen"),
+        (true, &args.writable_preopens, "--preopen-writable"),
+    ] {
+        for (name, path) in list {
+            memfd
+                .preopen_file(name, path, writable)
+                .with_context(|| format!("{flag} {name}={}", path.display()))?;
+        }
     }
     Ok(memfd.build())
 }
@@ -197,7 +274,7 @@ fn run_component(
     bytes: &[u8],
     wasi: WasiCtx,
     memfd: WasiMemfdCtx,
-) -> Result<ExitCode> {
+) -> Result<(ExitCode, WasiMemfdCtx)> {
     use wasmtime_wasi::p2::bindings::sync::CommandPre;
     let component = Component::new(engine, bytes)?;
     let mut linker = wasmtime::component::Linker::new(engine);
@@ -207,13 +284,14 @@ fn run_component(
     // Fuel fitted to the limits: a from-bytes list up to --max-file-size
     // gets a file, never a hostcall-fuel trap.
     let mut store = WasiMemfdP2Ctx::new(wasi, memfd).into_store(engine);
-    Ok(outcome((|| {
+    let code = outcome((|| {
         let command = pre.instantiate(&mut store)?;
         match command.wasi_cli_run().call_run(&mut store)? {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(()) => Ok(ExitCode::FAILURE),
         }
-    })()))
+    })());
+    Ok((code, store.into_data().memfd))
 }
 
 fn run_module(
@@ -221,7 +299,7 @@ fn run_module(
     bytes: &[u8],
     wasi: wasmtime_wasi::p1::WasiP1Ctx,
     memfd: WasiMemfdCtx,
-) -> Result<ExitCode> {
+) -> Result<(ExitCode, WasiMemfdCtx)> {
     let module = Module::new(engine, bytes)?;
     let mut linker = wasmtime::Linker::new(engine);
     wasi_memfd::p1::add_to_linker_sync(&mut linker, |s| s)?;
@@ -233,10 +311,11 @@ fn run_module(
         bail!("the module exports no `_start` function of type () -> ()");
     }
     let mut store = Store::new(engine, WasiMemfdP1Ctx::new(wasi, memfd));
-    Ok(outcome((|| {
+    let code = outcome((|| {
         let instance = pre.instantiate(&mut store)?;
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
         start.call(&mut store, ())?;
         Ok(ExitCode::SUCCESS)
-    })()))
+    })());
+    Ok((code, std::mem::take(store.data_mut().memfd())))
 }
