@@ -42,7 +42,7 @@ pub enum Failure {
     Read(FsError),
 }
 
-/// Store data, as the runner's (host/src/main.rs): wasmtime-wasi and
+/// Store data, as the runner's (runner/src/main.rs): wasmtime-wasi and
 /// wasi-memfd share one resource table, so a descriptor made by
 /// `from-bytes` is served by wasmtime-wasi's `wasi:filesystem`.
 struct State {

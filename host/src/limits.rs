@@ -38,7 +38,12 @@ pub const DEFAULT_MAX_TOTAL_SIZE: u64 = 256 << 20;
 pub const DEFAULT_MAX_FILES: usize = 64;
 
 /// Limits on one store's memory files, enforced on every call.
+///
+/// Non-exhaustive, so limits can be added: set them with the
+/// [`WasiMemfdCtxBuilder`](crate::WasiMemfdCtxBuilder) methods, or start
+/// from `Limits::default()` and assign the fields.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Most bytes one `from-bytes` file may hold.
     pub max_file_size: u64,

@@ -58,11 +58,12 @@ pub const MAX_DATA: u64 = 4096;
 
 /// The store's limits: small, so a few ops reach each of them.
 pub fn limits() -> Limits {
-    Limits {
-        max_file_size: 3 * 1024,
-        max_total_size: 8 * 1024,
-        max_files: 8,
-    }
+    // `Limits` is non-exhaustive: start from the defaults, set each field.
+    let mut limits = Limits::default();
+    limits.max_file_size = 3 * 1024;
+    limits.max_total_size = 8 * 1024;
+    limits.max_files = 8;
+    limits
 }
 
 /// The files the host attaches before the guest runs: name, bytes,
