@@ -65,16 +65,29 @@ struct RunArgs {
     /// Most memory files the guest may hold open.
     #[arg(long, value_name = "N")]
     max_files: Option<usize>,
-    /// The guest: a component or a core module, binary or text.
-    #[arg(value_name = "WASM")]
-    wasm: PathBuf,
-    /// Arguments for the guest (its argv[0] is the WASM file name).
+    /// The guest (a component or a core module, binary or text), then its
+    /// arguments (its argv[0] is the WASM file name). Everything after WASM
+    /// goes to the guest, flags included, as with `wasmtime run`.
     #[arg(
-        value_name = "ARGS",
+        value_name = "WASM [ARGS]...",
+        required = true,
+        num_args = 1..,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
-    args: Vec<OsString>,
+    guest: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// The guest's file.
+    fn wasm(&self) -> &Path {
+        Path::new(&self.guest[0])
+    }
+
+    /// The guest's arguments after its argv[0].
+    fn guest_args(&self) -> &[OsString] {
+        &self.guest[1..]
+    }
 }
 
 fn parse_pair(s: &str) -> Result<(String, PathBuf), String> {
@@ -160,15 +173,17 @@ fn load(path: &Path) -> Result<Guest> {
             .with_context(|| format!("{} is neither wasm nor valid wat", path.display()))?
             .into_owned()
     };
-    match bytes.get(4..8) {
-        Some([1, 0, 0, 0]) => Ok(Guest::Module(bytes)),
-        Some([_, _, 1, 0]) => Ok(Guest::Component(bytes)),
-        _ => bail!("{}: unknown wasm version or layer", path.display()),
+    if wasmparser::Parser::is_core_wasm(&bytes) {
+        Ok(Guest::Module(bytes))
+    } else if wasmparser::Parser::is_component(&bytes) {
+        Ok(Guest::Component(bytes))
+    } else {
+        bail!("{}: unknown wasm version or layer", path.display())
     }
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let guest = load(&args.wasm)?;
+    let guest = load(args.wasm())?;
     let mut wasi = wasi_ctx(&args)?;
     let memfd = memfd_ctx(&args)?;
     let engine = engine(!args.no_cache)?;
@@ -218,12 +233,12 @@ fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio();
     let argv0 = args
-        .wasm
+        .wasm()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| args.wasm.display().to_string());
+        .unwrap_or_else(|| args.wasm().display().to_string());
     wasi.arg(argv0);
-    for arg in &args.args {
+    for arg in args.guest_args() {
         wasi.arg(utf8("argument", arg)?);
     }
     for (name, value) in &args.envs {

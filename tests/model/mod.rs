@@ -2,7 +2,7 @@
 //! a real WASIp1 store and a real component store, each answer compared
 //! with a plain in-memory model.
 //!
-//! One driver, two feeders: `tests/model.rs` feeds it from a seeded PRNG
+//! One driver, two feeders: `tests/host/model_tests.rs` feeds it from a seeded PRNG
 //! (the test command), `fuzz/fuzz_targets/model.rs` from libFuzzer (with
 //! coverage guidance), both through [`arbitrary::Unstructured`] into a
 //! [`Case`] and [`run`]. The fuzz target includes this file with
@@ -387,7 +387,7 @@ impl<'a> Arbitrary<'a> for Case {
             Backend::Memfd
         };
         let wasi = if u.arbitrary()? {
-            probe::Wasi::V0_2_12
+            probe::Wasi::Wasmtime
         } else {
             probe::Wasi::V0_2_0
         };

@@ -33,31 +33,75 @@ const PROBE_WIT: &str = include_str!("../guests/component/probe.wit");
 pub enum Wasi {
     /// The project's own `wit/` (what `wit/memfd.wit` uses).
     V0_2_0,
-    /// wasmtime-wasi 48's WIT, copied to `tests/wit/wasi-0.2.12`.
-    V0_2_12,
+    /// The newest 0.2 release: the WIT wasmtime-wasi itself is built from,
+    /// read from the wasmtime-wasi source in `Cargo.lock` (so it follows a
+    /// wasmtime upgrade; no copy of it is kept here).
+    Wasmtime,
 }
 
 impl Wasi {
-    pub const ALL: [Wasi; 2] = [Wasi::V0_2_0, Wasi::V0_2_12];
+    pub const ALL: [Wasi; 2] = [Wasi::V0_2_0, Wasi::Wasmtime];
 
+    /// The release, as its `wasi:io` package names it.
     fn version(self) -> &'static str {
         match self {
             Wasi::V0_2_0 => "0.2.0",
-            Wasi::V0_2_12 => "0.2.12",
+            Wasi::Wasmtime => &wasmtime_wasi_wit().1,
         }
     }
 
-    /// Where the `io`, `clocks` and `filesystem` packages of this release are.
+    /// The directory holding this release's packages (a directory or a
+    /// `.wit` file each).
     fn deps(self) -> PathBuf {
         match self {
             Wasi::V0_2_0 => repo_root().join("wit/deps"),
-            Wasi::V0_2_12 => repo_root().join("tests/wit/wasi-0.2.12"),
+            Wasi::Wasmtime => wasmtime_wasi_wit().0.clone(),
         }
     }
 
     fn index(self) -> usize {
         self as usize
     }
+}
+
+/// wasmtime-wasi's `src/p2/wit/deps` and the wasi version it holds, found
+/// with `cargo metadata` (offline, from the lock file).
+fn wasmtime_wasi_wit() -> &'static (PathBuf, String) {
+    static WIT: OnceLock<(PathBuf, String)> = OnceLock::new();
+    WIT.get_or_init(|| {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+            .arg("--manifest-path")
+            .arg(repo_root().join("Cargo.toml"))
+            .output()
+            .expect("running cargo metadata");
+        assert!(
+            out.status.success(),
+            "cargo metadata: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+        let manifest = meta["packages"]
+            .as_array()
+            .expect("metadata lists packages")
+            .iter()
+            .find(|p| p["name"] == "wasmtime-wasi")
+            .and_then(|p| p["manifest_path"].as_str())
+            .expect("wasmtime-wasi is a dependency");
+        let deps = Path::new(manifest)
+            .parent()
+            .expect("a manifest has a directory")
+            .join("src/p2/wit/deps");
+        let io = std::fs::read_to_string(deps.join("io.wit"))
+            .unwrap_or_else(|e| panic!("{}: {e}", deps.join("io.wit").display()));
+        let version = io
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("package wasi:io@"))
+            .and_then(|v| v.strip_suffix(';'))
+            .expect("io.wit names its package")
+            .to_string();
+        (deps, version)
+    })
 }
 
 fn repo_root() -> PathBuf {
@@ -72,11 +116,17 @@ fn repo_root() -> PathBuf {
 fn probe_world(wasi: Wasi) -> (wit_parser::Resolve, wit_parser::WorldId) {
     let mut resolve = wit_parser::Resolve::new();
     // Dependencies first, in dependency order.
-    for package in ["io", "clocks", "filesystem"] {
+    for package in ["io", "clocks", "random", "filesystem", "sockets", "cli"] {
         let dir = wasi.deps().join(package);
-        resolve
-            .push_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
+        let file = dir.with_extension("wit");
+        let pushed = if dir.is_dir() {
+            resolve.push_dir(&dir).map(|_| ())
+        } else if file.is_file() {
+            resolve.push_file(&file).map(|_| ())
+        } else {
+            continue;
+        };
+        pushed.unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
     }
     // wasi-memfd's own package, moved to `wasi`'s filesystem version.
     let memfd_path = repo_root().join("wit/memfd.wit");

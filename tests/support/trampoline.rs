@@ -7,7 +7,7 @@
 //! function then has no calling instance, so it cannot find the guest's
 //! `memory`.
 //!
-//! Include with `#[path = "support/trampoline.rs"] mod trampoline;`.
+//! Part of the model (`tests/model/mod.rs`); tests use `crate::trampoline`.
 
 /// Imports per module: function name and parameter types. Every function
 /// returns an `i32` (an errno).

@@ -1,9 +1,7 @@
 //! `add_to_linker_async` for components and for core modules: guests called
 //! with `call_async` reach wasi-memfd and get working files.
 
-#[path = "support/command.rs"]
-mod command;
-
+use crate::command;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::p2::WasiMemfdP2Ctx;
 use wasi_memfd::WasiMemfdCtx;

@@ -10,13 +10,10 @@
 //! Go comes from `scripts/toolchains.sh` (`WASI_MEMFD_GO`, else
 //! `target/venv`); without it these tests fail, they never skip.
 
-#[path = "support/guests.rs"]
-mod guests;
-
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use guests::*;
+use crate::guests::*;
 
 /// Every check of `memfdcheck basic`, as it prints them.
 const BASIC_CHECKS: &[&str] = &[
@@ -136,7 +133,7 @@ fn go_guest_failure_exits_nonzero() {
 /// Runner flags and environment for the `guest/go` package tests; keep in
 /// step with `guest/go/test.sh`.
 fn package_exec() -> String {
-    let greeting = repo_root().join("guest/go/testdata/greeting.txt");
+    let greeting = repo_root().join("guest/go/memfd/testdata/greeting.txt");
     let q = |s: &str| {
         assert!(!s.contains('\''), "path {s:?} has a quote");
         format!("'{s}'")

@@ -12,9 +12,7 @@
 
 use std::sync::OnceLock;
 
-#[path = "support/trampoline.rs"]
-mod trampoline;
-
+use crate::trampoline;
 use wasi_memfd::p1::{WasiMemfdP1Ctx, FIRST_FD};
 use wasi_memfd::{Backend, Usage, WasiMemfdCtx, WasiMemfdCtxBuilder};
 use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, WasmParams, WasmResults};

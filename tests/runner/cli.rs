@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[path = "support/command.rs"]
-mod command;
-use command::{memfd_command_component, memfd_command_component_of};
+use crate::command::{memfd_command_component, memfd_command_component_of};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
 

@@ -17,14 +17,11 @@
 //! (every limit error, short reads and writes, refused writes, ...), so a
 //! generator or driver that stopped exercising something fails.
 
-#[path = "model/mod.rs"]
-mod model;
-
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
+use crate::model::probe::Wasi;
+use crate::model::{Case, Outcomes};
 use arbitrary::Unstructured;
-use model::probe::Wasi;
-use model::{Case, Outcomes};
 use wasi_memfd::Backend;
 
 /// Cases per ABI (about a second each in release).
@@ -71,10 +68,10 @@ fn case(seed: u64) -> Case {
         wasi: if seed % 4 < 2 {
             Wasi::V0_2_0
         } else {
-            Wasi::V0_2_12
+            Wasi::Wasmtime
         },
         ops: (0..ops)
-            .map(|_| model::arbitrary_op(&mut u).expect("enough bytes"))
+            .map(|_| crate::model::arbitrary_op(&mut u).expect("enough bytes"))
             .collect(),
     }
 }
@@ -94,7 +91,7 @@ fn fuzz_input() -> Option<Case> {
     let path = std::env::var_os("MODEL_INPUT")?;
     let data = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("MODEL_INPUT={}: {e}", path.to_string_lossy()));
-    let case = model::decode(&data);
+    let case = crate::model::decode(&data);
     eprintln!("MODEL_INPUT decodes to {case:#?}");
     Some(case.unwrap_or_else(|| panic!("MODEL_INPUT: not a case (the fuzz target skips it)")))
 }
@@ -148,7 +145,7 @@ fn assert_reached(seen: &Outcomes, expected: &[&str]) {
 
 #[test]
 fn p1() {
-    let Some(seen) = run_cases("p1", |case| model::p1::run(&case.ops, case.backend)) else {
+    let Some(seen) = run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend)) else {
         return;
     };
     assert_reached(
@@ -204,7 +201,7 @@ fn p1() {
 #[test]
 fn component() {
     let Some(seen) = run_cases("component", |case| {
-        model::component::run(&case.ops, case.wasi)
+        crate::model::component::run(&case.ops, case.wasi)
     }) else {
         return;
     };

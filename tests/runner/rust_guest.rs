@@ -9,28 +9,25 @@
 //!
 //! Build outputs go to `target/guests/rust/`.
 
-#[path = "support/guests.rs"]
-mod guests;
-
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use guests::{out_dir, preopen_arg, repo_root, run_checked, run_guest, Run};
+use crate::guests::{out_dir, preopen_arg, repo_root, run_checked, run_guest, Run};
 
 /// Must match `GREETING` and `PREOPEN` in memfd_test.rs.
 const GREETING: &str = "hello from the host\n";
 const PREOPEN: &str = "greeting";
 /// The number of checks in memfd_test.rs.
-const CHECKS: usize = 17;
+const CHECKS: usize = 18;
 /// Runner limits, passed to the guest too. Small, so the limit checks are
 /// quick; `dropped_files_are_closed` makes 200 files, far over MAX_FILES.
 const MAX_FILES: &str = "8";
 const MAX_FILE_SIZE: &str = "65536";
 const MAX_TOTAL_SIZE: &str = "262144";
 
-fn wasm_rustc() -> PathBuf {
+pub(crate) fn wasm_rustc() -> PathBuf {
     let rustc = std::env::var_os("WASI_MEMFD_RUSTC_WASM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/rustc"));

@@ -2,7 +2,7 @@
 //! trip: what the guest read through the descriptor `from-bytes` returned is
 //! exactly the bytes it held, and `stat` reports their size.
 
-#[path = "../examples/component/main.rs"]
+#[path = "../../examples/component/main.rs"]
 #[allow(dead_code)]
 mod example;
 

@@ -12,13 +12,10 @@
 //! Guests are built into `target/guests/examples/`; the toolchains come from
 //! `scripts/toolchains.sh`, and without them these tests fail (never skip).
 
-#[path = "support/guests.rs"]
-mod guests;
-
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use guests::*;
+use crate::guests::*;
 
 fn example(name: &str) -> PathBuf {
     repo_root().join("examples").join(name)
@@ -147,4 +144,62 @@ fn c_file_preopened() {
         ["-preopen", "inventory"],
     );
     assert_output(&run, &expected("c-file"));
+}
+
+/// `examples/rust-file` (with `guest/rust`) for wasm32-wasip1, built with the
+/// rustc of the Rust guest tests (Debian's 1.63).
+fn rust_file() -> &'static PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let rustc = crate::rust_guest::wasm_rustc();
+        let out = out_dir("examples");
+        let rlib = out.join("libwasi_memfd_guest.rlib");
+        run_checked(
+            std::process::Command::new(&rustc)
+                .args(["--edition", "2021", "--crate-type", "rlib"])
+                .args(["--crate-name", "wasi_memfd_guest"])
+                .args(["--target", "wasm32-wasi", "-O", "-D", "warnings"])
+                .arg(repo_root().join("guest/rust/src/lib.rs"))
+                .arg("-o")
+                .arg(&rlib),
+            "compiling guest/rust/src/lib.rs for wasm32-wasi",
+        );
+        let wasm = out.join("rust-file.wasm");
+        let mut extern_arg = std::ffi::OsString::from("wasi_memfd_guest=");
+        extern_arg.push(&rlib);
+        run_checked(
+            std::process::Command::new(&rustc)
+                .args(["--edition", "2021", "--crate-type", "bin"])
+                .args(["--target", "wasm32-wasi", "-O", "-D", "warnings"])
+                .arg("--extern")
+                .arg(extern_arg)
+                .arg(example("rust-file").join("main.rs"))
+                .arg("-o")
+                .arg(&wasm),
+            "compiling examples/rust-file/main.rs for wasm32-wasi",
+        );
+        wasm
+    })
+}
+
+#[test]
+fn rust_file_from_bytes() {
+    let dir = dir_arg(&example("rust-file"), "/data");
+    let run = run_guest(
+        ["--dir".as_ref(), dir.as_os_str()],
+        rust_file(),
+        ["/data/notes.txt"],
+    );
+    assert_output(&run, &expected("rust-file"));
+}
+
+#[test]
+fn rust_file_preopened() {
+    let preopen = preopen_arg("notes", &example("rust-file").join("notes.txt"));
+    let run = run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        rust_file(),
+        ["-preopen", "notes"],
+    );
+    assert_output(&run, &expected("rust-file"));
 }

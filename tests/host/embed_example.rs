@@ -2,7 +2,7 @@
 //! trip: the guest's upper-cased copy of `input` lands in the writable
 //! preopened `output`, whose size did not change.
 
-#[path = "../examples/embed/main.rs"]
+#[path = "../../examples/embed/main.rs"]
 #[allow(dead_code)]
 mod embed;
 

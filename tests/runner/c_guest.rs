@@ -3,16 +3,17 @@
 //! close, writable files, every errno, preopened files and the runner limits.
 //!
 //! It is built with `zig cc -target wasm32-wasi` into `target/guests/c/`.
+//! Also: the C++ guest `tests/guests/c/memfd_test.cpp` (`zig c++`, libc++),
+//! and `tests/guests/c/header_check.c` compiled as C99..C23 and C++11..C++23
+//! under `-pedantic`, and for wasm64, wasm32-wasip2, a native target and
+//! wasm32-freestanding, where the header's `#error` must come first.
 //! Zig comes from `scripts/toolchains.sh` (`WASI_MEMFD_ZIG`, else
 //! `target/venv`); without it these tests fail, they never skip.
-
-#[path = "support/guests.rs"]
-mod guests;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use guests::*;
+use crate::guests::*;
 
 /// Every check of `memfd_test basic`, as it prints them.
 const BASIC_CHECKS: &[&str] = &[
@@ -158,4 +159,117 @@ fn c_guest_failure_exits_nonzero() {
         "{}",
         run.describe()
     );
+}
+
+/// `zig <driver> -target <target>` (driver `cc` or `c++`) with warnings as
+/// errors, `-pedantic`, `guest/c` on the include path and the caches of
+/// [`zig_cc`].
+fn zig(driver: &str, target: &str) -> std::process::Command {
+    let words = zig_cmd();
+    let cache = repo_root().join("target/zig");
+    let mut cmd = std::process::Command::new(&words[0]);
+    cmd.args(&words[1..])
+        .args([driver, "-target", target])
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .args(["-Wconversion", "-Wsign-conversion", "-Wshadow", "-Wundef"])
+        .arg("-I")
+        .arg(repo_root().join("guest/c"));
+    for (var, sub) in [
+        ("ZIG_GLOBAL_CACHE_DIR", "global-cache"),
+        ("ZIG_LOCAL_CACHE_DIR", "local-cache"),
+    ] {
+        if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
+            cmd.env(var, cache.join(sub));
+        }
+    }
+    cmd
+}
+
+/// The C++ guest `tests/guests/c/memfd_test.cpp`: the header from C++
+/// (libc++, `zig c++`; zig's wasm32-wasi libc++ has no exceptions).
+#[test]
+fn cxx_guest_basic() {
+    let wasm = out_dir("c").join("memfd_test_cpp.wasm");
+    run_checked(
+        zig("c++", "wasm32-wasi")
+            .args(["-O2", "-s", "-fno-exceptions", "-o"])
+            .arg(&wasm)
+            .arg(repo_root().join("tests/guests/c/memfd_test.cpp")),
+        "building tests/guests/c/memfd_test.cpp with zig c++",
+    );
+    let run = run_guest(Vec::<&str>::new(), &wasm, Vec::<&str>::new());
+    assert_all_checks_pass(
+        &run,
+        &[
+            "C++: from_bytes_n over a std::vector, fstat, read into std::string, pread",
+            "C++: fdopen + fgets",
+            "C++: WASI_MEMFD_WRITABLE, pwrite in place",
+            "C++: errno from the helpers, the raw import, nullptr arguments",
+        ],
+    );
+}
+
+/// `wasi_memfd.h` compiles cleanly (`-pedantic`, conversions, old-style
+/// casts) as C99 through C23 and as C++11 through C++23.
+#[test]
+fn c_header_compiles_as_c_and_cxx() {
+    let src = repo_root().join("tests/guests/c/header_check.c");
+    let obj = out_dir("c").join("header_check.o");
+    for std in ["c99", "c11", "c17", "c23"] {
+        run_checked(
+            zig("cc", "wasm32-wasi")
+                .arg(format!("-std={std}"))
+                .args(["-Wcast-qual", "-Wstrict-prototypes", "-c", "-o"])
+                .arg(&obj)
+                .arg(&src),
+            &format!("wasi_memfd.h as {std}"),
+        );
+    }
+    for std in ["c++11", "c++14", "c++17", "c++20", "c++23"] {
+        run_checked(
+            zig("c++", "wasm32-wasi")
+                .arg(format!("-std={std}"))
+                .args(["-Wold-style-cast", "-Wzero-as-null-pointer-constant"])
+                .args(["-x", "c++", "-c", "-o"])
+                .arg(&obj)
+                .arg(&src),
+            &format!("wasi_memfd.h as {std}"),
+        );
+    }
+}
+
+/// Targets the imports do not serve stop at the header's `#error`.
+#[test]
+fn c_header_refuses_other_targets() {
+    let src = repo_root().join("tests/guests/c/header_check.c");
+    let obj = out_dir("c").join("header_check_refused.o");
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("wasm64-wasi", &[], "does not support wasm64"),
+        (
+            // zig has no wasip2 target; clang's own wasip2 triple defines
+            // __wasip2__ as wasi-sdk's wasm32-wasip2 does.
+            "wasm32-wasi",
+            &["-Xclang", "-triple", "-Xclang", "wasm32-unknown-wasip2"],
+            "does not support wasm32-wasip2",
+        ),
+        ("x86_64-linux-musl", &[], "is for WebAssembly guests"),
+        ("wasm32-freestanding", &[], "needs a WASI target"),
+    ];
+    for (target, extra, message) in cases {
+        for driver in ["cc", "c++"] {
+            let mut cmd = zig(driver, target);
+            cmd.args(extra)
+                .args(["-x", if driver == "cc" { "c" } else { "c++" }]);
+            cmd.args(["-c", "-o"]).arg(&obj).arg(&src);
+            let out = cmd
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first_error = stderr.lines().find(|l| l.contains("error:"));
+            assert!(
+                !out.status.success() && first_error.is_some_and(|l| l.contains(message)),
+                "{driver} for {target}: want the #error {message:?} as the first error:\n{cmd:?}\n{stderr}"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! place through its fd (an mmap of the sealed file), and the guest sums a
 //! file the host made for it; both sums match the bytes.
 
-#[path = "../examples/native-checksum/main.rs"]
+#[path = "../../examples/native-checksum/main.rs"]
 #[allow(dead_code)]
 mod example;
 
