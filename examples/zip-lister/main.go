@@ -29,7 +29,7 @@ import (
 	"os"
 	"path"
 
-	memfd "github.com/wasi-memfd/wasi-memfd/guest/go"
+	"github.com/wasi-memfd/wasi-memfd/guest/go/memfd"
 )
 
 func main() {

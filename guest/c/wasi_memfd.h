@@ -16,14 +16,31 @@
  *
  * Header only: include it and build with e.g.
  *     zig cc -target wasm32-wasi -O2 -I guest/c prog.c -o prog.wasm
+ *     zig c++ -target wasm32-wasi -O2 -I guest/c prog.cpp -o prog.wasm
  * The imports are resolved by the host (the wasi-memfd runner) at
- * instantiation; no library needs to be linked.
+ * instantiation; no library needs to be linked. C99 or later, or C++ (the
+ * declarations are extern "C"); clean under -Wall -Wextra -pedantic.
+ *
+ * Targets: 32-bit WebAssembly with the WASIp1 wasi-libc (wasm32-wasi,
+ * wasm32-wasip1, wasm32-wasip1-threads), where the fds the imports return are
+ * libc fds. Anything else is refused with #error: wasm64 (the imports take
+ * 32-bit pointers and lengths), wasm32-wasip2 (a component: its libc's fds are
+ * not WASIp1 fds, and it uses the WIT import wasi-memfd:memfd/memfd instead),
+ * and non-WASI targets.
+ *
+ * Every name this header defines starts with wasi_memfd_ or WASI_MEMFD_.
  */
 #ifndef WASI_MEMFD_H
 #define WASI_MEMFD_H
 
 #if !defined(__wasm__)
-#error "wasi_memfd.h is for WebAssembly guests (wasm32-wasi / wasm32-wasip1)"
+#error "wasi_memfd.h is for WebAssembly guests: build for wasm32-wasi (wasm32-wasip1)"
+#elif defined(__wasm64__)
+#error "wasi_memfd.h does not support wasm64: the wasi_memfd imports take 32-bit pointers and lengths; build for wasm32-wasi (wasm32-wasip1)"
+#elif defined(__wasip2__) || defined(__wasilibc_use_wasip2)
+#error "wasi_memfd.h does not support wasm32-wasip2: a component's libc does not use WASIp1 fds; import wasi-memfd:memfd/memfd (wit/memfd.wit) and call from-bytes instead, or build for wasm32-wasi (wasm32-wasip1)"
+#elif !defined(__wasi__)
+#error "wasi_memfd.h needs a WASI target (wasi-libc): build for wasm32-wasi (wasm32-wasip1)"
 #endif
 
 #include <errno.h>
@@ -33,6 +50,13 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* int from a host fd number, without an old-style cast in C++. */
+#ifdef __cplusplus
+#define WASI_MEMFD_TO_INT_(v) static_cast<int>(v)
+#else
+#define WASI_MEMFD_TO_INT_(v) ((int)(v))
 #endif
 
 /** Flag for wasi_memfd_from_bytes: the file may be overwritten in place.
@@ -69,16 +93,12 @@ extern "C" {
 /** The host cannot make memory files. */
 #define WASI_MEMFD_ENOTSUP 58
 
-#if defined(__wasi__) && !defined(__cplusplus)
-_Static_assert(EFAULT == WASI_MEMFD_EFAULT, "wasi-libc errno differs from WASI");
-_Static_assert(EINVAL == WASI_MEMFD_EINVAL, "wasi-libc errno differs from WASI");
-_Static_assert(ENAMETOOLONG == WASI_MEMFD_ENAMETOOLONG, "wasi-libc errno differs from WASI");
-_Static_assert(EFBIG == WASI_MEMFD_EFBIG, "wasi-libc errno differs from WASI");
-_Static_assert(EDQUOT == WASI_MEMFD_EDQUOT, "wasi-libc errno differs from WASI");
-_Static_assert(EMFILE == WASI_MEMFD_EMFILE, "wasi-libc errno differs from WASI");
-_Static_assert(ENOENT == WASI_MEMFD_ENOENT, "wasi-libc errno differs from WASI");
-_Static_assert(ENOMEM == WASI_MEMFD_ENOMEM, "wasi-libc errno differs from WASI");
-_Static_assert(ENOTSUP == WASI_MEMFD_ENOTSUP, "wasi-libc errno differs from WASI");
+#if EFAULT != WASI_MEMFD_EFAULT || EINVAL != WASI_MEMFD_EINVAL ||             \
+    ENAMETOOLONG != WASI_MEMFD_ENAMETOOLONG || EFBIG != WASI_MEMFD_EFBIG ||   \
+    EDQUOT != WASI_MEMFD_EDQUOT || EMFILE != WASI_MEMFD_EMFILE ||             \
+    ENOENT != WASI_MEMFD_ENOENT || ENOMEM != WASI_MEMFD_ENOMEM ||             \
+    ENOTSUP != WASI_MEMFD_ENOTSUP
+#error "wasi_memfd.h: this libc's errno values are not the WASI numbers; use the WASIp1 wasi-libc"
 #endif
 
 /**
@@ -87,9 +107,9 @@ _Static_assert(ENOTSUP == WASI_MEMFD_ENOTSUP, "wasi-libc errno differs from WASI
  * Returns 0 or a WASI_MEMFD_E* number; on error nothing is created.
  */
 __attribute__((import_module("wasi_memfd"), import_name("from_bytes")))
-int32_t __wasi_memfd_from_bytes(const void *data, size_t data_len,
-                                const char *name, size_t name_len,
-                                uint32_t flags, uint32_t *fd_out);
+int32_t wasi_memfd_raw_from_bytes(const void *data, size_t data_len,
+                                  const char *name, size_t name_len,
+                                  uint32_t flags, uint32_t *fd_out);
 
 /**
  * Raw import: opens a new fd, with its own offset, on the file the host
@@ -98,11 +118,8 @@ int32_t __wasi_memfd_from_bytes(const void *data, size_t data_len,
  * WASI_MEMFD_E* number (WASI_MEMFD_ENOENT: no such file).
  */
 __attribute__((import_module("wasi_memfd"), import_name("open_preopened")))
-int32_t __wasi_memfd_open_preopened(const char *name, size_t name_len,
-                                    uint32_t *fd_out);
-
-/** A valid address for empty buffers (a NULL data pointer is offset 0). */
-static const char __wasi_memfd_empty[1] = {0};
+int32_t wasi_memfd_raw_open_preopened(const char *name, size_t name_len,
+                                      uint32_t *fd_out);
 
 /**
  * Like wasi_memfd_from_bytes, with the name given as name_len bytes (which
@@ -113,16 +130,17 @@ static inline int wasi_memfd_from_bytes_n(const void *data, size_t len,
                                           uint32_t flags) {
     uint32_t fd = 0;
     int32_t err;
+    /* NULL is address 0: pass a real (empty) address for empty buffers. */
     if (data == NULL && len == 0)
-        data = __wasi_memfd_empty;
+        data = "";
     if (name == NULL && name_len == 0)
-        name = __wasi_memfd_empty;
-    err = __wasi_memfd_from_bytes(data, len, name, name_len, flags, &fd);
+        name = "";
+    err = wasi_memfd_raw_from_bytes(data, len, name, name_len, flags, &fd);
     if (err != 0) {
         errno = err;
         return -1;
     }
-    return (int)fd;
+    return WASI_MEMFD_TO_INT_(fd);
 }
 
 /**
@@ -149,13 +167,13 @@ static inline int wasi_memfd_open_preopened_n(const char *name,
     uint32_t fd = 0;
     int32_t err;
     if (name == NULL && name_len == 0)
-        name = __wasi_memfd_empty;
-    err = __wasi_memfd_open_preopened(name, name_len, &fd);
+        name = "";
+    err = wasi_memfd_raw_open_preopened(name, name_len, &fd);
     if (err != 0) {
         errno = err;
         return -1;
     }
-    return (int)fd;
+    return WASI_MEMFD_TO_INT_(fd);
 }
 
 /**
@@ -168,7 +186,7 @@ static inline int wasi_memfd_open_preopened(const char *name) {
 }
 
 #ifdef __cplusplus
-}
+} /* extern "C" */
 #endif
 
 #endif /* WASI_MEMFD_H */

@@ -20,7 +20,7 @@ max_file_size=65536
 max_total_size=262144
 exec_cmd="'$runner' run --max-files $max_files --max-file-size $max_file_size"
 exec_cmd+=" --max-total-size $max_total_size"
-exec_cmd+=" --preopen 'greeting=$here/testdata/greeting.txt'"
+exec_cmd+=" --preopen 'greeting=$here/memfd/testdata/greeting.txt'"
 exec_cmd+=" --env WASI_MEMFD_TEST_PREOPEN=greeting"
 exec_cmd+=" --env WASI_MEMFD_TEST_MAX_FILES=$max_files"
 exec_cmd+=" --env WASI_MEMFD_TEST_MAX_FILE_SIZE=$max_file_size"

@@ -31,15 +31,10 @@ pub fn memfd_command_component_of(len: u32) -> Vec<u8> {
           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#
     ))
     .unwrap();
+    // The project's `wit/` brings `wasi:cli@0.2.0` (for `command`) with it.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
     let mut resolve = wit_parser::Resolve::default();
     resolve.push_dir(&root).unwrap();
-    resolve
-        .push_str(
-            "cli.wit",
-            "package wasi:cli@0.2.0; interface run { run: func() -> result; }",
-        )
-        .unwrap();
     let pkg = resolve
         .push_str(
             "command.wit",

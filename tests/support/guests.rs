@@ -8,7 +8,7 @@
 //! toolchain fails the test with a message saying to run the script: these
 //! tests never skip.
 //!
-//! Include with `#[path = "support/guests.rs"] mod guests;`.
+//! Declared once in `tests/runner/main.rs`; modules use `crate::guests`.
 
 #![allow(dead_code)]
 
@@ -303,4 +303,91 @@ pub fn assert_all_checks_pass(run: &Run, expected: &[&str]) {
         "missing summary line\n{}",
         run.describe()
     );
+}
+
+/// A missing Python or JavaScript toolchain: the test fails, saying how to
+/// install it.
+fn missing_component_tool(what: &str, var: &str, looked: &str) -> ! {
+    panic!(
+        "no {what} ({looked}): run `source scripts/toolchains.sh` from the repository \
+         root (it installs componentize-py into target/venv and componentize-js into \
+         target/js, and sets {var})"
+    )
+}
+
+/// The `componentize-py` binary: `$WASI_MEMFD_COMPONENTIZE_PY`, else the one
+/// `scripts/toolchains.sh` put in `target/venv/bin`.
+pub fn componentize_py_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("WASI_MEMFD_COMPONENTIZE_PY").filter(|v| !v.is_empty()) {
+        let bin = PathBuf::from(bin);
+        if !bin.exists() {
+            missing_component_tool(
+                "componentize-py",
+                "WASI_MEMFD_COMPONENTIZE_PY",
+                &format!(
+                    "WASI_MEMFD_COMPONENTIZE_PY={} does not exist",
+                    bin.display()
+                ),
+            );
+        }
+        return bin;
+    }
+    let bin = repo_root().join("target/venv/bin/componentize-py");
+    if !bin.exists() {
+        missing_component_tool(
+            "componentize-py",
+            "WASI_MEMFD_COMPONENTIZE_PY",
+            "nothing at target/venv/bin/componentize-py",
+        );
+    }
+    bin
+}
+
+/// `componentize-py -d wit -w wasi-memfd:memfd/command componentize -p
+/// guest/python`: builds a Python guest against the project's WIT with the
+/// `wasi_memfd` helper on its module path. Add `-p DIR MODULE -o OUT.wasm`.
+pub fn componentize_py() -> Command {
+    let root = repo_root();
+    let mut cmd = Command::new(componentize_py_bin());
+    cmd.arg("-d")
+        .arg(root.join("wit"))
+        .args(["-w", "wasi-memfd:memfd/command", "componentize", "-p"])
+        .arg(root.join("guest/python"));
+    cmd
+}
+
+/// The `node_modules` that holds `@bytecodealliance/componentize-js`:
+/// `$WASI_MEMFD_NODE_MODULES`, else `target/js/node_modules`.
+pub fn js_node_modules() -> PathBuf {
+    let dir = std::env::var_os("WASI_MEMFD_NODE_MODULES")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/js/node_modules"));
+    if !dir
+        .join("@bytecodealliance/componentize-js/package.json")
+        .exists()
+    {
+        missing_component_tool(
+            "componentize-js",
+            "WASI_MEMFD_NODE_MODULES",
+            &format!(
+                "no @bytecodealliance/componentize-js under {}",
+                dir.display()
+            ),
+        );
+    }
+    dir
+}
+
+/// `node guest/js/componentize.mjs`, run from the repository root (so a
+/// guest's relative imports of `guest/js/wasi-memfd.js` resolve): builds a
+/// JavaScript guest against the project's WIT (world `command`). Add
+/// `SOURCE.js OUT.wasm`, `SOURCE.js` relative to the root.
+pub fn componentize_js() -> Command {
+    let root = repo_root();
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&root)
+        .arg(root.join("guest/js/componentize.mjs"))
+        .env("WASI_MEMFD_NODE_MODULES", js_node_modules());
+    cmd
 }

@@ -45,6 +45,12 @@ pub mod errno {
 /// Why a wasi-memfd call failed: the `error-code` enum of
 /// `wasi-memfd:memfd/memfd@0.1.0`, one variant per WIT case.
 ///
+/// The cases are the host's `wasi_memfd::ErrorCode`, with the same names,
+/// WASIp1 errnos ([`Error::errno`]) and [`io::ErrorKind`]s
+/// ([`Error::io_kind`]); both targets of this crate return it. Like the
+/// host's, it is `#[non_exhaustive]`: a later interface version may add
+/// cases.
+///
 /// A failed call creates nothing. Convert it into a [`std::io::Error`] with
 /// `?` or [`From`]; get it back from one with [`Error::from_io_error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,20 +134,32 @@ impl Error {
         }
     }
 
-    /// The [`io::ErrorKind`] an [`io::Error`] made from this case has.
+    /// The [`io::ErrorKind`] an [`io::Error`] made from this case has: the
+    /// host's mapping (`From<wasi_memfd::ErrorCode> for io::Error`).
     ///
-    /// Cases with no matching stable kind (`file-too-large`,
-    /// `quota-exceeded`, `too-many-files`) are [`io::ErrorKind::Other`];
-    /// [`Error::from_io_error`] still tells them apart.
+    /// | case | kind |
+    /// | --- | --- |
+    /// | `InvalidArgument`, `NameTooLong` | `InvalidInput` |
+    /// | `FileTooLarge` | `FileTooLarge` |
+    /// | `QuotaExceeded` | `QuotaExceeded` |
+    /// | `TooManyFiles`, `OutOfMemory` | `OutOfMemory` |
+    /// | `NotFound` | `NotFound` |
+    /// | `Unsupported` | `Unsupported` |
+    ///
+    /// `FileTooLarge` and `QuotaExceeded` are kinds of Rust 1.83. Built with
+    /// cargo (`rust-version` 1.85), and always on `wasm32-wasip2`, the crate
+    /// uses them; only the `wasm32-wasip1` half built by a bare `rustc` (it
+    /// also builds with Rust 1.63 that way) has [`io::ErrorKind::Other`] for
+    /// those two cases.
+    /// [`Error::from_io_error`] tells every case apart either way.
     pub fn io_kind(self) -> io::ErrorKind {
         match self {
             Error::InvalidArgument | Error::NameTooLong => io::ErrorKind::InvalidInput,
+            Error::FileTooLarge => file_too_large_kind(),
+            Error::QuotaExceeded => quota_exceeded_kind(),
+            Error::TooManyFiles | Error::OutOfMemory => io::ErrorKind::OutOfMemory,
             Error::NotFound => io::ErrorKind::NotFound,
-            Error::OutOfMemory => io::ErrorKind::OutOfMemory,
             Error::Unsupported => io::ErrorKind::Unsupported,
-            Error::FileTooLarge | Error::QuotaExceeded | Error::TooManyFiles => {
-                io::ErrorKind::Other
-            }
         }
     }
 
@@ -158,12 +176,34 @@ impl Error {
     }
 }
 
+/// `io::ErrorKind::FileTooLarge` (Rust 1.83), or `Other` for wasm32-wasip1
+/// built without cargo (see [`Error::io_kind`]). Off WASI and on
+/// wasm32-wasip2 the Rust is always new enough.
+pub(crate) fn file_too_large_kind() -> io::ErrorKind {
+    #[cfg(any(wasi_memfd_std_1_83, not(target_os = "wasi"), target_env = "p2"))]
+    let kind = io::ErrorKind::FileTooLarge;
+    #[cfg(not(any(wasi_memfd_std_1_83, not(target_os = "wasi"), target_env = "p2")))]
+    let kind = io::ErrorKind::Other;
+    kind
+}
+
+/// `io::ErrorKind::QuotaExceeded` (Rust 1.83), or `Other` for wasm32-wasip1
+/// built without cargo (see [`Error::io_kind`]).
+fn quota_exceeded_kind() -> io::ErrorKind {
+    #[cfg(any(wasi_memfd_std_1_83, not(target_os = "wasi"), target_env = "p2"))]
+    let kind = io::ErrorKind::QuotaExceeded;
+    #[cfg(not(any(wasi_memfd_std_1_83, not(target_os = "wasi"), target_env = "p2")))]
+    let kind = io::ErrorKind::Other;
+    kind
+}
+
 /// The error a WASIp1 fd answers with `errno`, for errors that `MemFile`
 /// makes itself, so they match what the host returns on `wasm32-wasip1`.
 ///
 /// On WASI targets this is [`io::Error::from_raw_os_error`] (wasi-libc's
 /// errno values are the WASI ones); elsewhere, where the number would mean
 /// something else, an error of kind `other_kind` with message `msg`.
+#[cfg_attr(all(target_os = "wasi", not(target_env = "p2")), allow(dead_code))]
 pub(crate) fn wasi_errno_error(errno: i32, other_kind: io::ErrorKind, msg: &str) -> io::Error {
     if cfg!(target_os = "wasi") {
         io::Error::from_raw_os_error(errno)
@@ -271,12 +311,13 @@ mod tests {
 
     #[test]
     fn converts_into_io_error_with_kind_and_source() {
+        // The host's mapping (host/src/error.rs, From<ErrorCode> for io::Error).
         let cases = [
             (Error::InvalidArgument, io::ErrorKind::InvalidInput),
             (Error::NameTooLong, io::ErrorKind::InvalidInput),
-            (Error::FileTooLarge, io::ErrorKind::Other),
-            (Error::QuotaExceeded, io::ErrorKind::Other),
-            (Error::TooManyFiles, io::ErrorKind::Other),
+            (Error::FileTooLarge, io::ErrorKind::FileTooLarge),
+            (Error::QuotaExceeded, io::ErrorKind::QuotaExceeded),
+            (Error::TooManyFiles, io::ErrorKind::OutOfMemory),
             (Error::NotFound, io::ErrorKind::NotFound),
             (Error::OutOfMemory, io::ErrorKind::OutOfMemory),
             (Error::Unsupported, io::ErrorKind::Unsupported),
@@ -284,6 +325,7 @@ mod tests {
         for (e, kind) in cases {
             let io_err = io::Error::from(e);
             assert_eq!(io_err.kind(), kind, "{e:?}");
+            assert_eq!(e.io_kind(), kind, "{e:?}");
             assert_eq!(io_err.to_string(), e.to_string());
             assert_eq!(Error::from_io_error(&io_err), Some(e));
         }

@@ -50,6 +50,7 @@ impl<F> FixedFile<F> {
         self.len
     }
 
+    #[cfg(test)]
     pub(crate) fn position(&self) -> u64 {
         self.pos
     }

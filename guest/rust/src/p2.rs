@@ -72,13 +72,23 @@ impl Positional for Descriptor {
 ///
 /// [`Read`], [`Write`] and [`Seek`] move the cursor, which lives here (the
 /// descriptor has none): reads call `descriptor.read(len, offset)` and writes
-/// `descriptor.write(buf, offset)`. It behaves as the host's memory-file fds
-/// do for `wasm32-wasip1` guests: the size never changes, so a write that
-/// crosses the end is short and one at or past the end fails with `EFBIG`
-/// ([`io::ErrorKind::FileTooLarge`]); writes to a file not opened writable
-/// fail with `EBADF`. Both are refused without calling the host. Seeking past
-/// the end is allowed (reads there return 0 bytes); seeking before 0 is
+/// `descriptor.write(buf, offset)`. It behaves as the `wasm32-wasip1`
+/// `MemFile` (the host's memory-file fds) does: the size never changes, so a
+/// write that crosses the end is short and one at or past the end fails with
+/// `EFBIG` (`raw_os_error() == Some(22)`, [`io::ErrorKind::FileTooLarge`]);
+/// writes to a file not opened writable fail with `EBADF`
+/// (`Some(8)`). Both are refused without calling the host. Seeking past the
+/// end is allowed (reads there return 0 bytes); seeking before 0 is
 /// [`io::ErrorKind::InvalidInput`].
+///
+/// The same type, with the same functions and traits, is what the crate
+/// returns on `wasm32-wasip1`; there it wraps a [`std::fs::File`]
+/// (`into_file`). Here there is no `File`: std's `wasm32-wasip2` files are
+/// wasi-libc's own table over descriptors, which offers no way to adopt one,
+/// so [`MemFile::descriptor`] and [`MemFile::into_descriptor`] give the
+/// `wasi:filesystem` [`Descriptor`] for other calls (`stat`,
+/// `read-via-stream`, ...). Dropping the `MemFile` (or the descriptor) closes
+/// it, which gives its bytes and slot back to the host's limits.
 #[derive(Debug)]
 pub struct MemFile(FixedFile<Descriptor>);
 
@@ -98,19 +108,22 @@ impl MemFile {
         self.0.is_writable()
     }
 
-    /// The cursor: the offset the next read or write starts at.
-    pub fn position(&self) -> u64 {
-        self.0.position()
-    }
-
-    /// The descriptor, to pass to other `wasi:filesystem` calls.
+    /// The descriptor, to pass to other `wasi:filesystem` calls
+    /// (`wasm32-wasip2` only).
     pub fn descriptor(&self) -> &Descriptor {
         self.0.inner()
     }
 
-    /// Gives up the cursor and returns the descriptor.
+    /// Gives up the cursor and returns the descriptor (`wasm32-wasip2`
+    /// only).
     pub fn into_descriptor(self) -> Descriptor {
         self.0.into_inner()
+    }
+}
+
+impl From<MemFile> for Descriptor {
+    fn from(file: MemFile) -> Descriptor {
+        file.into_descriptor()
     }
 }
 
@@ -162,14 +175,28 @@ pub fn from_bytes(data: &[u8], name: &str) -> Result<MemFile, Error> {
 }
 
 /// Like [`from_bytes`], but the file is open for writing in place too. Its
-/// size is fixed: writes past the end fail.
+/// size is fixed: writes at or past the end fail.
 pub fn from_bytes_writable(data: &[u8], name: &str) -> Result<MemFile, Error> {
     make(data, name, sys::OpenFlags::WRITABLE)
 }
 
+/// [`from_bytes`] with option bits ([`flags`](crate::flags)); unknown bits
+/// are [`Error::InvalidArgument`], as the host answers on `wasm32-wasip1`
+/// (the WIT `open-flags` cannot carry them).
+pub fn from_bytes_with_flags(data: &[u8], name: &str, flags: u32) -> Result<MemFile, Error> {
+    crate::validate_flags(flags)?;
+    let options = if flags & crate::flags::WRITABLE != 0 {
+        sys::OpenFlags::WRITABLE
+    } else {
+        sys::OpenFlags::empty()
+    };
+    make(data, name, options)
+}
+
 /// Opens the file the host attached under `name` before the guest started
 /// (`wasi-memfd run --preopen NAME=PATH`). Each call gives a new descriptor
-/// on the same bytes; [`Error::NotFound`] if there is none.
+/// on the same bytes, with the cursor at 0; [`Error::NotFound`] if there is
+/// none.
 ///
 /// The file is writable if the host attached it writable. If the host cannot
 /// tell its size (`stat` fails), this returns [`Error::Unsupported`].

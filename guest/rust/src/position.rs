@@ -1,6 +1,6 @@
-//! Cursor arithmetic for a file of fixed size, as `MemFile` (on
-//! `wasm32-wasip2`) uses it. Pure functions, so they are tested on any
-//! target.
+//! Cursor arithmetic for a file of fixed size, as `MemFile` uses it on
+//! `wasm32-wasip2` (on `wasm32-wasip1` the host keeps the offset). Private to
+//! the crate; pure functions, so they are tested on any target.
 //!
 //! The position may lie past the end, as with [`std::fs::File`]: reads there
 //! return 0 bytes and writes fail, because a memory file never grows. This is
@@ -29,26 +29,12 @@ fn overflow() -> io::Error {
 /// On WASI targets it is `io::Error::from_raw_os_error(EFBIG)`, so
 /// `raw_os_error()` is `Some(22)`; elsewhere (host tests) it has the same
 /// kind and no errno.
-pub fn write_past_end_error() -> io::Error {
+pub(crate) fn write_past_end_error() -> io::Error {
     crate::error::wasi_errno_error(
         crate::errno::EFBIG,
-        file_too_large_kind(),
+        crate::error::file_too_large_kind(),
         "file too large: write past the end of a fixed-size memory file",
     )
-}
-
-/// `io::ErrorKind::FileTooLarge`, which is newer than the Rust 1.63 that
-/// builds the WASI half without cargo; only used off WASI, where cargo (and
-/// so Rust >= 1.85) builds the crate.
-#[cfg(not(target_os = "wasi"))]
-fn file_too_large_kind() -> io::ErrorKind {
-    io::ErrorKind::FileTooLarge
-}
-
-/// Unused on WASI (the kind comes from the errno there).
-#[cfg(target_os = "wasi")]
-fn file_too_large_kind() -> io::ErrorKind {
-    io::ErrorKind::Other
 }
 
 /// `base + offset`, or `InvalidInput` if that is below 0 or above
@@ -67,7 +53,7 @@ fn offset_from(base: u64, offset: i64) -> io::Result<u64> {
 /// A position past the end is allowed; a negative result or one past
 /// `u64::MAX` is an [`io::ErrorKind::InvalidInput`] error (and the caller
 /// keeps its position).
-pub fn seek(current: u64, len: u64, pos: SeekFrom) -> io::Result<u64> {
+pub(crate) fn seek(current: u64, len: u64, pos: SeekFrom) -> io::Result<u64> {
     match pos {
         SeekFrom::Start(n) => Ok(n),
         SeekFrom::End(off) => offset_from(len, off),
@@ -77,7 +63,7 @@ pub fn seek(current: u64, len: u64, pos: SeekFrom) -> io::Result<u64> {
 
 /// How many bytes to ask for when reading into a buffer of `want` bytes at
 /// `pos` in a file of `len` bytes: 0 at or past the end.
-pub fn read_len(pos: u64, len: u64, want: usize) -> usize {
+pub(crate) fn read_len(pos: u64, len: u64, want: usize) -> usize {
     let left = len.saturating_sub(pos);
     if (want as u64) < left {
         want
@@ -92,7 +78,7 @@ pub fn read_len(pos: u64, len: u64, want: usize) -> usize {
 /// crosses the end), 0 for an empty buffer, and
 /// [`write_past_end_error`] when a non-empty buffer starts at or past the
 /// end.
-pub fn write_len(pos: u64, len: u64, want: usize) -> io::Result<usize> {
+pub(crate) fn write_len(pos: u64, len: u64, want: usize) -> io::Result<usize> {
     if want == 0 {
         return Ok(0);
     }
@@ -103,7 +89,7 @@ pub fn write_len(pos: u64, len: u64, want: usize) -> io::Result<usize> {
 }
 
 /// The position after moving `n` bytes forward from `pos`.
-pub fn advance(pos: u64, n: usize) -> io::Result<u64> {
+pub(crate) fn advance(pos: u64, n: usize) -> io::Result<u64> {
     pos.checked_add(n as u64).ok_or_else(overflow)
 }
 

@@ -280,15 +280,15 @@ static void test_errors(void) {
      * offset + length wraps around 2^32. */
     uint32_t out = 0;
     const void *far = (const void *)0xfffffff0u;
-    CHECK(__wasi_memfd_from_bytes(far, 0x10, "", 0, 0, &out) == WASI_MEMFD_EFAULT,
+    CHECK(wasi_memfd_raw_from_bytes(far, 0x10, "", 0, 0, &out) == WASI_MEMFD_EFAULT,
           "data range past the end of memory");
-    CHECK(__wasi_memfd_from_bytes(far, 0x100, "", 0, 0, &out) == WASI_MEMFD_EFAULT,
+    CHECK(wasi_memfd_raw_from_bytes(far, 0x100, "", 0, 0, &out) == WASI_MEMFD_EFAULT,
           "data range wrapping around");
-    CHECK(__wasi_memfd_from_bytes("x", 1, far, 0x10, 0, &out) == WASI_MEMFD_EFAULT,
+    CHECK(wasi_memfd_raw_from_bytes("x", 1, far, 0x10, 0, &out) == WASI_MEMFD_EFAULT,
           "name range past the end of memory");
-    CHECK(__wasi_memfd_from_bytes("x", 1, "", 0, 0, (uint32_t *)far) == WASI_MEMFD_EFAULT,
+    CHECK(wasi_memfd_raw_from_bytes("x", 1, "", 0, 0, (uint32_t *)far) == WASI_MEMFD_EFAULT,
           "fd_out past the end of memory");
-    CHECK(__wasi_memfd_open_preopened(far, 0x100, &out) == WASI_MEMFD_EFAULT,
+    CHECK(wasi_memfd_raw_open_preopened(far, 0x100, &out) == WASI_MEMFD_EFAULT,
           "open_preopened name range wrapping around");
     ok("EFAULT for ranges outside memory");
 

@@ -32,7 +32,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	memfd "github.com/wasi-memfd/wasi-memfd/guest/go"
+	"github.com/wasi-memfd/wasi-memfd/guest/go/memfd"
 )
 
 // The raw import, used once directly to show the []byte -> fd -> os.NewFile

@@ -1,4 +1,7 @@
 //! End-to-end test guest for the `wasm32-wasip1` half of `wasi-memfd-guest`.
+//! It uses the API both halves share (`from_bytes` & co. returning
+//! `Result<MemFile, Error>`, `MemFile: Read + Write + Seek`), plus the
+//! wasip1-only `as_file`/`into_file`.
 //!
 //! Built with Debian's rustc 1.63 (no cargo) by `tests/rust_guest.rs`:
 //!
@@ -27,7 +30,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::process::exit;
 
-use wasi_memfd_guest::{errno, Error};
+use wasi_memfd_guest::{errno, Error, MemFile};
 
 /// What the runner's `--preopen greeting=PATH` file holds.
 const GREETING: &str = "hello from the host\n";
@@ -56,10 +59,62 @@ fn io<T>(what: &str, r: io::Result<T>) -> Result<T, String> {
     })
 }
 
-fn read_all(f: &mut File) -> Result<Vec<u8>, String> {
+/// A memory file the crate made, or why not.
+fn mk(what: &str, r: Result<MemFile, Error>) -> Result<MemFile, String> {
+    r.map_err(|e| format!("{}: {} ({:?}, errno {})", what, e, e, e.errno()))
+}
+
+fn read_all<R: Read>(f: &mut R) -> Result<Vec<u8>, String> {
     let mut v = Vec::new();
     io("read_to_end", f.read_to_end(&mut v))?;
     Ok(v)
+}
+
+/// The `io::ErrorKind` the host gives each case (host/src/error.rs); this
+/// crate, built by a bare rustc 1.63, has `Other` for the two kinds newer
+/// than that.
+fn host_kind(case: Error) -> io::ErrorKind {
+    match case {
+        Error::InvalidArgument | Error::NameTooLong => io::ErrorKind::InvalidInput,
+        Error::FileTooLarge | Error::QuotaExceeded => io::ErrorKind::Other,
+        Error::TooManyFiles | Error::OutOfMemory => io::ErrorKind::OutOfMemory,
+        Error::NotFound => io::ErrorKind::NotFound,
+        Error::Unsupported => io::ErrorKind::Unsupported,
+        _ => io::ErrorKind::Other,
+    }
+}
+
+/// `r` failed with `case`, whose WASI errno is `want`; as an `io::Error` it
+/// has the host's kind and converts back to `case`.
+fn want_error(what: &str, r: Result<MemFile, Error>, want: i32, case: Error) -> Check {
+    let e = match r {
+        Ok(_) => return Err(format!("{}: succeeded, want {:?}", what, case)),
+        Err(e) => e,
+    };
+    ensure!(e == case, "{}: got {:?} ({}), want {:?}", what, e, e, case);
+    ensure!(
+        e.errno() == want,
+        "{}: {:?}.errno() = {}, want {}",
+        what,
+        e,
+        e.errno(),
+        want
+    );
+    let io_err = io::Error::from(e);
+    ensure!(
+        io_err.kind() == host_kind(case) && e.io_kind() == host_kind(case),
+        "{}: io kind {:?}, want {:?}",
+        what,
+        io_err.kind(),
+        host_kind(case)
+    );
+    ensure!(
+        Error::from_io_error(&io_err) == Some(case),
+        "{}: Error::from_io_error = {:?}",
+        what,
+        Error::from_io_error(&io_err)
+    );
+    Ok(())
 }
 
 /// `r` failed with WASI errno `want`, which `Error::from_io_error` maps to
@@ -104,7 +159,7 @@ fn want_errno<T>(
 
 fn from_bytes_reads_back() -> Check {
     let data = b"hello, wasi-memfd";
-    let mut f = io(
+    let mut f = mk(
         "from_bytes",
         wasi_memfd_guest::from_bytes(data, "read-back"),
     )?;
@@ -118,11 +173,18 @@ fn from_bytes_reads_back() -> Check {
 }
 
 fn metadata_is_a_regular_file_of_the_right_size() -> Check {
-    let f = io(
+    let f = mk(
         "from_bytes",
         wasi_memfd_guest::from_bytes(b"0123456789", "meta"),
     )?;
-    let md = io("metadata", f.metadata())?;
+    ensure!(
+        f.len() == 10 && !f.is_empty() && !f.is_writable(),
+        "len {} is_empty {} is_writable {}",
+        f.len(),
+        f.is_empty(),
+        f.is_writable()
+    );
+    let md = io("metadata", f.as_file().metadata())?;
     ensure!(md.len() == 10, "metadata().len() = {}, want 10", md.len());
     ensure!(
         md.is_file(),
@@ -133,7 +195,7 @@ fn metadata_is_a_regular_file_of_the_right_size() -> Check {
 }
 
 fn seek_and_read() -> Check {
-    let mut f = io(
+    let mut f = mk(
         "from_bytes",
         wasi_memfd_guest::from_bytes(b"0123456789", "seek"),
     )?;
@@ -180,8 +242,9 @@ fn seek_and_read() -> Check {
 }
 
 fn empty_data_and_empty_name() -> Check {
-    let mut f = io("from_bytes", wasi_memfd_guest::from_bytes(b"", ""))?;
-    let md = io("metadata", f.metadata())?;
+    let mut f = mk("from_bytes", wasi_memfd_guest::from_bytes(b"", ""))?;
+    ensure!(f.is_empty() && f.len() == 0, "len {}", f.len());
+    let md = io("metadata", f.as_file().metadata())?;
     ensure!(md.len() == 0, "len {}", md.len());
     let got = read_all(&mut f)?;
     ensure!(got.is_empty(), "read {:?}", got);
@@ -190,8 +253,8 @@ fn empty_data_and_empty_name() -> Check {
 
 fn larger_data_round_trips() -> Check {
     let data: Vec<u8> = (0..48 * 1024u32).map(|i| (i * 7 + i / 256) as u8).collect();
-    let mut f = io("from_bytes", wasi_memfd_guest::from_bytes(&data, "larger"))?;
-    let md = io("metadata", f.metadata())?;
+    let mut f = mk("from_bytes", wasi_memfd_guest::from_bytes(&data, "larger"))?;
+    let md = io("metadata", f.as_file().metadata())?;
     ensure!(md.len() == data.len() as u64, "len {}", md.len());
     let got = read_all(&mut f)?;
     ensure!(
@@ -203,7 +266,7 @@ fn larger_data_round_trips() -> Check {
 }
 
 fn read_only_files_refuse_writes() -> Check {
-    let mut f = io("from_bytes", wasi_memfd_guest::from_bytes(b"sealed", "ro"))?;
+    let mut f = mk("from_bytes", wasi_memfd_guest::from_bytes(b"sealed", "ro"))?;
     want_errno(
         "write to a read-only file",
         f.write(b"X"),
@@ -212,7 +275,7 @@ fn read_only_files_refuse_writes() -> Check {
         None,
     )?;
     ensure!(
-        f.set_len(2).is_err(),
+        f.as_file().set_len(2).is_err(),
         "set_len on a read-only memory file succeeded"
     );
     io("rewind", f.rewind())?;
@@ -223,10 +286,14 @@ fn read_only_files_refuse_writes() -> Check {
 
 fn writable_files_write_in_place() -> Check {
     let mut source = b"hello, world".to_vec();
-    let mut f = io(
+    let mut f = mk(
         "from_bytes_writable",
         wasi_memfd_guest::from_bytes_writable(&source, "rw"),
     )?;
+    ensure!(
+        f.is_writable(),
+        "from_bytes_writable: is_writable() is false"
+    );
     io("write_all HELLO", f.write_all(b"HELLO"))?;
     io("seek", f.seek(SeekFrom::Start(7)))?;
     io("write_all WORLD", f.write_all(b"WORLD"))?;
@@ -262,8 +329,8 @@ fn writable_files_write_in_place() -> Check {
         Some(Error::FileTooLarge),
         None,
     )?;
-    ensure!(f.set_len(3).is_err(), "set_len(3) succeeded");
-    ensure!(f.set_len(100).is_err(), "set_len(100) succeeded");
+    ensure!(f.as_file().set_len(3).is_err(), "set_len(3) succeeded");
+    ensure!(f.as_file().set_len(100).is_err(), "set_len(100) succeeded");
     // A write that crosses the end is short; write_all then fails.
     io("seek", f.seek(SeekFrom::Start(10)))?;
     let n = io("write across the end", f.write(b"!!!!"))?;
@@ -277,7 +344,7 @@ fn writable_files_write_in_place() -> Check {
         None,
     )?;
 
-    let md = io("metadata", f.metadata())?;
+    let md = io("metadata", f.as_file().metadata())?;
     ensure!(
         md.len() == 12,
         "size after refused writes = {}, want 12",
@@ -294,70 +361,77 @@ fn writable_files_write_in_place() -> Check {
 }
 
 fn name_with_nul_is_invalid_input() -> Check {
-    want_errno(
+    want_error(
         "name a\\0b",
         wasi_memfd_guest::from_bytes(b"x", "a\0b"),
         errno::EINVAL,
-        Some(Error::InvalidArgument),
-        Some(io::ErrorKind::InvalidInput),
+        Error::InvalidArgument,
     )
 }
 
 fn name_length_limit() -> Check {
     let ok = "n".repeat(wasi_memfd_guest::MAX_NAME_LEN);
-    io("249-byte name", wasi_memfd_guest::from_bytes(b"x", &ok))?;
+    mk("249-byte name", wasi_memfd_guest::from_bytes(b"x", &ok))?;
     let long = "n".repeat(wasi_memfd_guest::MAX_NAME_LEN + 1);
-    want_errno(
+    want_error(
         "250-byte name",
         wasi_memfd_guest::from_bytes(b"x", &long),
         errno::ENAMETOOLONG,
-        Some(Error::NameTooLong),
-        None,
+        Error::NameTooLong,
     )
 }
 
 fn unknown_flag_bits_are_invalid() -> Check {
-    want_errno(
+    want_error(
         "flags 2",
         wasi_memfd_guest::from_bytes_with_flags(b"x", "flags", 2),
         errno::EINVAL,
-        Some(Error::InvalidArgument),
-        Some(io::ErrorKind::InvalidInput),
+        Error::InvalidArgument,
     )?;
-    let f = io(
+    let f = mk(
         "flags WRITABLE",
         wasi_memfd_guest::from_bytes_with_flags(b"x", "flags", wasi_memfd_guest::flags::WRITABLE),
     )?;
-    drop(f);
+    ensure!(f.is_writable(), "flags WRITABLE: is_writable() is false");
+    let f = mk(
+        "flags 0",
+        wasi_memfd_guest::from_bytes_with_flags(b"x", "flags", 0),
+    )?;
+    ensure!(!f.is_writable(), "flags 0: is_writable() is true");
     Ok(())
 }
 
 fn missing_preopen_is_not_found() -> Check {
-    want_errno(
+    want_error(
         "open_preopened(no-such-file)",
         wasi_memfd_guest::open_preopened("no-such-file"),
         errno::ENOENT,
-        Some(Error::NotFound),
-        Some(io::ErrorKind::NotFound),
+        Error::NotFound,
     )
 }
 
 fn preopened_file_reads_and_has_its_own_offsets() -> Check {
-    let mut a = io(
+    let mut a = mk(
         "open_preopened(greeting) (run with --preopen greeting=PATH)",
         wasi_memfd_guest::open_preopened(PREOPEN),
     )?;
-    let md = io("metadata", a.metadata())?;
+    ensure!(
+        a.len() == GREETING.len() as u64,
+        "preopened len() {}",
+        a.len()
+    );
+    ensure!(!a.is_writable(), "a --preopen file says it is writable");
+    let md = io("metadata", a.as_file().metadata())?;
     ensure!(
         md.len() == GREETING.len() as u64,
-        "preopened len {}",
+        "preopened metadata len {}",
         md.len()
     );
     let mut head = [0u8; 5];
     io("read_exact", a.read_exact(&mut head))?;
     ensure!(&head == b"hello", "first 5 bytes {:?}", head);
 
-    let mut b = io(
+    let mut b = mk(
         "open_preopened again",
         wasi_memfd_guest::open_preopened(PREOPEN),
     )?;
@@ -375,11 +449,33 @@ fn preopened_file_reads_and_has_its_own_offsets() -> Check {
     Ok(())
 }
 
+fn into_file_keeps_the_descriptor_and_offset() -> Check {
+    let mut f = mk(
+        "from_bytes",
+        wasi_memfd_guest::from_bytes(b"0123456789", "into-file"),
+    )?;
+    let mut head = [0u8; 4];
+    io("read_exact", f.read_exact(&mut head))?;
+    let mut file: File = f.into_file();
+    let rest = read_all(&mut file)?;
+    ensure!(rest == b"456789", "File after into_file read {:?}", rest);
+    let md = io("metadata", file.metadata())?;
+    ensure!(md.len() == 10, "File metadata len {}", md.len());
+    let g = mk(
+        "from_bytes",
+        wasi_memfd_guest::from_bytes(b"abc", "from-memfile"),
+    )?;
+    let mut file = File::from(g);
+    let all = read_all(&mut file)?;
+    ensure!(all == b"abc", "File::from(MemFile) read {:?}", all);
+    Ok(())
+}
+
 fn dropped_files_are_closed() -> Check {
     // More files than --max-files allows at once: dropping each closes it
     // and gives its slot back.
     for i in 0..200 {
-        let f = io(
+        let f = mk(
             "from_bytes in a loop",
             wasi_memfd_guest::from_bytes(b"loop", "loop"),
         )
@@ -405,24 +501,22 @@ fn limit(name: &str) -> Result<u64, String> {
 fn limit_max_file_size() -> Check {
     let max = limit("MAX_FILE_SIZE")? as usize;
     let data = vec![7u8; max + 1];
-    let f = io(
+    let f = mk(
         "from_bytes at the size limit",
         wasi_memfd_guest::from_bytes(&data[..max], "at-limit"),
     )?;
     drop(f);
-    want_errno(
+    want_error(
         "from_bytes over the size limit",
         wasi_memfd_guest::from_bytes(&data, "over-limit"),
         errno::EFBIG,
-        Some(Error::FileTooLarge),
-        None,
+        Error::FileTooLarge,
     )?;
-    want_errno(
+    want_error(
         "from_bytes_writable over the size limit",
         wasi_memfd_guest::from_bytes_writable(&data, "over-limit-rw"),
         errno::EFBIG,
-        Some(Error::FileTooLarge),
-        None,
+        Error::FileTooLarge,
     )
 }
 
@@ -430,23 +524,22 @@ fn limit_max_files() -> Check {
     let max = limit("MAX_FILES")? as usize;
     let mut held = Vec::new();
     for i in 0..max {
-        let f = io(
+        let f = mk(
             "from_bytes under the file limit",
             wasi_memfd_guest::from_bytes(b"f", "held"),
         )
         .map_err(|e| format!("file {} of {}: {}", i + 1, max, e))?;
         held.push(f);
     }
-    want_errno(
+    want_error(
         "from_bytes over the file limit",
         wasi_memfd_guest::from_bytes(b"f", "one-too-many"),
         errno::EMFILE,
-        Some(Error::TooManyFiles),
-        None,
+        Error::TooManyFiles,
     )?;
     // Closing one gives its slot back.
     held.pop();
-    let f = io(
+    let f = mk(
         "from_bytes after closing one",
         wasi_memfd_guest::from_bytes(b"f", "again"),
     )?;
@@ -460,23 +553,22 @@ fn limit_max_total_size() -> Check {
     let fit = (total / chunk.len() as u64) as usize;
     let mut held = Vec::new();
     for i in 0..fit {
-        let f = io(
+        let f = mk(
             "from_bytes under the quota",
             wasi_memfd_guest::from_bytes(&chunk, "quota"),
         )
         .map_err(|e| format!("file {} of {}: {}", i + 1, fit, e))?;
         held.push(f);
     }
-    want_errno(
+    want_error(
         "from_bytes over the quota",
         wasi_memfd_guest::from_bytes(&chunk, "over-quota"),
         errno::EDQUOT,
-        Some(Error::QuotaExceeded),
-        None,
+        Error::QuotaExceeded,
     )?;
     // Closing one gives its bytes back.
     held.pop();
-    let f = io(
+    let f = mk(
         "from_bytes after closing one",
         wasi_memfd_guest::from_bytes(&chunk, "quota-again"),
     )?;
@@ -491,6 +583,21 @@ fn errors_display() -> Check {
     };
     let msg = e.to_string();
     ensure!(!msg.is_empty(), "empty message");
+    ensure!(e == Error::NotFound, "open_preopened(missing) = {:?}", e);
+    // `?` turns it into an io::Error (and a Box<dyn Error>).
+    fn question_mark() -> io::Result<MemFile> {
+        Ok(wasi_memfd_guest::open_preopened("missing")?)
+    }
+    let via_q = match question_mark() {
+        Ok(_) => return Err("open_preopened(missing) succeeded".to_string()),
+        Err(e) => e,
+    };
+    ensure!(
+        via_q.kind() == io::ErrorKind::NotFound
+            && Error::from_io_error(&via_q) == Some(Error::NotFound),
+        "via ?: {:?}",
+        via_q
+    );
     let case: io::Error = Error::NotFound.into();
     ensure!(
         case.kind() == io::ErrorKind::NotFound,
@@ -531,6 +638,10 @@ fn main() {
         (
             "preopened_file_reads_and_has_its_own_offsets",
             preopened_file_reads_and_has_its_own_offsets,
+        ),
+        (
+            "into_file_keeps_the_descriptor_and_offset",
+            into_file_keeps_the_descriptor_and_offset,
         ),
         ("dropped_files_are_closed", dropped_files_are_closed),
         ("limit_max_file_size", limit_max_file_size),

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	memfd "github.com/wasi-memfd/wasi-memfd/guest/go"
+	"github.com/wasi-memfd/wasi-memfd/guest/go/memfd"
 )
 
 // Outside wasip1 every call fails with errors.ErrUnsupported.

@@ -29,6 +29,13 @@
 //
 // On platforms other than wasip1 the functions exist (so that code using
 // them type-checks everywhere) but always fail with [errors.ErrUnsupported].
+//
+// Import it as
+//
+//	import "github.com/wasi-memfd/wasi-memfd/guest/go/memfd"
+//
+// (module github.com/wasi-memfd/wasi-memfd/guest/go; see its README for the
+// replace directive to use until the module is published).
 package memfd
 
 import (

@@ -2,10 +2,10 @@
 
 // These tests run inside the wasi-memfd runner:
 //
-//	GOOS=wasip1 GOARCH=wasm go test -exec "$PWD/../../target/release/wasi-memfd run" ./...
+//	GOOS=wasip1 GOARCH=wasm go test -exec "$PWD/../../../target/release/wasi-memfd run" .
 //
 // The tests of the host limits and of preopened files also need runner flags
-// and matching environment variables; test.sh in this directory passes them
+// and matching environment variables; guest/go/test.sh passes them
 // all. Without them those tests are skipped (and say so).
 package memfd_test
 
@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"testing"
 
-	memfd "github.com/wasi-memfd/wasi-memfd/guest/go"
+	"github.com/wasi-memfd/wasi-memfd/guest/go/memfd"
 )
 
 //go:embed testdata/greeting.txt

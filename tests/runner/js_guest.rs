@@ -1,0 +1,202 @@
+//! JavaScript guests (componentize-js) in the `wasi-memfd` runner.
+//!
+//! - `tests/guests/js/memfd_test.js`, built with componentize-js against the
+//!   `command` world (through `guest/js/componentize.mjs`; it imports the
+//!   `guest/js/wasi-memfd.js` helper) into `target/guests/js/`, run in each of
+//!   its modes: the bytes -> descriptor -> `MemFile` reader path (contents,
+//!   `stat`, reads at offsets, `read-via-stream`, JSON, writable files, every
+//!   error code), preopened files (read-only and writable) and the three
+//!   runner limits.
+//! - `examples/js-zip`, fed both ways (`--dir` with `fromBytes`, and
+//!   `--preopen` with `openPreopened`); its listing of the Go example's
+//!   `sample.zip` must equal `examples/zip-lister/expected.txt`.
+//!
+//! componentize-js comes from `scripts/toolchains.sh`
+//! (`WASI_MEMFD_NODE_MODULES`, else `target/js/node_modules`); without it
+//! these tests fail, they never skip. Each component (about 14 MB) is built
+//! once per test process (about 10 s); the runner compiles it once (about
+//! 12 s) and then finds it in its code cache.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::guests::*;
+
+/// Every check of `memfd_test basic`, as it prints them.
+const BASIC_CHECKS: &[&str] = &[
+    "raw from-bytes import returns a descriptor",
+    "fromBytes: MemFile, contents, readAll, text",
+    "stat: regular file, true size, read-only flags",
+    "reads at offsets: read(length, offset), across and past the end, BigInt",
+    "read-via-stream: whole file, from an offset, chunked",
+    "JSON.parse over the file text",
+    "read-only: write throws FilesystemError, the descriptor refuses",
+    "writable: in-place writes, fixed size (short across the end, file-too-large past it)",
+    "large file: 8 MiB round trip, read near the end",
+    "empty data and empty name",
+    "close drops the descriptor; use after close throws",
+    "invalid-argument: NUL in name -> InvalidArgumentError",
+    "name-too-long: 250-byte name -> NameTooLongError, 249 accepted",
+    "not-found: openPreopened of a missing name -> NotFoundError",
+    "every error-code maps to its error class",
+];
+
+const PREOPEN_CHECKS: &[&str] = &["openPreopened: contents, stat, independent files"];
+
+const PREOPEN_WRITABLE_CHECKS: &[&str] =
+    &["openPreopened writable: write in place, seen by the next open"];
+
+const LIMIT_CHECKS: &[&str] = &[
+    "file-too-large: one byte over --max-file-size -> FileTooLargeError",
+    "quota-exceeded: one byte over --max-total-size -> QuotaExceededError; close gives bytes back",
+    "too-many-files: one file over --max-files -> TooManyFilesError; close frees the slot",
+];
+
+const GREETING: &str = "Hello from a file the host attached.";
+
+/// Builds `SOURCE` (relative to the repository root) into
+/// `target/guests/js/OUT`.
+fn componentize(source: &str, out: &str) -> PathBuf {
+    let wasm = out_dir("js").join(out);
+    run_checked(
+        componentize_js().arg(source).arg(&wasm),
+        &format!("componentize-js {source}"),
+    );
+    wasm
+}
+
+/// `target/guests/js/memfd_test.wasm`, built once per test process.
+fn memfd_test() -> &'static PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| componentize("tests/guests/js/memfd_test.js", "memfd_test.wasm"))
+}
+
+/// `target/guests/js/js-zip.wasm`, built once per test process.
+fn js_zip() -> &'static PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| componentize("examples/js-zip/app.js", "js-zip.wasm"))
+}
+
+/// A host file holding [`GREETING`], for `--preopen`.
+fn greeting_file() -> &'static PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = out_dir("js").join("greeting.txt");
+        std::fs::write(&path, GREETING).expect("write greeting.txt");
+        path
+    })
+}
+
+#[test]
+fn js_guest_basic() {
+    let run = run_guest(Vec::<&str>::new(), memfd_test(), ["basic"]);
+    assert_all_checks_pass(&run, BASIC_CHECKS);
+}
+
+#[test]
+fn js_guest_preopen() {
+    let preopen = preopen_arg("greeting", greeting_file());
+    let run = run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        memfd_test(),
+        ["preopen", "greeting", GREETING],
+    );
+    assert_all_checks_pass(&run, PREOPEN_CHECKS);
+}
+
+/// The guest uppercases a `--preopen-writable` file in place; the runner
+/// writes the bytes back to the host file.
+#[test]
+fn js_guest_preopen_writable() {
+    let path = out_dir("js").join("writable-greeting.txt");
+    std::fs::write(&path, GREETING).expect("write writable-greeting.txt");
+    let preopen = preopen_arg("greeting", &path);
+    let run = run_guest(
+        ["--preopen-writable".as_ref(), preopen.as_os_str()],
+        memfd_test(),
+        ["preopen-writable", "greeting", GREETING],
+    );
+    assert_all_checks_pass(&run, PREOPEN_WRITABLE_CHECKS);
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read writable-greeting.txt"),
+        GREETING.to_uppercase(),
+        "the guest's write did not reach the host file\n{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn js_guest_limits() {
+    let run = run_guest(
+        [
+            "--max-files",
+            "5",
+            "--max-file-size",
+            "4096",
+            "--max-total-size",
+            "10000",
+        ],
+        memfd_test(),
+        ["limits", "5", "4096", "10000"],
+    );
+    assert_all_checks_pass(&run, LIMIT_CHECKS);
+}
+
+/// A failed check reaches the runner's exit status.
+#[test]
+fn js_guest_failure_exits_nonzero() {
+    let preopen = preopen_arg("greeting", greeting_file());
+    let run = run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        memfd_test(),
+        ["preopen", "greeting", "not the greeting"],
+    );
+    run.assert_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("FAIL: openPreopened: contents, stat, independent files")
+            && stdout.lines().last() == Some("0 passed, 1 failed"),
+        "{}",
+        run.describe()
+    );
+}
+
+fn zip_lister_expected() -> String {
+    let path = repo_root().join("examples/zip-lister/expected.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn assert_listing(run: &Run) {
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout(),
+        zip_lister_expected(),
+        "output differs from examples/zip-lister/expected.txt\n{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn js_zip_example_from_bytes() {
+    let dir = dir_arg(&repo_root().join("examples/zip-lister"), "/data");
+    let run = run_guest(
+        ["--dir".as_ref(), dir.as_os_str()],
+        js_zip(),
+        ["/data/sample.zip"],
+    );
+    assert_listing(&run);
+}
+
+#[test]
+fn js_zip_example_preopen() {
+    let preopen = preopen_arg(
+        "archive",
+        &repo_root().join("examples/zip-lister/sample.zip"),
+    );
+    let run = run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        js_zip(),
+        ["-preopen", "archive"],
+    );
+    assert_listing(&run);
+}
