@@ -69,6 +69,11 @@ cargo run --release --quiet --example stress -- 2 3000 4096
 cargo package --workspace --allow-dirty --quiet
 cargo publish --workspace --dry-run --allow-dirty --quiet
 
+# The README's embedding snippets, unchanged, in a new project outside the
+# workspace that takes wasi-memfd from the .crate just packaged, run with
+# real guests.
+bash scripts/embed-check.sh
+
 # The model fuzz target builds (cargo-fuzz on nightly, into target/fuzz; see
 # fuzz/README.md for running it). Without a sanitizer: the build is a second
 # wasmtime build, and ASan would double it.

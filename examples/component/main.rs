@@ -6,7 +6,7 @@
 //! into a component of the world in `guest.wit`. Its one export, `run`,
 //! returns the bytes it held, the size `stat` gave and the bytes `read`
 //! gave. Run: `cargo run --release --example component`;
-//! `tests/component_example.rs` checks the round trip.
+//! `tests/host/component_example.rs` checks the round trip.
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! `output`, runs a WASIp1 guest (WAT, inline below) that opens both with
 //! `wasi_memfd.open_preopened`, reads `input` with `fd_read`, upper-cases it
 //! and writes it into `output` with `fd_write`; then the host reads `output`
-//! back. Run: `cargo run --release --example embed`; `tests/embed_example.rs`
+//! back. Run: `cargo run --release --example embed`; `tests/host/embed_example.rs`
 //! checks its output.
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;

@@ -10,7 +10,7 @@
 //! which the guest checksums the same way.
 //!
 //! Run: `cargo run --release --example native-checksum`;
-//! `tests/native_checksum_example.rs` checks it.
+//! `tests/host/native_checksum_example.rs` checks it.
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::{MemoryFile, WasiMemfdCtx};

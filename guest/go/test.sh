@@ -5,7 +5,7 @@
 #   guest/go/test.sh [go test flags...]     e.g. guest/go/test.sh -v -run Max
 #
 # Builds the runner first (scripts/runner.sh; WASI_MEMFD_RUNNER overrides
-# it). tests/go_guest.rs runs the same.
+# it). tests/runner/go_guest.rs runs the same.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -14,7 +14,7 @@ source "$root/scripts/toolchains.sh"
 # shellcheck source=../../scripts/runner.sh
 source "$root/scripts/runner.sh"
 
-# Keep these in step with tests/go_guest.rs.
+# Keep these in step with tests/runner/go_guest.rs.
 max_files=16
 max_file_size=65536
 max_total_size=262144

@@ -273,7 +273,7 @@ pub fn p1_set_size(writable: bool, size: u64, new: u64) -> Result<(), i32> {
 // SEMANTICS(issue 7): issue 7 says `EPERM` ("any other size returns
 // EPERM"); host/src/p1/snapshot.rs as landed (549dac9) answers `EINVAL` for
 // every size on a read-only fd, as `ftruncate` on an `O_RDONLY` fd does,
-// and tests/p1.rs `size_and_times_are_fixed` asserts that. The model
+// and tests/host/p1.rs `size_and_times_are_fixed` asserts that. The model
 // follows the code until that is decided: for the issue's reading, set this
 // to `errno::PERM`.
 pub const P1_SET_SIZE_READ_ONLY_OTHER_SIZE: i32 = errno::INVAL;
@@ -298,7 +298,7 @@ impl Whence {
 
 // ---------------------------------------------------------------------------
 // Components: wasmtime-wasi 48's `wasi:filesystem` on a memory file (sealed
-// memfd backend), as tests/component.rs pins it down.
+// memfd backend), as tests/host/component.rs pins it down.
 
 /// Most bytes one `read` or stream read returns (wasmtime-wasi's
 /// `MAX_READ_SIZE_ALLOC`).

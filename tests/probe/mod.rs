@@ -1,5 +1,5 @@
 //! The probe component and a store to run it in, shared by the component
-//! test binaries (`tests/component.rs`, `tests/fd_leaks.rs`).
+//! test binaries (`tests/host/component.rs`, `tests/fd_leaks.rs`).
 //!
 //! The probe (`tests/guests/component/probe.{wat,wit}`) is a core module
 //! whose exports forward to `wasi-memfd:memfd/memfd`, `wasi:filesystem/types`

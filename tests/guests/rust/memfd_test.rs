@@ -3,7 +3,7 @@
 //! `Result<MemFile, Error>`, `MemFile: Read + Write + Seek`), plus the
 //! wasip1-only `as_file`/`into_file`.
 //!
-//! Built with Debian's rustc 1.63 (no cargo) by `tests/rust_guest.rs`:
+//! Built with Debian's rustc 1.63 (no cargo) by `tests/runner/rust_guest.rs`:
 //!
 //! ```sh
 //! rustc --edition 2021 --crate-type rlib --crate-name wasi_memfd_guest \
