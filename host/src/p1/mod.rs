@@ -17,6 +17,7 @@
 //! little-endian u32 at `fd_out`. `flags` bit 0 is WRITABLE.
 
 mod abi;
+mod delegate;
 mod fds;
 mod io;
 mod snapshot;

@@ -47,6 +47,7 @@ use wasmtime_wasi::p1::types::{self, Errno};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
 
+use super::delegate::delegate;
 use super::fds::{FdTable, MemFd};
 use super::io::{charge, err, filestat, read_into, rights, write_from, Result};
 use super::WasiMemfdP1Ctx;
@@ -103,50 +104,42 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         self.wasi.set_hostcall_fuel(fuel)
     }
 
-    fn args_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        argv: GuestPtr<GuestPtr<u8>>,
-        argv_buf: GuestPtr<u8>,
-    ) -> Result<()> {
-        self.wasi.args_get(mem, argv, argv_buf)
-    }
+    // Everything this layer does not serve itself (see `super::delegate`).
+    delegate! {
+        // Calls that name no fd: wasmtime-wasi's, unchanged.
+        fn args_get(argv: GuestPtr<GuestPtr<u8>>, argv_buf: GuestPtr<u8>) -> Result<()>;
+        fn args_sizes_get() -> Result<(types::Size, types::Size)>;
+        fn environ_get(environ: GuestPtr<GuestPtr<u8>>, environ_buf: GuestPtr<u8>) -> Result<()>;
+        fn environ_sizes_get() -> Result<(types::Size, types::Size)>;
+        fn clock_res_get(id: types::Clockid) -> Result<types::Timestamp>;
+        fn clock_time_get(id: types::Clockid, precision: types::Timestamp) -> Result<types::Timestamp>;
+        fn proc_exit(status: types::Exitcode) -> wasmtime::Error;
+        fn proc_raise(sig: types::Signal) -> Result<()>;
+        fn sched_yield() -> Result<()>;
+        fn random_get(buf: GuestPtr<u8>, buf_len: types::Size) -> Result<()>;
 
-    fn args_sizes_get(&mut self, mem: &mut GuestMemory<'_>) -> Result<(types::Size, types::Size)> {
-        self.wasi.args_sizes_get(mem)
-    }
-
-    fn environ_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        environ: GuestPtr<GuestPtr<u8>>,
-        environ_buf: GuestPtr<u8>,
-    ) -> Result<()> {
-        self.wasi.environ_get(mem, environ, environ_buf)
-    }
-
-    fn environ_sizes_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-    ) -> Result<(types::Size, types::Size)> {
-        self.wasi.environ_sizes_get(mem)
-    }
-
-    fn clock_res_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        id: types::Clockid,
-    ) -> Result<types::Timestamp> {
-        self.wasi.clock_res_get(mem, id)
-    }
-
-    fn clock_time_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        id: types::Clockid,
-        precision: types::Timestamp,
-    ) -> Result<types::Timestamp> {
-        self.wasi.clock_time_get(mem, id, precision)
+        // Calls that a memory-file fd cannot answer: the errno a regular
+        // file gives (not a directory, not a socket, no preopen, fixed
+        // metadata, no rights to change); wasmtime-wasi's for other fds.
+        [Notsup on fd] fn fd_fdstat_set_rights(fd: types::Fd, base: types::Rights, inheriting: types::Rights) -> Result<()>;
+        [Perm on fd] async fn fd_filestat_set_times(fd: types::Fd, atim: types::Timestamp, mtim: types::Timestamp, fst_flags: types::Fstflags) -> Result<()>;
+        [Badf on fd] fn fd_prestat_get(fd: types::Fd) -> Result<types::Prestat>;
+        [Badf on fd] fn fd_prestat_dir_name(fd: types::Fd, path: GuestPtr<u8>, path_max_len: types::Size) -> Result<()>;
+        [Notdir on fd] async fn fd_readdir(fd: types::Fd, buf: GuestPtr<u8>, buf_len: types::Size, cookie: types::Dircookie) -> Result<types::Size>;
+        [Notdir on dirfd] async fn path_create_directory(dirfd: types::Fd, path: GuestPtr<str>) -> Result<()>;
+        [Notdir on dirfd] async fn path_filestat_get(dirfd: types::Fd, flags: types::Lookupflags, path: GuestPtr<str>) -> Result<types::Filestat>;
+        [Notdir on dirfd] async fn path_filestat_set_times(dirfd: types::Fd, flags: types::Lookupflags, path: GuestPtr<str>, atim: types::Timestamp, mtim: types::Timestamp, fst_flags: types::Fstflags) -> Result<()>;
+        [Notdir on src_fd, target_fd] async fn path_link(src_fd: types::Fd, src_flags: types::Lookupflags, src_path: GuestPtr<str>, target_fd: types::Fd, target_path: GuestPtr<str>) -> Result<()>;
+        [Notdir on dirfd] async fn path_open(dirfd: types::Fd, dirflags: types::Lookupflags, path: GuestPtr<str>, oflags: types::Oflags, base: types::Rights, inheriting: types::Rights, fdflags: types::Fdflags) -> Result<types::Fd>;
+        [Notdir on dirfd] async fn path_readlink(dirfd: types::Fd, path: GuestPtr<str>, buf: GuestPtr<u8>, buf_len: types::Size) -> Result<types::Size>;
+        [Notdir on dirfd] async fn path_remove_directory(dirfd: types::Fd, path: GuestPtr<str>) -> Result<()>;
+        [Notdir on src_fd, dest_fd] async fn path_rename(src_fd: types::Fd, src_path: GuestPtr<str>, dest_fd: types::Fd, dest_path: GuestPtr<str>) -> Result<()>;
+        [Notdir on dirfd] async fn path_symlink(src_path: GuestPtr<str>, dirfd: types::Fd, dest_path: GuestPtr<str>) -> Result<()>;
+        [Notdir on dirfd] async fn path_unlink_file(dirfd: types::Fd, path: GuestPtr<str>) -> Result<()>;
+        [Notsock on fd] fn sock_accept(fd: types::Fd, flags: types::Fdflags) -> Result<types::Fd>;
+        [Notsock on fd] fn sock_recv(fd: types::Fd, ri_data: types::IovecArray, ri_flags: types::Riflags) -> Result<(types::Size, types::Roflags)>;
+        [Notsock on fd] fn sock_send(fd: types::Fd, si_data: types::CiovecArray, si_flags: types::Siflags) -> Result<types::Size>;
+        [Notsock on fd] fn sock_shutdown(fd: types::Fd, how: types::Sdflags) -> Result<()>;
     }
 
     async fn fd_advise(
@@ -225,19 +218,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         Ok(())
     }
 
-    fn fd_fdstat_set_rights(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        base: types::Rights,
-        inheriting: types::Rights,
-    ) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Notsup);
-        }
-        self.wasi.fd_fdstat_set_rights(mem, fd, base, inheriting)
-    }
-
     async fn fd_filestat_get(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -261,22 +241,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             Some(_) => err(Errno::Perm),
             None => self.wasi.fd_filestat_set_size(mem, fd, size).await,
         }
-    }
-
-    async fn fd_filestat_set_times(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        atim: types::Timestamp,
-        mtim: types::Timestamp,
-        fst_flags: types::Fstflags,
-    ) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Perm);
-        }
-        self.wasi
-            .fd_filestat_set_times(mem, fd, atim, mtim, fst_flags)
-            .await
     }
 
     async fn fd_read(
@@ -337,30 +301,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         write_from(mem, entry, ciovs, offset)
     }
 
-    fn fd_prestat_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-    ) -> Result<types::Prestat> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Badf);
-        }
-        self.wasi.fd_prestat_get(mem, fd)
-    }
-
-    fn fd_prestat_dir_name(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        path: GuestPtr<u8>,
-        path_max_len: types::Size,
-    ) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Badf);
-        }
-        self.wasi.fd_prestat_dir_name(mem, fd, path, path_max_len)
-    }
-
     async fn fd_renumber(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -416,172 +356,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         }
     }
 
-    async fn fd_readdir(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        buf: GuestPtr<u8>,
-        buf_len: types::Size,
-        cookie: types::Dircookie,
-    ) -> Result<types::Size> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi.fd_readdir(mem, fd, buf, buf_len, cookie).await
-    }
-
-    async fn path_create_directory(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        path: GuestPtr<str>,
-    ) -> Result<()> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi.path_create_directory(mem, dirfd, path).await
-    }
-
-    async fn path_filestat_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        flags: types::Lookupflags,
-        path: GuestPtr<str>,
-    ) -> Result<types::Filestat> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi.path_filestat_get(mem, dirfd, flags, path).await
-    }
-
-    async fn path_filestat_set_times(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        flags: types::Lookupflags,
-        path: GuestPtr<str>,
-        atim: types::Timestamp,
-        mtim: types::Timestamp,
-        fst_flags: types::Fstflags,
-    ) -> Result<()> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi
-            .path_filestat_set_times(mem, dirfd, flags, path, atim, mtim, fst_flags)
-            .await
-    }
-
-    async fn path_link(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        src_fd: types::Fd,
-        src_flags: types::Lookupflags,
-        src_path: GuestPtr<str>,
-        target_fd: types::Fd,
-        target_path: GuestPtr<str>,
-    ) -> Result<()> {
-        if self.is_mem_fd(src_fd) || self.is_mem_fd(target_fd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi
-            .path_link(mem, src_fd, src_flags, src_path, target_fd, target_path)
-            .await
-    }
-
-    async fn path_open(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        dirflags: types::Lookupflags,
-        path: GuestPtr<str>,
-        oflags: types::Oflags,
-        base: types::Rights,
-        inheriting: types::Rights,
-        fdflags: types::Fdflags,
-    ) -> Result<types::Fd> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi
-            .path_open(
-                mem, dirfd, dirflags, path, oflags, base, inheriting, fdflags,
-            )
-            .await
-    }
-
-    async fn path_readlink(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        path: GuestPtr<str>,
-        buf: GuestPtr<u8>,
-        buf_len: types::Size,
-    ) -> Result<types::Size> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi
-            .path_readlink(mem, dirfd, path, buf, buf_len)
-            .await
-    }
-
-    async fn path_remove_directory(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        path: GuestPtr<str>,
-    ) -> Result<()> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi.path_remove_directory(mem, dirfd, path).await
-    }
-
-    async fn path_rename(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        src_fd: types::Fd,
-        src_path: GuestPtr<str>,
-        dest_fd: types::Fd,
-        dest_path: GuestPtr<str>,
-    ) -> Result<()> {
-        if self.is_mem_fd(src_fd) || self.is_mem_fd(dest_fd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi
-            .path_rename(mem, src_fd, src_path, dest_fd, dest_path)
-            .await
-    }
-
-    async fn path_symlink(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        src_path: GuestPtr<str>,
-        dirfd: types::Fd,
-        dest_path: GuestPtr<str>,
-    ) -> Result<()> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi
-            .path_symlink(mem, src_path, dirfd, dest_path)
-            .await
-    }
-
-    async fn path_unlink_file(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        dirfd: types::Fd,
-        path: GuestPtr<str>,
-    ) -> Result<()> {
-        if self.is_mem_fd(dirfd) {
-            return err(Errno::Notdir);
-        }
-        self.wasi.path_unlink_file(mem, dirfd, path).await
-    }
-
     async fn poll_oneoff(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -615,76 +389,5 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                 .await;
         }
         Ok(count)
-    }
-
-    fn proc_exit(&mut self, mem: &mut GuestMemory<'_>, status: types::Exitcode) -> wasmtime::Error {
-        self.wasi.proc_exit(mem, status)
-    }
-
-    fn proc_raise(&mut self, mem: &mut GuestMemory<'_>, sig: types::Signal) -> Result<()> {
-        self.wasi.proc_raise(mem, sig)
-    }
-
-    fn sched_yield(&mut self, mem: &mut GuestMemory<'_>) -> Result<()> {
-        self.wasi.sched_yield(mem)
-    }
-
-    fn random_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        buf: GuestPtr<u8>,
-        buf_len: types::Size,
-    ) -> Result<()> {
-        self.wasi.random_get(mem, buf, buf_len)
-    }
-
-    fn sock_accept(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        flags: types::Fdflags,
-    ) -> Result<types::Fd> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Notsock);
-        }
-        self.wasi.sock_accept(mem, fd, flags)
-    }
-
-    fn sock_recv(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        ri_data: types::IovecArray,
-        ri_flags: types::Riflags,
-    ) -> Result<(types::Size, types::Roflags)> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Notsock);
-        }
-        self.wasi.sock_recv(mem, fd, ri_data, ri_flags)
-    }
-
-    fn sock_send(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        si_data: types::CiovecArray,
-        si_flags: types::Siflags,
-    ) -> Result<types::Size> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Notsock);
-        }
-        self.wasi.sock_send(mem, fd, si_data, si_flags)
-    }
-
-    fn sock_shutdown(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        how: types::Sdflags,
-    ) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return err(Errno::Notsock);
-        }
-        self.wasi.sock_shutdown(mem, fd, how)
     }
 }
