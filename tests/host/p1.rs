@@ -1460,3 +1460,31 @@ fn overlapping_and_scattered_iovecs_read_and_write_in_iovec_order() {
     assert_eq!(g.u32_at(OUT), 12);
     assert_eq!(g.pread(rw, 16, 0).unwrap(), b"efghabcdcdef\0\0\0\0");
 }
+
+#[test]
+fn memory_file_calls_on_the_sync_linker_never_enter_the_runtime() {
+    // Inside an async context, wasmtime-wasi's `in_tokio` (what its sync
+    // linker runs every async call through) panics: `Handle::block_on`
+    // refuses to run there. So every memory-file call below that returns
+    // proves it was served without entering the runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut g = Guest::new();
+        let fd = g.memfd(b"abcdef");
+        assert_eq!(g.read(fd, 3).unwrap(), b"abc");
+        assert_eq!(g.pread(fd, 2, 4).unwrap(), b"ef");
+        assert_eq!(g.seek(fd, 0, SET), Ok(0));
+        assert_eq!(g.read(fd, 8).unwrap(), b"abcdef");
+        let errno: i32 = g.call("fd_close", (fd,));
+        assert_eq!(errno, errno::SUCCESS);
+
+        // The control: a call passed on to wasmtime-wasi (an fd it does not
+        // have) does enter the runtime, and so panics here.
+        let entered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            g.try_call::<_, i32>("fd_close", (77u32,))
+        }));
+        assert!(entered.is_err(), "wasmtime-wasi's call ran outside the runtime");
+    });
+}

@@ -50,6 +50,7 @@ use wiggle::{GuestMemory, GuestPtr};
 use super::delegate::delegate;
 use super::fds::{FdTable, MemFd};
 use super::io::{charge, err, filestat, read_into, rights, write_from, Result};
+use super::sync::in_runtime;
 use super::WasiMemfdP1Ctx;
 
 /// Most subscriptions one `poll_oneoff` takes while memory-file fds are open
@@ -153,7 +154,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         if self.is_mem_fd(fd) {
             return Ok(());
         }
-        self.wasi.fd_advise(mem, fd, offset, len, advice).await
+        in_runtime(self.wasi.fd_advise(mem, fd, offset, len, advice)).await
     }
 
     fn fd_allocate(
@@ -176,14 +177,14 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         if self.fds.remove(u32::from(fd)).is_some() {
             return Ok(());
         }
-        self.wasi.fd_close(mem, fd).await
+        in_runtime(self.wasi.fd_close(mem, fd)).await
     }
 
     async fn fd_datasync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
         if self.is_mem_fd(fd) {
             return Ok(());
         }
-        self.wasi.fd_datasync(mem, fd).await
+        in_runtime(self.wasi.fd_datasync(mem, fd)).await
     }
 
     async fn fd_fdstat_get(
@@ -192,7 +193,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
     ) -> Result<types::Fdstat> {
         let Some(entry) = self.mem_fd(fd) else {
-            return self.wasi.fd_fdstat_get(mem, fd).await;
+            return in_runtime(self.wasi.fd_fdstat_get(mem, fd)).await;
         };
         Ok(types::Fdstat {
             fs_filetype: types::Filetype::RegularFile,
@@ -224,7 +225,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
     ) -> Result<types::Filestat> {
         let Some(entry) = self.mem_fd(fd) else {
-            return self.wasi.fd_filestat_get(mem, fd).await;
+            return in_runtime(self.wasi.fd_filestat_get(mem, fd)).await;
         };
         filestat(&entry.file)
     }
@@ -239,7 +240,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             Some(entry) if !entry.writable => err(Errno::Inval),
             Some(entry) if entry.size == size => Ok(()),
             Some(_) => err(Errno::Perm),
-            None => self.wasi.fd_filestat_set_size(mem, fd, size).await,
+            None => in_runtime(self.wasi.fd_filestat_set_size(mem, fd, size)).await,
         }
     }
 
@@ -250,7 +251,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         iovs: types::IovecArray,
     ) -> Result<types::Size> {
         let Some(entry) = self.fds.get_mut(u32::from(fd)) else {
-            return self.wasi.fd_read(mem, fd, iovs).await;
+            return in_runtime(self.wasi.fd_read(mem, fd, iovs)).await;
         };
         charge(&mut self.fuel, iovs)?;
         let n = read_into(mem, &entry.file, iovs, entry.pos)?;
@@ -266,7 +267,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         offset: types::Filesize,
     ) -> Result<types::Size> {
         let Some(entry) = self.fds.get(u32::from(fd)) else {
-            return self.wasi.fd_pread(mem, fd, iovs, offset).await;
+            return in_runtime(self.wasi.fd_pread(mem, fd, iovs, offset)).await;
         };
         charge(&mut self.fuel, iovs)?;
         read_into(mem, &entry.file, iovs, offset)
@@ -279,7 +280,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         ciovs: types::CiovecArray,
     ) -> Result<types::Size> {
         let Some(entry) = self.fds.get_mut(u32::from(fd)) else {
-            return self.wasi.fd_write(mem, fd, ciovs).await;
+            return in_runtime(self.wasi.fd_write(mem, fd, ciovs)).await;
         };
         charge(&mut self.fuel, ciovs)?;
         let n = write_from(mem, entry, ciovs, entry.pos)?;
@@ -295,7 +296,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         offset: types::Filesize,
     ) -> Result<types::Size> {
         let Some(entry) = self.fds.get(u32::from(fd)) else {
-            return self.wasi.fd_pwrite(mem, fd, ciovs, offset).await;
+            return in_runtime(self.wasi.fd_pwrite(mem, fd, ciovs, offset)).await;
         };
         charge(&mut self.fuel, ciovs)?;
         write_from(mem, entry, ciovs, offset)
@@ -316,7 +317,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                 err(Errno::Badf)
             };
         }
-        self.wasi.fd_renumber(mem, from, to).await
+        in_runtime(self.wasi.fd_renumber(mem, from, to)).await
     }
 
     async fn fd_seek(
@@ -327,7 +328,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         whence: types::Whence,
     ) -> Result<types::Filesize> {
         let Some(entry) = self.mem_fd_mut(fd) else {
-            return self.wasi.fd_seek(mem, fd, offset, whence).await;
+            return in_runtime(self.wasi.fd_seek(mem, fd, offset, whence)).await;
         };
         let base = match whence {
             types::Whence::Set => 0,
@@ -346,7 +347,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         if self.is_mem_fd(fd) {
             return Ok(());
         }
-        self.wasi.fd_sync(mem, fd).await
+        in_runtime(self.wasi.fd_sync(mem, fd)).await
     }
 
     fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<types::Filesize> {
@@ -383,10 +384,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             }
         }
         if count == 0 {
-            return self
-                .wasi
-                .poll_oneoff(mem, subs, events, nsubscriptions)
-                .await;
+            return in_runtime(self.wasi.poll_oneoff(mem, subs, events, nsubscriptions)).await;
         }
         Ok(count)
     }

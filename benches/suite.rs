@@ -1,0 +1,963 @@
+//! The benchmark suite (issue 9): every way a guest gets bytes into a file
+//! descriptor, measured side by side in one run, against the native work it
+//! stands for.
+//!
+//! `cargo bench --bench suite` (or `scripts/bench.sh`, which writes the report
+//! to `BENCHMARKS.md`) prints a Markdown report: for 64 B, 4 KiB, 64 KiB,
+//! 1 MiB and 64 MiB,
+//! 1. a warm `memcpy` of the same size into an already-faulted buffer (the
+//!    ceiling);
+//! 2. native `memfd_create` + `pwrite` + seals + `close` (the reference for
+//!    every ratio);
+//! 3. `wasi_memfd.from_bytes` + `fd_close` from a core module, with the sync
+//!    and with the async linker (the loop runs inside the guest);
+//! 4. `from-bytes` + dropping the descriptor from a component (sync linker);
+//! 5. today's workaround: the guest writes the bytes to a new file in a
+//!    preopened tmpfs directory through wasmtime-wasi's own WASIp1
+//!    (`path_open` + `fd_write` + `fd_close`, `path_open` again read-only +
+//!    `fd_close`, `path_unlink_file`);
+//!
+//! and, at 64 KiB and 1 MiB, read-back: `fd_seek` to 0 + `fd_read` of the
+//! whole file on a memory-file fd, against wasmtime-wasi's own `fd_seek` +
+//! `fd_read` on a tmpfs file of the same size and against native `pread`
+//! into a warm buffer. A "targets" section checks the issue's targets
+//! against the same run.
+//!
+//! A plain timing loop (no extra crates): each path's iterations are sized
+//! so a round takes about 100 ms, rounds of all paths alternate, and each
+//! figure is the median round. Environment:
+//! - `SUITE_QUICK=1`: a smoke run (short rounds, 3 of them, sizes up to
+//!   1 MiB);
+//! - `SUITE_SIZES=64,4096,1M`: the sizes to measure (bytes; `K`/`M` suffixes
+//!   for KiB/MiB);
+//! - `SUITE_ROUNDS=n`: rounds per figure (default 7, 3 when quick).
+//!
+//! Numbers are for comparison on one machine, not assertions.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
+use wasi_memfd::p1::WasiMemfdP1Ctx;
+use wasi_memfd::p2::WasiMemfdP2Ctx;
+use wasi_memfd::WasiMemfdCtx;
+use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+const KIB: usize = 1 << 10;
+const MIB: usize = 1 << 20;
+const SIZES: &[usize] = &[64, 4 * KIB, 64 * KIB, MIB, 64 * MIB];
+const QUICK_SIZES: &[usize] = &[64, 4 * KIB, 64 * KIB, MIB];
+/// The sizes that also get a read-back table.
+const READBACK_SIZES: &[usize] = &[64 * KIB, MIB];
+
+// Guest memory: scratch below 64 KiB (fd and counts at 0 and 8, an iovec at
+// 16, a seek result at 32, file names at 48 and 56), the bytes at 64 KiB,
+// and a read-back buffer right after them.
+
+/// WAT shared by the core modules: `prepare(len)` grows memory to hold the
+/// bytes and the read-back buffer and touches every page of both;
+/// `close(fd)` is `fd_close`;
+/// `read(fd, len, n)` seeks to 0 and reads the whole file `n` times (one
+/// `fd_read` per pass unless the host returns short counts); errno or 0
+/// (1000: end of file before `len` bytes).
+const CORE_COMMON: &str = r#"
+  (memory (export "memory") 2)
+  (func (export "prepare") (param $len i32) (local $want i32)
+    (local.set $want (i32.add (i32.const 1)
+      (i32.shr_u (i32.add (i32.shl (local.get $len) (i32.const 1)) (i32.const 65535)) (i32.const 16))))
+    (if (i32.gt_u (local.get $want) (memory.size))
+      (then (drop (memory.grow (i32.sub (local.get $want) (memory.size))))))
+    (memory.fill (i32.const 65536) (i32.const 0xa5) (i32.shl (local.get $len) (i32.const 1))))
+  (func (export "close") (param $fd i32) (result i32) (call $close (local.get $fd)))
+  (func (export "read") (param $fd i32) (param $len i32) (param $n i32) (result i32)
+    (local $e i32) (local $done i32)
+    (block $out (loop $next
+      (br_if $out (i32.eqz (local.get $n)))
+      (local.set $e (call $seek (local.get $fd) (i64.const 0) (i32.const 0) (i32.const 32)))
+      (br_if $out (local.get $e))
+      (local.set $done (i32.const 0))
+      (block $full (loop $more
+        (br_if $full (i32.ge_u (local.get $done) (local.get $len)))
+        (i32.store (i32.const 16)
+          (i32.add (i32.add (i32.const 65536) (local.get $len)) (local.get $done)))
+        (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
+        (local.set $e (call $read (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 8)))
+        (br_if $out (local.get $e))
+        (if (i32.eqz (i32.load (i32.const 8)))
+          (then (local.set $e (i32.const 1000)) (br $out)))
+        (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
+        (br $more)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
+"#;
+
+/// The wasi-memfd core module: `make(len, n)` makes and closes `n` memory
+/// files of `len` bytes (errno or 0); `open(len)` makes one and returns its
+/// fd (or minus the errno).
+const MEMFD_GUEST: &str = r#"
+  (import "wasi_memfd" "from_bytes" (func $fb (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+  (func (export "make") (param $len i32) (param $n i32) (result i32) (local $e i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $e (call $fb (i32.const 65536) (local.get $len) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+      (br_if $done (local.get $e))
+      (local.set $e (call $close (i32.load (i32.const 0))))
+      (br_if $done (local.get $e))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
+  (func (export "open") (param $len i32) (result i32) (local $e i32)
+    (local.set $e (call $fb (i32.const 65536) (local.get $len) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+    (if (result i32) (local.get $e)
+      (then (i32.sub (i32.const 0) (local.get $e)))
+      (else (i32.load (i32.const 0)))))
+"#;
+
+/// The workaround through plain wasmtime-wasi WASIp1, in the directory
+/// preopened as fd 3: `make(len, n)` writes `len` bytes to a new file `f`
+/// (`fd_write` until all are written), closes it, opens it again read-only,
+/// closes that and unlinks it, `n` times (errno or 0); `open()` opens the
+/// file `r` (made by the host) read-only and returns its fd (or minus the
+/// errno).
+const TMPFS_GUEST: &str = r#"
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+  (data (i32.const 48) "f")
+  (data (i32.const 56) "r")
+  (func (export "make") (param $len i32) (param $n i32) (result i32)
+    (local $e i32) (local $fd i32) (local $done i32)
+    (block $out (loop $next
+      (br_if $out (i32.eqz (local.get $n)))
+      ;; oflags CREAT|TRUNC, rights FD_WRITE
+      (local.set $e (call $open (i32.const 3) (i32.const 0) (i32.const 48) (i32.const 1)
+        (i32.const 9) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 0)))
+      (br_if $out (local.get $e))
+      (local.set $fd (i32.load (i32.const 0)))
+      (local.set $done (i32.const 0))
+      (block $all (loop $more
+        (br_if $all (i32.ge_u (local.get $done) (local.get $len)))
+        (i32.store (i32.const 16) (i32.add (i32.const 65536) (local.get $done)))
+        (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
+        (local.set $e (call $write (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 8)))
+        (br_if $out (local.get $e))
+        (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
+        (br $more)))
+      (local.set $e (call $close (local.get $fd)))
+      (br_if $out (local.get $e))
+      ;; again, read-only: the file the guest goes on to use
+      (local.set $e (call $open (i32.const 3) (i32.const 0) (i32.const 48) (i32.const 1)
+        (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0)))
+      (br_if $out (local.get $e))
+      (local.set $e (call $close (i32.load (i32.const 0))))
+      (br_if $out (local.get $e))
+      (local.set $e (call $unlink (i32.const 3) (i32.const 48) (i32.const 1)))
+      (br_if $out (local.get $e))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
+  (func (export "open") (result i32) (local $e i32)
+    (local.set $e (call $open (i32.const 3) (i32.const 0) (i32.const 56) (i32.const 1)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0)))
+    (if (result i32) (local.get $e)
+      (then (i32.sub (i32.const 0) (local.get $e)))
+      (else (i32.load (i32.const 0)))))
+"#;
+
+/// The component's core module: `prepare(len)` as in the core modules;
+/// `run(len, n)` calls `from-bytes` on `len` bytes and drops the descriptor,
+/// `n` times: 0, or 1 + the error code.
+const COMPONENT_CORE: &str = r#"(module
+  (import "wasi-memfd:memfd/memfd@0.1.0" "from-bytes"
+    (func $fb (param i32 i32 i32 i32 i32 i32)))
+  (import "wasi:filesystem/types@0.2.0" "[resource-drop]descriptor"
+    (func $drop (param i32)))
+  (memory (export "memory") 2)
+  (func (export "prepare") (param $len i32) (local $want i32)
+    (local.set $want (i32.add (i32.const 1)
+      (i32.shr_u (i32.add (i32.shl (local.get $len) (i32.const 1)) (i32.const 65535)) (i32.const 16))))
+    (if (i32.gt_u (local.get $want) (memory.size))
+      (then (drop (memory.grow (i32.sub (local.get $want) (memory.size))))))
+    (memory.fill (i32.const 65536) (i32.const 0xa5) (i32.shl (local.get $len) (i32.const 1))))
+  (func (export "run") (param $len i32) (param $n i32) (result i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (call $fb (i32.const 65536) (local.get $len) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16))
+      (if (i32.load8_u (i32.const 16))
+        (then (return (i32.add (i32.const 1) (i32.load8_u (i32.const 20))))))
+      (call $drop (i32.load (i32.const 20)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (i32.const 0))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#;
+
+const COMPONENT_WORLD: &str = "package bench:suite;
+world suite {
+  import wasi-memfd:memfd/memfd@0.1.0;
+  export prepare: func(len: u32);
+  export run: func(len: u32, n: u32) -> u32;
+}";
+
+fn core_module(engine: &Engine, body: &str) -> Module {
+    Module::new(engine, format!("(module {body} {CORE_COMMON})")).unwrap()
+}
+
+/// The component: [`COMPONENT_CORE`] with [`COMPONENT_WORLD`] over the
+/// project's WIT, encoded with wit-component.
+fn component_bytes() -> Vec<u8> {
+    let mut module = wat::parse_str(COMPONENT_CORE).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let mut resolve = wit_parser::Resolve::default();
+    resolve.push_dir(&root).unwrap();
+    let pkg = resolve.push_str("suite.wit", COMPONENT_WORLD).unwrap();
+    let world = resolve.select_world(&[pkg], Some("suite")).unwrap();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
+}
+
+/// A wasi-memfd context whose limits fit the largest size measured.
+fn memfd_ctx(max: usize) -> WasiMemfdCtx {
+    let max = (max as u64).max(64 << 20);
+    WasiMemfdCtx::builder()
+        .max_file_size(max)
+        .max_total_size(4 * max)
+        .build()
+}
+
+/// A directory on tmpfs for the workaround, removed on drop.
+struct TmpDir(PathBuf);
+
+impl TmpDir {
+    fn new() -> TmpDir {
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!("wasi-memfd-suite-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        TmpDir(dir)
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One measured path: `prepare(len)` once per size, then `run(len, n)`
+/// does `n` operations.
+trait Bench {
+    fn prepare(&mut self, _len: usize) {}
+    fn run(&mut self, len: usize, n: u32);
+}
+
+/// 1. A warm `memcpy` into an already-faulted buffer.
+struct Memcpy {
+    src: Vec<u8>,
+    dst: Vec<u8>,
+}
+
+impl Bench for Memcpy {
+    fn prepare(&mut self, len: usize) {
+        self.src = (0..len).map(|i| (i % 251) as u8).collect();
+        self.dst = vec![1; len];
+    }
+    fn run(&mut self, len: usize, n: u32) {
+        for _ in 0..n {
+            let src = black_box(&self.src[..len]);
+            black_box(&mut self.dst[..len]).copy_from_slice(src);
+            black_box(&self.dst);
+        }
+    }
+}
+
+/// 2. Native `memfd_create` + `pwrite` + seals + `close`.
+struct Native {
+    data: Vec<u8>,
+}
+
+fn native_memfd(data: &[u8]) -> OwnedFd {
+    let fd = memfd_create(c"bench", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
+    let mut done = 0;
+    while done < data.len() {
+        done += rustix::io::pwrite(&fd, &data[done..], done as u64).unwrap();
+    }
+    fcntl_add_seals(
+        &fd,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+    )
+    .unwrap();
+    fd
+}
+
+impl Bench for Native {
+    fn prepare(&mut self, len: usize) {
+        self.data = (0..len).map(|i| (i % 251) as u8).collect();
+    }
+    fn run(&mut self, _len: usize, n: u32) {
+        for _ in 0..n {
+            drop(black_box(native_memfd(&self.data)));
+        }
+    }
+}
+
+/// A core-module guest: its store, `prepare`, `make` and `read`; async
+/// guests are called with `call_async` on a current-thread runtime.
+struct Core<T: 'static> {
+    store: Store<T>,
+    instance: wasmtime::Instance,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl<T: Send + 'static> Core<T> {
+    fn new(store: Store<T>, linker: &Linker<T>, module: &Module, asynchronous: bool) -> Self {
+        let mut store = store;
+        let (instance, rt) = if asynchronous {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let instance = rt
+                .block_on(linker.instantiate_async(&mut store, module))
+                .unwrap();
+            (instance, Some(rt))
+        } else {
+            (linker.instantiate(&mut store, module).unwrap(), None)
+        };
+        Core {
+            store,
+            instance,
+            rt,
+        }
+    }
+
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &mut self,
+        name: &str,
+    ) -> TypedFunc<P, R> {
+        self.instance.get_typed_func(&mut self.store, name).unwrap()
+    }
+
+    fn call<P: wasmtime::WasmParams + Send + Sync, R: wasmtime::WasmResults + Send + Sync>(
+        &mut self,
+        name: &str,
+        args: P,
+    ) -> R {
+        let f = self.func::<P, R>(name);
+        match &self.rt {
+            Some(rt) => rt.block_on(f.call_async(&mut self.store, args)).unwrap(),
+            None => f.call(&mut self.store, args).unwrap(),
+        }
+    }
+
+    fn prepare(&mut self, len: usize) {
+        self.call::<i32, ()>("prepare", len as i32);
+    }
+}
+
+/// 3. and 5.: a guest's `make(len, n)`.
+struct Make<T: 'static>(Core<T>);
+
+impl<T: Send + 'static> Bench for Make<T> {
+    fn prepare(&mut self, len: usize) {
+        self.0.prepare(len);
+    }
+    fn run(&mut self, len: usize, n: u32) {
+        let errno = self
+            .0
+            .call::<(i32, i32), i32>("make", (len as i32, n as i32));
+        assert_eq!(errno, 0, "make({len}, {n})");
+    }
+}
+
+/// 4. The component's `run(len, n)`.
+struct ComponentMake {
+    store: Store<WasiMemfdP2Ctx>,
+    prepare: wasmtime::component::TypedFunc<(u32,), ()>,
+    run: wasmtime::component::TypedFunc<(u32, u32), (u32,)>,
+}
+
+impl ComponentMake {
+    fn new(engine: &Engine, max: usize) -> Self {
+        let component = wasmtime::component::Component::new(engine, component_bytes()).unwrap();
+        let mut linker = wasmtime::component::Linker::<WasiMemfdP2Ctx>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+        wasi_memfd::p2::add_to_linker_sync(&mut linker).unwrap();
+        let ctx = WasiMemfdP2Ctx::new(WasiCtxBuilder::new().build(), memfd_ctx(max));
+        let mut store = Store::new(engine, ctx);
+        wasi_memfd::p2::fit_hostcall_fuel(&mut store);
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let prepare = instance.get_typed_func(&mut store, "prepare").unwrap();
+        let run = instance.get_typed_func(&mut store, "run").unwrap();
+        ComponentMake {
+            store,
+            prepare,
+            run,
+        }
+    }
+}
+
+impl Bench for ComponentMake {
+    fn prepare(&mut self, len: usize) {
+        self.prepare.call(&mut self.store, (len as u32,)).unwrap();
+    }
+    fn run(&mut self, len: usize, n: u32) {
+        let (code,) = self.run.call(&mut self.store, (len as u32, n)).unwrap();
+        assert_eq!(
+            code,
+            0,
+            "run({len}, {n}): error code {}",
+            code.wrapping_sub(1)
+        );
+    }
+}
+
+/// Read-back (6.) through a guest: `read(fd, len, n)` on an fd opened
+/// once per size.
+struct GuestRead<T: 'static> {
+    core: Core<T>,
+    fd: Option<i32>,
+    open: fn(&mut Core<T>, usize) -> i32,
+}
+
+impl<T: Send + 'static> Bench for GuestRead<T> {
+    fn prepare(&mut self, len: usize) {
+        if let Some(fd) = self.fd.take() {
+            assert_eq!(self.core.call::<i32, i32>("close", fd), 0);
+        }
+        self.core.prepare(len);
+        let fd = (self.open)(&mut self.core, len);
+        assert!(fd >= 0, "open: errno {}", -fd);
+        self.fd = Some(fd);
+    }
+    fn run(&mut self, len: usize, n: u32) {
+        let fd = self.fd.unwrap();
+        let errno = self
+            .core
+            .call::<(i32, i32, i32), i32>("read", (fd, len as i32, n as i32));
+        assert_eq!(errno, 0, "read({fd}, {len}, {n})");
+    }
+}
+
+/// 6. Native `pread` of a whole memfd into a warm buffer.
+struct NativePread {
+    fd: Option<OwnedFd>,
+    buf: Vec<u8>,
+}
+
+impl Bench for NativePread {
+    fn prepare(&mut self, len: usize) {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        self.fd = Some(native_memfd(&data));
+        self.buf = vec![1; len];
+    }
+    fn run(&mut self, len: usize, n: u32) {
+        let fd = self.fd.as_ref().unwrap();
+        for _ in 0..n {
+            let mut done = 0;
+            while done < len {
+                let got = rustix::io::pread(fd, &mut self.buf[done..len], done as u64).unwrap();
+                assert!(got > 0);
+                done += got;
+            }
+            black_box(&self.buf);
+        }
+    }
+}
+
+/// Run-time settings.
+struct Settings {
+    quick: bool,
+    sizes: Vec<usize>,
+    rounds: usize,
+    /// Seconds one round should take.
+    round: f64,
+}
+
+fn parse_size(s: &str) -> usize {
+    let s = s.trim();
+    let (num, mul) = match s.as_bytes().last() {
+        Some(b'K' | b'k') => (&s[..s.len() - 1], KIB),
+        Some(b'M' | b'm') => (&s[..s.len() - 1], MIB),
+        _ => (s, 1),
+    };
+    num.parse::<usize>()
+        .unwrap_or_else(|_| panic!("SUITE_SIZES: bad size {s:?}"))
+        * mul
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let quick = std::env::var("SUITE_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let sizes = match std::env::var("SUITE_SIZES") {
+            Ok(v) if !v.trim().is_empty() => v.split(',').map(parse_size).collect(),
+            _ if quick => QUICK_SIZES.to_vec(),
+            _ => SIZES.to_vec(),
+        };
+        for &len in &sizes {
+            assert!(
+                (1..=1 << 30).contains(&len),
+                "SUITE_SIZES: {len} is not between 1 byte and 1 GiB"
+            );
+        }
+        let rounds = std::env::var("SUITE_ROUNDS")
+            .ok()
+            .map(|v| v.parse().expect("SUITE_ROUNDS: a number"))
+            .unwrap_or(if quick { 3 } else { 7 });
+        Settings {
+            quick,
+            sizes,
+            rounds: std::cmp::max(rounds, 1),
+            round: if quick { 0.005 } else { 0.1 },
+        }
+    }
+}
+
+/// Seconds `b` takes for `n` operations of `len` bytes.
+fn time(b: &mut dyn Bench, len: usize, n: u32) -> f64 {
+    let start = Instant::now();
+    b.run(len, n);
+    start.elapsed().as_secs_f64()
+}
+
+/// Operations per round so a round takes about `settings.round` (this also
+/// warms the path up).
+fn calibrate(b: &mut dyn Bench, len: usize, settings: &Settings) -> u32 {
+    let mut n = 1u32;
+    loop {
+        let t = time(b, len, n);
+        if t >= settings.round / 8.0 || n >= 1 << 26 {
+            let fit = (f64::from(n) * settings.round / t.max(1e-9)) as u64;
+            let min = if settings.quick { 1 } else { 3 };
+            return fit.clamp(min, 1 << 28) as u32;
+        }
+        n *= 4;
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median seconds per operation of each path at `len`, rounds alternating
+/// between the paths.
+fn measure(paths: &mut [(&str, &mut dyn Bench)], len: usize, settings: &Settings) -> Vec<f64> {
+    let mut iters = Vec::new();
+    for (_, b) in paths.iter_mut() {
+        b.prepare(len);
+        iters.push(calibrate(*b, len, settings));
+    }
+    let mut times = vec![Vec::new(); paths.len()];
+    for _ in 0..settings.rounds {
+        for (i, (_, b)) in paths.iter_mut().enumerate() {
+            times[i].push(time(*b, len, iters[i]) / f64::from(iters[i]));
+        }
+    }
+    times.into_iter().map(median).collect()
+}
+
+fn human_time(secs: f64) -> String {
+    let (v, unit) = if secs < 1e-6 {
+        (secs * 1e9, "ns")
+    } else if secs < 1e-3 {
+        (secs * 1e6, "µs")
+    } else if secs < 1.0 {
+        (secs * 1e3, "ms")
+    } else {
+        (secs, "s")
+    };
+    sig3(v, unit)
+}
+
+fn throughput(len: usize, secs: f64) -> String {
+    let bps = len as f64 / secs;
+    if bps >= 1e9 {
+        sig3(bps / 1e9, "GB/s")
+    } else {
+        sig3(bps / 1e6, "MB/s")
+    }
+}
+
+/// Three significant digits.
+fn sig3(v: f64, unit: &str) -> String {
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.decimals$} {unit}")
+}
+
+fn human_size(len: usize) -> String {
+    if len >= MIB && len.is_multiple_of(MIB) {
+        format!("{} MiB", len / MIB)
+    } else if len >= KIB && len.is_multiple_of(KIB) {
+        format!("{} KiB", len / KIB)
+    } else {
+        format!("{len} B")
+    }
+}
+
+fn command_line(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn machine_header(settings: &Settings, tmp: &Path) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .or_else(|| command_line("uname", &["-r"]))
+        .unwrap_or_else(|| "unknown".into());
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc = command_line(&rustc, &["-V"]).unwrap_or_else(|| "unknown".into());
+    let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("{secs} s since the epoch")
+    });
+    println!("# wasi-memfd benchmarks");
+    println!();
+    println!("- Machine: {cpu}, {cores} cores, Linux {kernel}");
+    println!("- Toolchain: {rustc}, release profile; wasmtime 48, default configuration");
+    println!("- Date: {date}");
+    println!(
+        "- Method: median of {} rounds per figure, ~{} ms per round, rounds of all paths alternating{}",
+        settings.rounds,
+        (settings.round * 1e3) as u64,
+        if settings.quick {
+            " (**SUITE_QUICK**: a smoke run, not figures to quote)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "- Workaround and tmpfs read-back directory: `{}`",
+        tmp.display()
+    );
+    println!(
+        "- Ratios are time per operation over native `memfd_create` + `pwrite` + seals + `close` (lower is faster)"
+    );
+    println!();
+}
+
+const MEMCPY: &str = "memcpy, warm buffer (ceiling)";
+const NATIVE: &str = "native memfd_create + pwrite + seals + close";
+const CORE_SYNC: &str = "core module, sync linker: from_bytes + fd_close";
+const CORE_ASYNC: &str = "core module, async linker: from_bytes + fd_close";
+const COMPONENT: &str = "component, sync linker: from-bytes + drop";
+const WORKAROUND: &str = "workaround: wasmtime-wasi WASIp1 tmpfs file (write, reopen, unlink)";
+const READ_NATIVE: &str = "native pread, warm buffer";
+const READ_MEMFD: &str = "memory-file fd: fd_seek + fd_read (wasi-memfd sync linker)";
+const READ_TMPFS: &str = "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1)";
+
+fn ratio(a: f64, b: f64) -> String {
+    format!("{:.2}×", a / b)
+}
+
+/// Per size: the make paths' and read-back paths' seconds per op.
+type Results = BTreeMap<usize, BTreeMap<&'static str, f64>>;
+
+fn main() {
+    let settings = Settings::from_env();
+    let max = *settings.sizes.iter().max().unwrap();
+    let tmp = TmpDir::new();
+    machine_header(&settings, &tmp.0);
+
+    let engine = Engine::default();
+    let memfd_module = core_module(&engine, MEMFD_GUEST);
+    let tmpfs_module = core_module(&engine, TMPFS_GUEST);
+
+    let memfd_store = |engine: &Engine| {
+        let wasi = WasiCtxBuilder::new().build_p1();
+        Store::new(engine, WasiMemfdP1Ctx::new(wasi, memfd_ctx(max)))
+    };
+    let tmpfs_store = |engine: &Engine| {
+        let wasi = WasiCtxBuilder::new()
+            .preopened_dir(&tmp.0, "/tmp", FsPerms::ReadWrite)
+            .unwrap()
+            .build_p1();
+        Store::new(engine, wasi)
+    };
+    let mut sync_linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
+    wasi_memfd::p1::add_to_linker_sync(&mut sync_linker, |s| s).unwrap();
+    let mut async_linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
+    wasi_memfd::p1::add_to_linker_async(&mut async_linker, |s| s).unwrap();
+    let mut wasi_linker = Linker::<WasiP1Ctx>::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut wasi_linker, |s| s).unwrap();
+
+    let mut memcpy = Memcpy {
+        src: Vec::new(),
+        dst: Vec::new(),
+    };
+    let mut native = Native { data: Vec::new() };
+    let mut core_sync = Make(Core::new(
+        memfd_store(&engine),
+        &sync_linker,
+        &memfd_module,
+        false,
+    ));
+    let mut core_async = Make(Core::new(
+        memfd_store(&engine),
+        &async_linker,
+        &memfd_module,
+        true,
+    ));
+    let mut component = ComponentMake::new(&engine, max);
+    let mut workaround = Make(Core::new(
+        tmpfs_store(&engine),
+        &wasi_linker,
+        &tmpfs_module,
+        false,
+    ));
+
+    let mut read_native = NativePread {
+        fd: None,
+        buf: Vec::new(),
+    };
+    let mut read_memfd = GuestRead {
+        core: Core::new(memfd_store(&engine), &sync_linker, &memfd_module, false),
+        fd: None,
+        open: |core, len| core.call::<i32, i32>("open", len as i32),
+    };
+    let readback_file = tmp.0.join("r");
+    let mut read_tmpfs = GuestRead {
+        core: Core::new(tmpfs_store(&engine), &wasi_linker, &tmpfs_module, false),
+        fd: None,
+        open: |core, _len| core.call::<(), i32>("open", ()),
+    };
+
+    let mut results = Results::new();
+    for &len in &settings.sizes {
+        let mut paths: Vec<(&'static str, &mut dyn Bench)> = vec![
+            (MEMCPY, &mut memcpy),
+            (NATIVE, &mut native),
+            (CORE_SYNC, &mut core_sync),
+            (CORE_ASYNC, &mut core_async),
+            (COMPONENT, &mut component),
+            (WORKAROUND, &mut workaround),
+        ];
+        let times = measure(&mut paths, len, &settings);
+        let row = results.entry(len).or_default();
+        for ((name, _), t) in paths.iter().zip(&times) {
+            row.insert(name, *t);
+        }
+        let native_t = row[NATIVE];
+        println!("## {} (make a file, close it)", human_size(len));
+        println!();
+        println!("| path | time/op | throughput | vs native |");
+        println!("|---|---:|---:|---:|");
+        for ((name, _), t) in paths.iter().zip(&times) {
+            println!(
+                "| {name} | {} | {} | {} |",
+                human_time(*t),
+                throughput(len, *t),
+                ratio(*t, native_t)
+            );
+        }
+        println!();
+
+        if READBACK_SIZES.contains(&len) {
+            std::fs::write(&readback_file, vec![0xa5u8; len]).unwrap();
+            let mut paths: Vec<(&'static str, &mut dyn Bench)> = vec![
+                (READ_NATIVE, &mut read_native),
+                (READ_MEMFD, &mut read_memfd),
+                (READ_TMPFS, &mut read_tmpfs),
+            ];
+            let times = measure(&mut paths, len, &settings);
+            for ((name, _), t) in paths.iter().zip(&times) {
+                row.insert(name, *t);
+            }
+            let (pread_t, tmpfs_t) = (row[READ_NATIVE], row[READ_TMPFS]);
+            println!("## {} read-back (read a whole file)", human_size(len));
+            println!();
+            println!("| path | time/op | throughput | vs native pread | vs wasmtime-wasi tmpfs |");
+            println!("|---|---:|---:|---:|---:|");
+            for ((name, _), t) in paths.iter().zip(&times) {
+                println!(
+                    "| {name} | {} | {} | {} | {} |",
+                    human_time(*t),
+                    throughput(len, *t),
+                    ratio(*t, pread_t),
+                    ratio(*t, tmpfs_t)
+                );
+            }
+            println!();
+        }
+    }
+    targets(&results);
+}
+
+/// One target check: a label, and the measured figure against its bound, or
+/// `None` when a size it needs was not measured.
+struct Check {
+    label: String,
+    figure: Option<f64>,
+    bound: f64,
+    /// Whether the figure must be at most (true) or at least the bound.
+    at_most: bool,
+    unit: &'static str,
+}
+
+fn print_check(c: &Check) {
+    let cmp = if c.at_most { "≤" } else { "≥" };
+    let bound = c.bound;
+    match c.figure {
+        Some(v) => {
+            let met = if c.at_most { v <= bound } else { v >= bound };
+            println!(
+                "| {} | {v:.2}{} | {cmp} {bound}{} | {} |",
+                c.label,
+                c.unit,
+                c.unit,
+                if met { "met" } else { "**not met**" }
+            );
+        }
+        None => println!(
+            "| {} | — | {cmp} {bound}{} | not measured |",
+            c.label, c.unit
+        ),
+    }
+}
+
+/// The issue's targets, computed from this run's figures.
+fn targets(results: &Results) {
+    let get = |len: usize, path: &str| results.get(&len).and_then(|r| r.get(path)).copied();
+    let vs = |len: usize, a: &str, b: &str| Some(get(len, a)? / get(len, b)?);
+    let makers = [CORE_SYNC, CORE_ASYNC, COMPONENT];
+    let short = |path: &str| -> &'static str {
+        match path {
+            CORE_SYNC => "core sync",
+            CORE_ASYNC => "core async",
+            COMPONENT => "component",
+            _ => "?",
+        }
+    };
+    let mut checks = Vec::new();
+    for len in [64, 4 * KIB] {
+        for path in makers {
+            checks.push(Check {
+                label: format!(
+                    "{} {}: from_bytes + close vs native",
+                    human_size(len),
+                    short(path)
+                ),
+                figure: vs(len, path, NATIVE),
+                bound: 1.2,
+                at_most: true,
+                unit: "×",
+            });
+        }
+    }
+    for path in makers {
+        checks.push(Check {
+            label: format!("64 MiB {}: time per byte vs native", short(path)),
+            figure: vs(64 * MIB, path, NATIVE),
+            bound: 1.05,
+            at_most: true,
+            unit: "×",
+        });
+    }
+    for len in [MIB, 64 * MIB] {
+        for path in makers {
+            checks.push(Check {
+                label: format!(
+                    "{} {}: speed-up over the tmpfs workaround",
+                    human_size(len),
+                    short(path)
+                ),
+                figure: vs(len, WORKAROUND, path),
+                bound: 2.0,
+                at_most: false,
+                unit: "×",
+            });
+        }
+    }
+    for len in READBACK_SIZES.iter().copied() {
+        checks.push(Check {
+            label: format!(
+                "{} read-back: speed-up over wasmtime-wasi tmpfs fd_read",
+                human_size(len)
+            ),
+            figure: vs(len, READ_TMPFS, READ_MEMFD),
+            bound: 2.0,
+            at_most: false,
+            unit: "×",
+        });
+        checks.push(Check {
+            label: format!("{} read-back: time vs native pread", human_size(len)),
+            figure: vs(len, READ_MEMFD, READ_NATIVE),
+            bound: 1.2,
+            at_most: true,
+            unit: "×",
+        });
+    }
+    println!("## Targets (default configuration, this run)");
+    println!();
+    println!("| target | measured | bound | |");
+    println!("|---|---:|---:|---|");
+    checks.iter().for_each(print_check);
+    println!();
+    println!("### Beyond native (opt-in pool; measured here without one)");
+    println!();
+    println!("| target | measured | bound | |");
+    println!("|---|---:|---:|---|");
+    for path in makers {
+        print_check(&Check {
+            label: format!("64 MiB {}: throughput vs native", short(path)),
+            figure: vs(64 * MIB, NATIVE, path),
+            bound: 1.5,
+            at_most: false,
+            unit: "×",
+        });
+    }
+    for path in makers {
+        print_check(&Check {
+            label: format!("64 B {}: latency vs native", short(path)),
+            figure: vs(64, path, NATIVE),
+            bound: 0.8,
+            at_most: true,
+            unit: "×",
+        });
+    }
+    println!();
+}
