@@ -129,6 +129,14 @@ pub(super) fn read_into(
     iovs: types::IovecArray,
     offset: u64,
 ) -> Result<u32> {
+    // One iovec in unshared memory, the common case: straight into it,
+    // without building span lists.
+    if iovs.len() == 1 {
+        let iov = mem.read(iovs.iter().next().expect("one iovec")?)?;
+        if let Some(buf) = mem.as_slice_mut(iov.buf.as_array(iov.buf_len))? {
+            return Ok(pread_full(file, buf, offset)? as u32);
+        }
+    }
     let (spans, _) = spans(
         mem,
         iovs,
@@ -179,6 +187,23 @@ pub(super) fn write_from(
         return err(Errno::Badf);
     }
     let room = entry.size.saturating_sub(offset);
+    // One ciovec in unshared memory, the common case: straight from it,
+    // without building span lists (the same checks as below).
+    if ciovs.len() == 1 {
+        let iov = mem.read(ciovs.iter().next().expect("one ciovec")?)?;
+        if let Some(bytes) = mem.as_slice(iov.buf.as_array(iov.buf_len))? {
+            let len = u64::from(iov.buf_len).min(room) as usize;
+            if len == 0 {
+                return if iov.buf_len > 0 {
+                    err(Errno::Fbig)
+                } else {
+                    Ok(0)
+                };
+            }
+            pwritev_all(&entry.file, &mut [IoSlice::new(&bytes[..len])], offset)?;
+            return Ok(len as u32);
+        }
+    }
     let fields = |iov: types::Ciovec| (iov.buf, iov.buf_len);
     let (spans, asked) = spans(mem, ciovs, fields, room)?;
     if spans.is_empty() {
