@@ -1485,6 +1485,9 @@ fn memory_file_calls_on_the_sync_linker_never_enter_the_runtime() {
         let entered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             g.try_call::<_, i32>("fd_close", (77u32,))
         }));
-        assert!(entered.is_err(), "wasmtime-wasi's call ran outside the runtime");
+        assert!(
+            entered.is_err(),
+            "wasmtime-wasi's call ran outside the runtime"
+        );
     });
 }

@@ -75,13 +75,8 @@ fn memfd_test() -> &'static PathBuf {
     })
 }
 
-fn greeting_file() -> &'static PathBuf {
-    static FILE: OnceLock<PathBuf> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let path = out_dir("c").join("greeting.txt");
-        std::fs::write(&path, GREETING).expect("write greeting.txt");
-        path
-    })
+fn greeting_file() -> PathBuf {
+    host_file("c", "greeting.txt", GREETING)
 }
 
 #[test]
@@ -92,7 +87,7 @@ fn c_guest_basic() {
 
 #[test]
 fn c_guest_preopen() {
-    let preopen = preopen_arg("greeting", greeting_file());
+    let preopen = preopen_arg("greeting", &greeting_file());
     let run = run_guest(
         ["--preopen".as_ref(), preopen.as_os_str()],
         memfd_test(),
@@ -103,38 +98,19 @@ fn c_guest_preopen() {
 
 #[test]
 fn c_guest_limits() {
-    let run = run_guest(
-        [
-            "--max-files",
-            "6",
-            "--max-file-size",
-            "3000",
-            "--max-total-size",
-            "8000",
-        ],
-        memfd_test(),
-        ["limits", "6", "3000", "8000"],
-    );
+    let run = run_limits(&[], memfd_test(), (6, 3000, 8000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
 /// open-preopened takes a --max-files slot but no --max-total-size bytes.
 #[test]
 fn c_guest_limits_with_preopen() {
-    let preopen = preopen_arg("greeting", greeting_file());
-    let run = run_guest(
-        [
-            "--max-files".as_ref(),
-            "6".as_ref(),
-            "--max-file-size".as_ref(),
-            "3000".as_ref(),
-            "--max-total-size".as_ref(),
-            "8000".as_ref(),
-            "--preopen".as_ref(),
-            preopen.as_os_str(),
-        ],
+    let preopen = preopen_arg("greeting", &greeting_file());
+    let run = run_limits(
+        &["--preopen".as_ref(), preopen.as_os_str()],
         memfd_test(),
-        ["limits", "6", "3000", "8000", "greeting"],
+        (6, 3000, 8000),
+        &["greeting"],
     );
     let all: Vec<&str> = LIMIT_CHECKS
         .iter()
@@ -147,7 +123,7 @@ fn c_guest_limits_with_preopen() {
 /// A failed check reaches the runner's exit status.
 #[test]
 fn c_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", greeting_file());
+    let preopen = preopen_arg("greeting", &greeting_file());
     let run = run_guest(
         ["--preopen".as_ref(), preopen.as_os_str()],
         memfd_test(),

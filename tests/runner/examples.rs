@@ -17,15 +17,6 @@ use std::sync::OnceLock;
 
 use crate::guests::*;
 
-fn example(name: &str) -> PathBuf {
-    repo_root().join("examples").join(name)
-}
-
-fn expected(name: &str) -> String {
-    let path = example(name).join("expected.txt");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
 fn zip_lister() -> &'static PathBuf {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
     WASM.get_or_init(|| {
@@ -62,36 +53,14 @@ fn c_file() -> &'static PathBuf {
     })
 }
 
-fn assert_output(run: &Run, want: &str) {
-    run.assert_code(0);
-    assert_eq!(
-        run.stdout(),
-        want,
-        "output differs from expected.txt\n{}",
-        run.describe()
-    );
-}
-
 #[test]
 fn zip_lister_from_bytes() {
-    let dir = dir_arg(&example("zip-lister"), "/data");
-    let run = run_guest(
-        ["--dir".as_ref(), dir.as_os_str()],
-        zip_lister(),
-        ["/data/sample.zip"],
-    );
-    assert_output(&run, &expected("zip-lister"));
+    assert_example_from_dir(zip_lister(), "zip-lister", "sample.zip");
 }
 
 #[test]
 fn zip_lister_preopened() {
-    let preopen = preopen_arg("archive", &example("zip-lister").join("sample.zip"));
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        zip_lister(),
-        ["-preopen", "archive"],
-    );
-    assert_output(&run, &expected("zip-lister"));
+    assert_example_preopened(zip_lister(), "zip-lister", "sample.zip", "archive");
 }
 
 /// Not a zip: archive/zip's error reaches stderr and the exit status.
@@ -126,24 +95,12 @@ fn zip_lister_missing_preopen() {
 
 #[test]
 fn c_file_from_bytes() {
-    let dir = dir_arg(&example("c-file"), "/data");
-    let run = run_guest(
-        ["--dir".as_ref(), dir.as_os_str()],
-        c_file(),
-        ["/data/inventory.csv"],
-    );
-    assert_output(&run, &expected("c-file"));
+    assert_example_from_dir(c_file(), "c-file", "inventory.csv");
 }
 
 #[test]
 fn c_file_preopened() {
-    let preopen = preopen_arg("inventory", &example("c-file").join("inventory.csv"));
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        c_file(),
-        ["-preopen", "inventory"],
-    );
-    assert_output(&run, &expected("c-file"));
+    assert_example_preopened(c_file(), "c-file", "inventory.csv", "inventory");
 }
 
 /// `examples/rust-file` (with `guest/rust`) for wasm32-wasip1, built with the
@@ -184,22 +141,10 @@ fn rust_file() -> &'static PathBuf {
 
 #[test]
 fn rust_file_from_bytes() {
-    let dir = dir_arg(&example("rust-file"), "/data");
-    let run = run_guest(
-        ["--dir".as_ref(), dir.as_os_str()],
-        rust_file(),
-        ["/data/notes.txt"],
-    );
-    assert_output(&run, &expected("rust-file"));
+    assert_example_from_dir(rust_file(), "rust-file", "notes.txt");
 }
 
 #[test]
 fn rust_file_preopened() {
-    let preopen = preopen_arg("notes", &example("rust-file").join("notes.txt"));
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        rust_file(),
-        ["-preopen", "notes"],
-    );
-    assert_output(&run, &expected("rust-file"));
+    assert_example_preopened(rust_file(), "rust-file", "notes.txt", "notes");
 }

@@ -68,13 +68,8 @@ fn memfdcheck() -> &'static PathBuf {
 }
 
 /// A host file holding [`GREETING`], for `--preopen`.
-fn greeting_file() -> &'static PathBuf {
-    static FILE: OnceLock<PathBuf> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let path = out_dir("go").join("greeting.txt");
-        std::fs::write(&path, GREETING).expect("write greeting.txt");
-        path
-    })
+fn greeting_file() -> PathBuf {
+    host_file("go", "greeting.txt", GREETING)
 }
 
 #[test]
@@ -85,7 +80,7 @@ fn go_guest_basic() {
 
 #[test]
 fn go_guest_preopen() {
-    let preopen = preopen_arg("greeting", greeting_file());
+    let preopen = preopen_arg("greeting", &greeting_file());
     let run = run_guest(
         ["--preopen".as_ref(), preopen.as_os_str()],
         memfdcheck(),
@@ -96,25 +91,14 @@ fn go_guest_preopen() {
 
 #[test]
 fn go_guest_limits() {
-    let run = run_guest(
-        [
-            "--max-files",
-            "5",
-            "--max-file-size",
-            "4096",
-            "--max-total-size",
-            "10000",
-        ],
-        memfdcheck(),
-        ["limits", "5", "4096", "10000"],
-    );
+    let run = run_limits(&[], memfdcheck(), (5, 4096, 10000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
 /// A failed check reaches the runner's exit status.
 #[test]
 fn go_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", greeting_file());
+    let preopen = preopen_arg("greeting", &greeting_file());
     let run = run_guest(
         ["--preopen".as_ref(), preopen.as_os_str()],
         memfdcheck(),

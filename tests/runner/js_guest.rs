@@ -78,13 +78,8 @@ fn js_zip() -> &'static PathBuf {
 }
 
 /// A host file holding [`GREETING`], for `--preopen`.
-fn greeting_file() -> &'static PathBuf {
-    static FILE: OnceLock<PathBuf> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let path = out_dir("js").join("greeting.txt");
-        std::fs::write(&path, GREETING).expect("write greeting.txt");
-        path
-    })
+fn greeting_file() -> PathBuf {
+    host_file("js", "greeting.txt", GREETING)
 }
 
 #[test]
@@ -95,7 +90,7 @@ fn js_guest_basic() {
 
 #[test]
 fn js_guest_preopen() {
-    let preopen = preopen_arg("greeting", greeting_file());
+    let preopen = preopen_arg("greeting", &greeting_file());
     let run = run_guest(
         ["--preopen".as_ref(), preopen.as_os_str()],
         memfd_test(),
@@ -127,25 +122,14 @@ fn js_guest_preopen_writable() {
 
 #[test]
 fn js_guest_limits() {
-    let run = run_guest(
-        [
-            "--max-files",
-            "5",
-            "--max-file-size",
-            "4096",
-            "--max-total-size",
-            "10000",
-        ],
-        memfd_test(),
-        ["limits", "5", "4096", "10000"],
-    );
+    let run = run_limits(&[], memfd_test(), (5, 4096, 10000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
 /// A failed check reaches the runner's exit status.
 #[test]
 fn js_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", greeting_file());
+    let preopen = preopen_arg("greeting", &greeting_file());
     let run = run_guest(
         ["--preopen".as_ref(), preopen.as_os_str()],
         memfd_test(),
@@ -161,42 +145,12 @@ fn js_guest_failure_exits_nonzero() {
     );
 }
 
-fn zip_lister_expected() -> String {
-    let path = repo_root().join("examples/zip-lister/expected.txt");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-fn assert_listing(run: &Run) {
-    run.assert_code(0);
-    assert_eq!(
-        run.stdout(),
-        zip_lister_expected(),
-        "output differs from examples/zip-lister/expected.txt\n{}",
-        run.describe()
-    );
-}
-
 #[test]
 fn js_zip_example_from_bytes() {
-    let dir = dir_arg(&repo_root().join("examples/zip-lister"), "/data");
-    let run = run_guest(
-        ["--dir".as_ref(), dir.as_os_str()],
-        js_zip(),
-        ["/data/sample.zip"],
-    );
-    assert_listing(&run);
+    assert_example_from_dir(js_zip(), "zip-lister", "sample.zip");
 }
 
 #[test]
 fn js_zip_example_preopen() {
-    let preopen = preopen_arg(
-        "archive",
-        &repo_root().join("examples/zip-lister/sample.zip"),
-    );
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        js_zip(),
-        ["-preopen", "archive"],
-    );
-    assert_listing(&run);
+    assert_example_preopened(js_zip(), "zip-lister", "sample.zip", "archive");
 }

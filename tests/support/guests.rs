@@ -391,3 +391,84 @@ pub fn componentize_js() -> Command {
         .env("WASI_MEMFD_NODE_MODULES", js_node_modules());
     cmd
 }
+
+/// A host file `out_dir(sub)/name` holding `text`, for `--preopen`. Written
+/// under a temporary name and renamed into place, so tests running beside
+/// each other never see it half-written.
+pub fn host_file(sub: &str, name: &str, text: &str) -> PathBuf {
+    let path = out_dir(sub).join(name);
+    let tmp = out_dir(sub).join(format!("{name}.{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&tmp, text).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+    path
+}
+
+/// Runs a test guest in its `limits` mode under `--max-files`,
+/// `--max-file-size` and `--max-total-size`, passing the guest the same
+/// numbers (and `extra` arguments after them).
+pub fn run_limits(
+    flags: &[&OsStr],
+    wasm: &Path,
+    (files, file_size, total): (u32, u32, u32),
+    extra: &[&str],
+) -> Run {
+    let (files, file_size, total) = (files.to_string(), file_size.to_string(), total.to_string());
+    let mut all: Vec<&OsStr> = flags.to_vec();
+    for (flag, value) in [
+        ("--max-files", &files),
+        ("--max-file-size", &file_size),
+        ("--max-total-size", &total),
+    ] {
+        all.push(flag.as_ref());
+        all.push(value.as_ref());
+    }
+    let args = ["limits", files.as_str(), file_size.as_str(), total.as_str()];
+    run_guest(all, wasm, args.iter().chain(extra))
+}
+
+/// `examples/<name>` in the repository.
+pub fn example(name: &str) -> PathBuf {
+    repo_root().join("examples").join(name)
+}
+
+/// What `examples/<name>` must print: its `expected.txt`.
+pub fn expected(name: &str) -> String {
+    let path = example(name).join("expected.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Asserts that `run` exited 0 and printed exactly `want`.
+pub fn assert_output(run: &Run, want: &str) {
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout(),
+        want,
+        "output differs from expected.txt\n{}",
+        run.describe()
+    );
+}
+
+/// Runs an example guest on `examples/<name>/<file>` reached through
+/// `--dir` (as `/data/<file>`) and checks its output against `name`'s
+/// `expected.txt`.
+pub fn assert_example_from_dir(wasm: &Path, name: &str, file: &str) {
+    let dir = dir_arg(&example(name), "/data");
+    let run = run_guest(
+        ["--dir".as_ref(), dir.as_os_str()],
+        wasm,
+        [format!("/data/{file}")],
+    );
+    assert_output(&run, &expected(name));
+}
+
+/// The same, with the file attached by the host (`--preopen
+/// <preopen>=<file>`, the guest told `-preopen <preopen>`).
+pub fn assert_example_preopened(wasm: &Path, name: &str, file: &str, preopen: &str) {
+    let arg = preopen_arg(preopen, &example(name).join(file));
+    let run = run_guest(
+        ["--preopen".as_ref(), arg.as_os_str()],
+        wasm,
+        ["-preopen", preopen],
+    );
+    assert_output(&run, &expected(name));
+}
