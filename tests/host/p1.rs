@@ -12,28 +12,11 @@
 
 use std::sync::OnceLock;
 
-use crate::trampoline;
+use crate::trampoline::{self, errno};
 use wasi_memfd::p1::{WasiMemfdP1Ctx, FIRST_FD};
 use wasi_memfd::{Backend, Usage, WasiMemfdCtx, WasiMemfdCtxBuilder};
 use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, WasmParams, WasmResults};
 use wasmtime_wasi::WasiCtxBuilder;
-
-/// WASIp1 errnos (the `errno` enum in typenames.witx).
-mod errno {
-    pub const SUCCESS: i32 = 0;
-    pub const BADF: i32 = 8;
-    pub const DQUOT: i32 = 19;
-    pub const FAULT: i32 = 21;
-    pub const FBIG: i32 = 22;
-    pub const INVAL: i32 = 28;
-    pub const MFILE: i32 = 33;
-    pub const NAMETOOLONG: i32 = 37;
-    pub const NOENT: i32 = 44;
-    pub const NOTDIR: i32 = 54;
-    pub const NOTSOCK: i32 = 57;
-    pub const NOTSUP: i32 = 58;
-    pub const PERM: i32 = 63;
-}
 
 /// `filetype::regular_file`.
 const REGULAR_FILE: u8 = 4;

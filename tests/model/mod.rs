@@ -39,19 +39,8 @@ use wasi_memfd::{Backend, MAX_NAME_LEN};
 pub use state::Whence;
 pub use wasi_memfd::Limits;
 
-/// WASIp1 errnos (`errno` in typenames.witx).
-pub mod errno {
-    pub const SUCCESS: i32 = 0;
-    pub const BADF: i32 = 8;
-    pub const DQUOT: i32 = 19;
-    pub const FAULT: i32 = 21;
-    pub const FBIG: i32 = 22;
-    pub const INVAL: i32 = 28;
-    pub const MFILE: i32 = 33;
-    pub const NAMETOOLONG: i32 = 37;
-    pub const NOENT: i32 = 44;
-    pub const PERM: i32 = 63;
-}
+/// WASIp1 errnos.
+pub use trampoline::errno;
 
 /// Most bytes of data one op passes or asks for.
 pub const MAX_DATA: u64 = 4096;

@@ -41,3 +41,20 @@ pub fn wat(imports: Imports<'_>, pages: u32) -> String {
     wat += &format!("  (memory (export \"memory\") {pages})\n)\n");
     wat
 }
+
+/// WASIp1 errnos (the `errno` enum in typenames.witx) the tests expect.
+pub mod errno {
+    pub const SUCCESS: i32 = 0;
+    pub const BADF: i32 = 8;
+    pub const DQUOT: i32 = 19;
+    pub const FAULT: i32 = 21;
+    pub const FBIG: i32 = 22;
+    pub const INVAL: i32 = 28;
+    pub const MFILE: i32 = 33;
+    pub const NAMETOOLONG: i32 = 37;
+    pub const NOENT: i32 = 44;
+    pub const NOTDIR: i32 = 54;
+    pub const NOTSOCK: i32 = 57;
+    pub const NOTSUP: i32 = 58;
+    pub const PERM: i32 = 63;
+}
