@@ -13,6 +13,7 @@ use crate::error::ErrorCode;
 use crate::file::MemoryFile;
 use crate::limits::{Admitted, Budget, Ledger, Limits, Usage};
 use crate::memfd::{self, Backend, Blank, MAX_NAME_LEN};
+use crate::pool::Pool;
 
 /// A file the host attached, as the builder keeps it.
 #[derive(Clone, Debug)]
@@ -68,6 +69,7 @@ impl Preopen {
 #[derive(Debug, Default)]
 pub struct WasiMemfdCtx {
     backend: Backend,
+    pool: Option<Pool>,
     limits: Limits,
     ledger: Ledger,
     preopens: HashMap<String, Preopen>,
@@ -82,6 +84,7 @@ pub struct WasiMemfdCtx {
 #[derive(Debug)]
 pub(crate) struct Admission {
     backend: Backend,
+    pool: Option<Pool>,
     pub(crate) writable: bool,
     /// Bytes the file will hold.
     pub(crate) len: u64,
@@ -91,7 +94,23 @@ pub(crate) struct Admission {
 impl Admission {
     /// Makes the memory file holding a copy of `data`.
     pub(crate) fn fill(&self, name: &str, data: &[u8]) -> Result<File, ErrorCode> {
-        memfd::create(self.backend, name, data, self.writable)
+        match self.pooled() {
+            Some(mut blank) => {
+                blank.fill_at(data)?;
+                blank.finish()
+            }
+            None => memfd::create(self.backend, name, data, self.writable),
+        }
+    }
+
+    /// A blank over a file from the pool, if the context has one and it has
+    /// a file ready (memfd backend only).
+    fn pooled(&self) -> Option<Blank> {
+        if self.backend != Backend::Memfd {
+            return None;
+        }
+        let (file, size) = self.pool.as_ref()?.take(self.len)?;
+        Some(memfd::blank_pooled(file, size, self.len, self.writable))
     }
 
     /// What the ledger records once the file is made.
@@ -101,6 +120,9 @@ impl Admission {
 
     /// Makes the empty memory file, to be filled in chunks.
     pub(crate) fn blank(&self, name: &str) -> Result<Blank, ErrorCode> {
+        if let Some(blank) = self.pooled() {
+            return Ok(blank);
+        }
         memfd::blank(self.backend, name, self.len, self.writable)
     }
 }
@@ -134,6 +156,11 @@ impl WasiMemfdCtx {
     /// How this context makes memory files.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The [`Pool`] this context takes memory files from, if one was set.
+    pub fn pool(&self) -> Option<&Pool> {
+        self.pool.as_ref()
     }
 
     /// The [`Budget`] this context shares with others, if one was set.
@@ -210,6 +237,7 @@ impl WasiMemfdCtx {
         let admitted = self.ledger.admit(&self.limits, len)?;
         Ok(Admission {
             backend: self.backend,
+            pool: self.pool.clone(),
             writable,
             len,
             admitted,
@@ -279,6 +307,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), ErrorCode> {
 #[derive(Clone, Debug, Default)]
 pub struct WasiMemfdCtxBuilder {
     backend: Backend,
+    pool: Option<Pool>,
     limits: Limits,
     budget: Option<Budget>,
     preopens: HashMap<String, Source>,
@@ -296,6 +325,14 @@ impl WasiMemfdCtxBuilder {
     /// [`Backend::Shm`] elsewhere).
     pub fn backend(&mut self, backend: Backend) -> &mut Self {
         self.backend = backend;
+        self
+    }
+
+    /// Takes memory files from `pool` (see [`Pool`]) when it has one ready:
+    /// faster `from_bytes` and `fd_close`, the same files for the guest.
+    /// Only with the memfd backend; contexts may share one pool.
+    pub fn pool(&mut self, pool: &Pool) -> &mut Self {
+        self.pool = Some(pool.clone());
         self
     }
 
@@ -396,6 +433,7 @@ impl WasiMemfdCtxBuilder {
         self.built = true;
         WasiMemfdCtx {
             backend: self.backend,
+            pool: self.pool.clone(),
             limits: self.limits,
             ledger: Ledger::with_budget(self.budget.clone()),
             preopens: std::mem::take(&mut self.preopens)

@@ -86,6 +86,10 @@ pub(crate) struct Blank {
     len: u64,
     /// Bytes copied in so far (the next offset).
     filled: u64,
+    /// The file's size before it is filled: 0 for a new file, the bytes
+    /// allocated ahead for a large pooled one (trimmed to `len` when
+    /// finished).
+    size: u64,
 }
 
 /// Which seals [`Blank::finish`] adds.
@@ -143,6 +147,11 @@ impl Blank {
     /// Seals the filled file and returns the descriptor the guest gets.
     pub(crate) fn finish(self) -> Result<File, ErrorCode> {
         debug_assert_eq!(self.filled, self.len, "finished before it was filled");
+        if self.size > self.len {
+            faults::check(Step::Seal)
+                .and_then(|()| rustix::fs::ftruncate(&self.rw, self.len))
+                .map_err(ErrorCode::from_system)?;
+        }
         if let Some(seals) = self.seals {
             faults::check(Step::Seal)
                 .and_then(|()| add_seals(&self.rw, seals))
@@ -154,13 +163,15 @@ impl Blank {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn blank_memfd(name: &str, len: u64, writable: bool) -> Result<Blank, Errno> {
-    use rustix::fd::OwnedFd;
-    use rustix::fs::{memfd_create, MemfdFlags};
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     faults::check(Step::Create)?;
     let rw = File::from(memfd_create_checked(&memfd_name(name))?);
-    return Ok(Blank {
+    Ok(blank_from(rw, 0, len, writable))
+}
+
+/// A [`Blank`] over a memfd made (or prepared by the pool) already, `size`
+/// bytes long.
+fn blank_from(rw: File, size: u64, len: u64, writable: bool) -> Blank {
+    Blank {
         rw,
         read_only: None,
         seals: Some(if writable {
@@ -170,25 +181,51 @@ fn blank_memfd(name: &str, len: u64, writable: bool) -> Result<Blank, Errno> {
         }),
         len,
         filled: 0,
-    });
-
-    /// Whether the kernel rejected `MFD_NOEXEC_SEAL` once; then it is never
-    /// asked again.
-    static NO_NOEXEC_SEAL: AtomicBool = AtomicBool::new(false);
-
-    fn memfd_flags() -> MemfdFlags {
-        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING
+        size,
     }
+}
 
-    fn memfd_create_checked(name: &std::ffi::CStr) -> Result<OwnedFd, Errno> {
-        if !NO_NOEXEC_SEAL.load(Ordering::Relaxed) {
-            match memfd_create(name, memfd_flags() | MemfdFlags::NOEXEC_SEAL) {
-                Err(Errno::INVAL) => NO_NOEXEC_SEAL.store(true, Ordering::Relaxed),
-                other => return other,
-            }
+/// A [`Blank`] for `len` bytes over a file the pool prepared, `size` bytes
+/// long (its bytes allocated ahead; 0 for a small one).
+pub(crate) fn blank_pooled(file: File, size: u64, len: u64, writable: bool) -> Blank {
+    blank_from(file, size, len, writable)
+}
+
+/// A memfd for the pool, named `wasi-memfd:pooled` (a memfd's name is fixed
+/// when it is made), with `capacity` bytes allocated (0: none).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn prepared(capacity: u64) -> Result<File, Errno> {
+    let file = File::from(memfd_create_checked(c"wasi-memfd:pooled")?);
+    if capacity > 0 {
+        rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, capacity)?;
+    }
+    Ok(file)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn prepared(_capacity: u64) -> Result<File, Errno> {
+    Err(Errno::NOSYS)
+}
+
+/// Whether the kernel rejected `MFD_NOEXEC_SEAL` once; then it is never
+/// asked again.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+static NO_NOEXEC_SEAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `memfd_create` with sealing allowed, close-on-exec, and (where the
+/// kernel knows it) `MFD_NOEXEC_SEAL`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn memfd_create_checked(name: &std::ffi::CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+    use rustix::fs::{memfd_create, MemfdFlags};
+    use std::sync::atomic::Ordering;
+    let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+    if !NO_NOEXEC_SEAL.load(Ordering::Relaxed) {
+        match memfd_create(name, flags | MemfdFlags::NOEXEC_SEAL) {
+            Err(Errno::INVAL) => NO_NOEXEC_SEAL.store(true, Ordering::Relaxed),
+            other => return other,
         }
-        memfd_create(name, memfd_flags())
     }
+    memfd_create(name, flags)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -266,6 +303,8 @@ fn blank_shm(len: u64, writable: bool) -> Result<Blank, Errno> {
             seals: None,
             len,
             filled: 0,
+            // Nothing allocated ahead for `finish` to trim.
+            size: 0,
         });
     }
     Err(Errno::EXIST)

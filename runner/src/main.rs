@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::p2::WasiMemfdP2Ctx;
-use wasi_memfd::WasiMemfdCtx;
+use wasi_memfd::{Pool, PoolConfig, WasiMemfdCtx};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module, Store};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
@@ -65,6 +65,13 @@ struct RunArgs {
     /// Most memory files the guest may hold open.
     #[arg(long, value_name = "N")]
     max_files: Option<usize>,
+    /// Take memory files from a pool a background thread keeps ready: SMALL
+    /// empty files, and LARGE files with BYTES allocated ahead (default
+    /// 64M), for data of more than half of BYTES. Costs a thread, the fds
+    /// and LARGE x BYTES of memory; pooled files show as
+    /// `memfd:wasi-memfd:pooled` in /proc.
+    #[arg(long, value_name = "SMALL[,LARGE[,BYTES]]", value_parser = parse_pool)]
+    pool: Option<PoolConfig>,
     /// The guest (a component or a core module, binary or text), then its
     /// arguments (its argv[0] is the WASM file name). Everything after WASM
     /// goes to the guest, flags included, as with `wasmtime run`.
@@ -125,6 +132,32 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("expected a byte count like 4096, 64K, 16M or 1G, got {s:?}"))?;
     n.checked_mul(1 << shift)
         .ok_or_else(|| format!("{s} is too large"))
+}
+
+fn parse_pool(s: &str) -> Result<PoolConfig, String> {
+    let mut config = PoolConfig::default();
+    config.large_files = 0;
+    let mut parts = s.split(',');
+    let count = |part: Option<&str>, what: &str| -> Result<Option<usize>, String> {
+        part.map(|p| {
+            p.parse()
+                .map_err(|_| format!("--pool: expected a number of {what} files, got {p:?}"))
+        })
+        .transpose()
+    };
+    if let Some(n) = count(parts.next(), "small")? {
+        config.small_files = n;
+    }
+    if let Some(n) = count(parts.next(), "large")? {
+        config.large_files = n;
+    }
+    if let Some(bytes) = parts.next() {
+        config.large_bytes = parse_size(bytes)?;
+    }
+    if parts.next().is_some() {
+        return Err(format!("--pool: expected SMALL[,LARGE[,BYTES]], got {s:?}"));
+    }
+    Ok(config)
 }
 
 fn main() -> ExitCode {
@@ -262,6 +295,9 @@ fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
 
 fn memfd_ctx(args: &RunArgs) -> Result<WasiMemfdCtx> {
     let mut memfd = WasiMemfdCtx::builder();
+    if let Some(config) = args.pool {
+        memfd.pool(&Pool::new(config).context("--pool")?);
+    }
     if let Some(n) = args.max_file_size {
         memfd.max_file_size(n);
     }

@@ -237,3 +237,22 @@ fn component() {
         ],
     );
 }
+
+/// The p1 cases again, with memory files taken from a pool: every answer
+/// must be the same.
+#[test]
+fn p1_with_a_pool() {
+    crate::model::with_pool(|| {
+        run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend))
+    });
+}
+
+/// The component cases again, with memory files taken from a pool.
+#[test]
+fn component_with_a_pool() {
+    crate::model::with_pool(|| {
+        run_cases("component", |case| {
+            crate::model::component::run(&case.ops, case.wasi)
+        })
+    });
+}

@@ -1474,3 +1474,81 @@ fn memory_file_calls_on_the_sync_linker_never_enter_the_runtime() {
         );
     });
 }
+
+#[test]
+fn files_from_a_pool_look_exactly_like_new_ones() {
+    use std::os::fd::AsRawFd;
+    use wasi_memfd::{Pool, PoolConfig};
+    const MIB: usize = 1 << 20;
+    let mut config = PoolConfig::default();
+    config.small_files = 2;
+    config.large_files = 1;
+    config.large_bytes = 2 * MIB as u64;
+    let pool = Pool::new(config).unwrap();
+    let full = || {
+        let start = std::time::Instant::now();
+        while pool.ready() != (2, 1) {
+            assert!(start.elapsed().as_secs() < 10, "the pool never filled");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    };
+    full();
+    let mut g = Guest::with(WasiMemfdCtx::builder().pool(&pool));
+    let name_of = |g: &Guest, fd: u32| {
+        let file = g.store.data().memory_file(fd).unwrap();
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", file.file().as_raw_fd()));
+        link.unwrap().to_string_lossy().into_owned()
+    };
+
+    // Small data: an empty pooled file, filled and sealed.
+    let small = g.memfd(b"pooled bytes");
+    assert_eq!(name_of(&g, small), "/memfd:wasi-memfd:pooled (deleted)");
+    assert_eq!(g.filestat(small).unwrap().size, 12);
+    assert_eq!(g.read(small, 64).unwrap(), b"pooled bytes");
+    assert_eq!(g.write(small, b"x"), Err(errno::BADF));
+    assert!(g
+        .store
+        .data()
+        .memory_file(small)
+        .unwrap()
+        .is_sealed_read_only());
+
+    // A mebibyte and more: the large file, allocated ahead, trimmed.
+    let data = pattern(MIB + 3);
+    let at = (DATA as usize).next_multiple_of(PAGE) + PAGE;
+    g.grow_to(at + data.len());
+    g.put(at as u32, &data);
+    let errno = g.make_raw(at as u32, data.len() as u32, NAME, 0, 0, OUT);
+    assert_eq!(errno, errno::SUCCESS);
+    let large = g.u32_at(OUT);
+    assert_eq!(name_of(&g, large), "/memfd:wasi-memfd:pooled (deleted)");
+    let file = g.store.data().memory_file(large).unwrap();
+    assert_eq!(
+        file.size().unwrap(),
+        (MIB + 3) as u64,
+        "trimmed to the data"
+    );
+    assert!(file.is_sealed_read_only());
+    assert!(file.read_all().unwrap() == data, "the bytes differ");
+    assert_eq!(g.pread(large, 8, MIB as u64).unwrap(), &data[MIB..]);
+    let errno: i32 = g.call("fd_filestat_set_size", (large, (MIB + 3) as u64));
+    assert_eq!(errno, errno::INVAL, "same-size set_size on a read-only fd");
+    drop(file);
+
+    // Writable: in place, never past the end, as a new file.
+    let rw = g.memfd_rw(b"abc");
+    assert_eq!(g.pwrite(rw, b"X", 1), Ok(1));
+    assert_eq!(g.pwrite(rw, b"Y", 3), Err(errno::FBIG));
+    assert_eq!(g.pread(rw, 8, 0).unwrap(), b"aXc");
+
+    // The limits see a closed file gone at once (the pool's thread closes
+    // it later); the pool refills.
+    let usage = g.usage();
+    assert_eq!((usage.files, usage.bytes), (3, (12 + MIB + 3 + 3) as u64));
+    for fd in [small, large, rw] {
+        assert_eq!(g.close(fd), errno::SUCCESS);
+    }
+    let usage = g.usage();
+    assert_eq!((usage.files, usage.bytes), (0, 0));
+    full();
+}

@@ -93,6 +93,9 @@ impl Driver {
     fn new(wasi: Wasi) -> Self {
         let mut builder = WasiMemfdCtx::builder();
         builder.backend(Backend::Memfd).limits(limits());
+        if let Some(pool) = super::pool() {
+            builder.pool(pool);
+        }
         for (name, data, writable) in preopens() {
             builder.preopen_bytes(name, &data, writable).unwrap();
         }

@@ -42,6 +42,35 @@ pub use wasi_memfd::Limits;
 /// WASIp1 errnos.
 pub use trampoline::errno;
 
+thread_local! {
+    /// Whether the drivers on this thread build their stores with [`pool`].
+    static POOLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the drivers on this thread taking memory files from a
+/// [`wasi_memfd::Pool`] (memfd backend only): what the guest observes must
+/// not change.
+pub fn with_pool<R>(f: impl FnOnce() -> R) -> R {
+    POOLED.set(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    POOLED.set(false);
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The pool the drivers use inside [`with_pool`], if any: one per process,
+/// small, with a large file too (the model's data is small, so these are
+/// small files in practice).
+pub fn pool() -> Option<&'static wasi_memfd::Pool> {
+    static POOL: std::sync::OnceLock<wasi_memfd::Pool> = std::sync::OnceLock::new();
+    POOLED.get().then(|| {
+        POOL.get_or_init(|| {
+            let mut config = wasi_memfd::PoolConfig::default();
+            config.small_files = 8;
+            wasi_memfd::Pool::new(config).expect("starting the model's pool")
+        })
+    })
+}
+
 /// Most bytes of data one op passes or asks for.
 pub const MAX_DATA: u64 = 4096;
 

@@ -160,6 +160,9 @@ impl Driver {
         wasi_memfd::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
         let mut builder = WasiMemfdCtx::builder();
         builder.backend(backend).limits(limits());
+        if let Some(pool) = super::pool() {
+            builder.pool(pool);
+        }
         for (name, data, writable) in preopens() {
             builder.preopen_bytes(name, &data, writable).unwrap();
         }

@@ -209,3 +209,18 @@ fn go_sources_are_gofmt_clean() {
     );
     assert!(out.trim().is_empty(), "not gofmt-formatted:\n{out}");
 }
+
+/// With `--pool` (8 small files, 1 large with 12 MiB allocated ahead, which
+/// the 8 MiB check takes), the guest sees exactly what it sees without.
+#[test]
+fn go_guest_with_a_pool() {
+    let run = run_guest(["--pool", "8,1,12M"], memfdcheck(), ["basic"]);
+    assert_all_checks_pass(&run, BASIC_CHECKS);
+    let run = run_limits(
+        &["--pool".as_ref(), "8".as_ref()],
+        memfdcheck(),
+        (5, 4096, 10000),
+        &[],
+    );
+    assert_all_checks_pass(&run, LIMIT_CHECKS);
+}

@@ -43,6 +43,8 @@
 //!
 //! The I/O itself, errnos and `filestat` are in [`super::io`].
 
+use std::sync::Arc;
+
 use wasmtime_wasi::p1::types::{self, Errno};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
@@ -174,7 +176,13 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
     }
 
     async fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        if self.fds.remove(u32::from(fd)).is_some() {
+        if let Some(entry) = self.fds.remove(u32::from(fd)) {
+            // With a pool, its thread closes the file (and frees its pages)
+            // when this was its last handle. The `Arc` goes now, so the
+            // limits see the file gone at once, as without a pool.
+            if let (Some(pool), Ok(file)) = (self.memfd.pool(), Arc::try_unwrap(entry.file)) {
+                pool.release(file);
+            }
             return Ok(());
         }
         in_runtime(self.wasi.fd_close(mem, fd)).await
