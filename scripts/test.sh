@@ -66,6 +66,17 @@ cargo run --release --quiet --example stress -- 2 3000 4096
 # Every crate packages (cargo builds the packaged sources on their own, so
 # nothing outside a package, such as the WIT, can be missing) and would
 # publish. --allow-dirty: a local run with uncommitted work checks it too.
+# cargo verifies each crate against the others through a local registry
+# under target/package and keeps what it extracts from there in
+# $CARGO_HOME/registry/src/-<hash>/, reusing it for the same path and
+# version: a second run from the same clone would verify against the first
+# run's sources. Remove this workspace's crates from those local-registry
+# extractions (crates.io's directory is left alone), and what the last
+# verification compiled from them (registry crates are never rechecked).
+for stale in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/wasi-memfd{,-cli,-guest}-[0-9]* \
+    target/debug/.fingerprint/wasi-memfd-*; do
+    [ -d "$stale" ] && rm -rf "$stale"
+done
 cargo package --workspace --allow-dirty --quiet
 cargo publish --workspace --dry-run --allow-dirty --quiet
 
