@@ -38,6 +38,10 @@
 //!
 //! Numbers are for comparison on one machine, not assertions.
 
+#[path = "../tests/support/command.rs"]
+#[allow(dead_code)]
+mod command;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::os::fd::OwnedFd;
@@ -243,25 +247,8 @@ fn core_module(engine: &Engine, body: &str) -> Module {
 /// The component: [`COMPONENT_CORE`] with [`COMPONENT_WORLD`] over the
 /// project's WIT, encoded with wit-component.
 fn component_bytes() -> Vec<u8> {
-    let mut module = wat::parse_str(COMPONENT_CORE).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-    let mut resolve = wit_parser::Resolve::default();
-    resolve.push_dir(&root).unwrap();
-    let pkg = resolve.push_str("suite.wit", COMPONENT_WORLD).unwrap();
-    let world = resolve.select_world(&[pkg], Some("suite")).unwrap();
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    let core = wat::parse_str(COMPONENT_CORE).unwrap();
+    command::encode(core, COMPONENT_WORLD, "suite")
 }
 
 /// A wasi-memfd context whose limits fit the largest size measured.

@@ -31,21 +31,25 @@ pub fn memfd_command_component_of(len: u32) -> Vec<u8> {
           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) unreachable))"#
     ))
     .unwrap();
-    // The project's `wit/` brings `wasi:cli@0.2.0` (for `command`) with it.
+    encode(
+        core,
+        "package test:command;
+         world command {
+           import wasi-memfd:memfd/memfd@0.1.0;
+           export wasi:cli/run@0.2.0;
+         }",
+        "command",
+    )
+}
+
+/// Encodes `core` as a component of `world`, declared in `world_wit` over
+/// the project's `wit/` (which brings `wasi:cli@0.2.0` with it).
+pub fn encode(core: Vec<u8>, world_wit: &str, world: &str) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
     let mut resolve = wit_parser::Resolve::default();
     resolve.push_dir(&root).unwrap();
-    let pkg = resolve
-        .push_str(
-            "command.wit",
-            "package test:command;
-             world command {
-               import wasi-memfd:memfd/memfd@0.1.0;
-               export wasi:cli/run@0.2.0;
-             }",
-        )
-        .unwrap();
-    let world = resolve.select_world(&[pkg], Some("command")).unwrap();
+    let pkg = resolve.push_str("world.wit", world_wit).unwrap();
+    let world = resolve.select_world(&[pkg], Some(world)).unwrap();
     let mut module = core;
     wit_component::embed_component_metadata(
         &mut module,
