@@ -256,11 +256,7 @@ impl WasiMemfdCtx {
         let file = crate::faults::check(crate::faults::Step::Dup)
             .map_err(std::io::Error::from)
             .and_then(|()| shared.try_clone())
-            .map_err(|e| {
-                ErrorCode::from_system(
-                    rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::NOMEM),
-                )
-            })?;
+            .map_err(|e| ErrorCode::from_io(&e))?;
         Ok(OpenedPreopen {
             file,
             writable,

@@ -55,13 +55,24 @@ impl ErrorCode {
     /// else means the system refused for lack of memory or space.
     pub(crate) fn from_system(errno: rustix::io::Errno) -> Self {
         use rustix::io::Errno;
-        // ENOTSUP and EOPNOTSUPP are one value on Linux, two elsewhere.
+        // ENOTSUP and EOPNOTSUPP are one value on Linux, two elsewhere;
+        // Windows has neither ENOSYS nor ENOTSUP.
         #[allow(unreachable_patterns)]
         match errno {
-            Errno::NOSYS | Errno::NOTSUP | Errno::OPNOTSUPP => ErrorCode::Unsupported,
-            Errno::MFILE | Errno::NFILE => ErrorCode::TooManyFiles,
+            #[cfg(unix)]
+            Errno::NOSYS | Errno::NOTSUP => ErrorCode::Unsupported,
+            Errno::OPNOTSUPP => ErrorCode::Unsupported,
+            Errno::MFILE => ErrorCode::TooManyFiles,
+            #[cfg(unix)]
+            Errno::NFILE => ErrorCode::TooManyFiles,
             _ => ErrorCode::OutOfMemory,
         }
+    }
+
+    /// [`ErrorCode::from_system`] for an error from std's file calls (one
+    /// without an errno means the system refused: `OutOfMemory`).
+    pub(crate) fn from_io(e: &std::io::Error) -> Self {
+        rustix::io::Errno::from_io_error(e).map_or(ErrorCode::OutOfMemory, Self::from_system)
     }
 
     fn describe(self) -> &'static str {
@@ -137,5 +148,29 @@ mod tests {
         );
         assert_eq!(ErrorCode::from_system(Errno::NOSPC), ErrorCode::OutOfMemory);
         assert_eq!(ErrorCode::from_system(Errno::NOSYS), ErrorCode::Unsupported);
+        assert_eq!(
+            ErrorCode::from_system(Errno::NOTSUP),
+            ErrorCode::Unsupported
+        );
+        assert_eq!(
+            ErrorCode::from_system(Errno::OPNOTSUPP),
+            ErrorCode::Unsupported
+        );
+    }
+
+    #[test]
+    fn std_errors_map_by_their_errno() {
+        use rustix::io::Errno;
+        let os = |errno: Errno| std::io::Error::from_raw_os_error(errno.raw_os_error());
+        assert_eq!(
+            ErrorCode::from_io(&os(Errno::MFILE)),
+            ErrorCode::TooManyFiles
+        );
+        assert_eq!(
+            ErrorCode::from_io(&os(Errno::NOMEM)),
+            ErrorCode::OutOfMemory
+        );
+        let no_errno = std::io::Error::other("no errno");
+        assert_eq!(ErrorCode::from_io(&no_errno), ErrorCode::OutOfMemory);
     }
 }

@@ -2,6 +2,7 @@
 //! native code.
 
 use std::fs::File;
+#[cfg(unix)]
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
@@ -74,6 +75,7 @@ impl MemoryFile {
     }
 }
 
+#[cfg(unix)]
 impl AsFd for MemoryFile {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.file.as_fd()

@@ -20,6 +20,9 @@
 //!   file, uncharged). Linux and the BSDs fill shared memory with `pwrite`;
 //!   macOS refuses `pwrite` there, so the object is sized with `ftruncate`
 //!   and filled through a shared mapping (compiled only on macOS).
+//! - Not Unix: neither. Every function that would make a file answers
+//!   [`UNSUPPORTED`] (`unsupported` for the guest), so no memory file ever
+//!   exists there, and the I/O on one is never reached.
 //!
 //! Every file is made in three steps, [`blank`], [`Blank::fill_at`] and
 //! [`Blank::finish`], so a large copy can be done in chunks (the async
@@ -39,6 +42,12 @@ pub const MAX_NAME_LEN: usize = 249;
 /// Prefix of every memfd name, so `/proc/<pid>/fd` shows where a file came
 /// from (`memfd:wasi-memfd:<guest name>`).
 const NAME_PREFIX: &str = "wasi-memfd:";
+
+/// What a backend this platform lacks answers: `unsupported` for the guest
+/// ([`ErrorCode::from_system`]). `EOPNOTSUPP`, the one such errno that
+/// rustix has on every platform (Windows has no `ENOSYS`).
+#[cfg_attr(unix, allow(dead_code))]
+const UNSUPPORTED: Errno = Errno::OPNOTSUPP;
 
 /// How memory files are made.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -149,7 +158,7 @@ impl Blank {
         debug_assert_eq!(self.filled, self.len, "finished before it was filled");
         if self.size > self.len {
             faults::check(Step::Seal)
-                .and_then(|()| rustix::fs::ftruncate(&self.rw, self.len))
+                .and_then(|()| trim(&self.rw, self.len))
                 .map_err(ErrorCode::from_system)?;
         }
         if let Some(seals) = self.seals {
@@ -204,7 +213,7 @@ pub(crate) fn prepared(capacity: u64) -> Result<File, Errno> {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn prepared(_capacity: u64) -> Result<File, Errno> {
-    Err(Errno::NOSYS)
+    Err(UNSUPPORTED)
 }
 
 /// Whether the kernel rejected `MFD_NOEXEC_SEAL` once; then it is never
@@ -230,7 +239,7 @@ fn memfd_create_checked(name: &std::ffi::CStr) -> Result<rustix::fd::OwnedFd, Er
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn blank_memfd(_name: &str, _len: u64, _writable: bool) -> Result<Blank, Errno> {
-    Err(Errno::NOSYS)
+    Err(UNSUPPORTED)
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -245,7 +254,7 @@ fn add_seals(fd: &File, seals: Seals) -> Result<(), Errno> {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn add_seals(_fd: &File, _seals: Seals) -> Result<(), Errno> {
-    Err(Errno::NOSYS)
+    Err(UNSUPPORTED)
 }
 
 /// `wasi-memfd:<name>`, cut to [`MAX_NAME_LEN`] bytes at a character
@@ -263,6 +272,14 @@ fn memfd_name(name: &str) -> std::ffi::CString {
     std::ffi::CString::new(full).unwrap_or_default()
 }
 
+/// Not Unix: no shared memory, so no memory files at all (every call that
+/// would make one answers `unsupported`).
+#[cfg(not(unix))]
+fn blank_shm(_len: u64, _writable: bool) -> Result<Blank, Errno> {
+    Err(UNSUPPORTED)
+}
+
+#[cfg(unix)]
 fn blank_shm(len: u64, writable: bool) -> Result<Blank, Errno> {
     use rustix::fs::Mode;
     use rustix::shm;
@@ -318,20 +335,19 @@ fn size_shm(fd: &File, len: u64) -> Result<(), Errno> {
     rustix::fs::ftruncate(fd, len)
 }
 
-#[cfg(not(target_vendor = "apple"))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 fn size_shm(_fd: &File, _len: u64) -> Result<(), Errno> {
     Ok(())
 }
 
 /// `/wasi-memfd-<32 random hex digits>`.
+#[cfg(unix)]
 fn shm_name() -> Result<String, Errno> {
     use std::fmt::Write;
     let mut bytes = [0u8; 16];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        filled +=
-            rustix::rand::getrandom(&mut bytes[filled..], rustix::rand::GetRandomFlags::empty())?;
-    }
+    // `getrandom` the crate: rustix has no randomness on macOS.
+    getrandom::fill(&mut bytes)
+        .map_err(|e| e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error))?;
     let mut name = String::from("/wasi-memfd-");
     for b in bytes {
         let _ = write!(name, "{b:02x}");
@@ -341,11 +357,29 @@ fn shm_name() -> Result<String, Errno> {
 
 /// Writes all of `data` at `offset` with `pwrite` (through short writes and
 /// `EINTR`: `FileExt::write_all_at`), leaving the file offset where it was.
-#[cfg(not(target_vendor = "apple"))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 fn fill(file: &File, data: &[u8], offset: u64) -> Result<(), Errno> {
     use std::os::unix::fs::FileExt;
     file.write_all_at(data, offset)
         .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
+}
+
+/// Cuts a pooled file's bytes allocated ahead down to `len`.
+#[cfg(unix)]
+fn trim(file: &File, len: u64) -> Result<(), Errno> {
+    rustix::fs::ftruncate(file, len)
+}
+
+/// Not Unix: never reached (no memory file can be made).
+#[cfg(not(unix))]
+fn trim(_file: &File, _len: u64) -> Result<(), Errno> {
+    Err(UNSUPPORTED)
+}
+
+/// Not Unix: never reached (no memory file can be made).
+#[cfg(not(unix))]
+fn fill(_file: &File, _data: &[u8], _offset: u64) -> Result<(), Errno> {
+    Err(UNSUPPORTED)
 }
 
 /// macOS refuses `pwrite` on shared memory: the bytes are copied through a
@@ -380,6 +414,7 @@ fn fill(fd: &File, data: &[u8], offset: u64) -> Result<(), Errno> {
 }
 /// Reads all bytes of `file` (from offset 0, through `pread`), for the
 /// embedder reading back what a guest wrote.
+#[cfg(unix)]
 pub(crate) fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
     let len = rustix::fs::fstat(file)?.st_size;
     let len = usize::try_from(len).map_err(|_| Errno::FBIG)?;
@@ -395,6 +430,12 @@ pub(crate) fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
     }
     buf.truncate(filled);
     Ok(buf)
+}
+
+/// Not Unix: never reached (no memory file can be made).
+#[cfg(not(unix))]
+pub(crate) fn read_all(_file: &File) -> std::io::Result<Vec<u8>> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 #[cfg(test)]
@@ -440,6 +481,13 @@ mod tests {
         assert_eq!(rustix::io::pwrite(&file, b"!", 5), Err(Errno::PERM));
         assert_eq!(ftruncate(&file, 2), Err(Errno::PERM));
         assert_eq!(fstat(&file).unwrap().st_size, 5);
+    }
+
+    #[test]
+    fn a_missing_backend_answers_unsupported() {
+        // What every memory-file call answers where the platform has no
+        // backend (non-Unix, and memfd off Linux): the stubs return this.
+        assert_eq!(ErrorCode::from_system(UNSUPPORTED), ErrorCode::Unsupported);
     }
 
     #[test]

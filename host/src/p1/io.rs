@@ -14,6 +14,7 @@
 use std::fs::File;
 use std::io::{IoSlice, IoSliceMut};
 
+#[cfg(unix)]
 use rustix::io::Errno as SysErrno;
 use wasmtime_wasi::p1::types::{self, Errno};
 use wiggle::{GuestMemory, GuestPtr};
@@ -47,6 +48,7 @@ pub(super) fn charge<T>(fuel: &mut usize, array: GuestPtr<[T]>) -> Result<()> {
 }
 
 /// A system error on a memory file, as a WASIp1 errno.
+#[cfg(unix)]
 fn sys(e: SysErrno) -> types::Error {
     match e {
         SysErrno::INVAL => Errno::Inval,
@@ -258,6 +260,7 @@ fn checked_offset(offset: u64, done: usize) -> Result<u64> {
 }
 
 /// Reads at `offset` until every buffer is full or the file ends.
+#[cfg(unix)]
 fn preadv_full(file: &File, mut bufs: &mut [IoSliceMut<'_>], offset: u64) -> Result<usize> {
     let mut done = 0;
     while !bufs.is_empty() {
@@ -275,6 +278,7 @@ fn preadv_full(file: &File, mut bufs: &mut [IoSliceMut<'_>], offset: u64) -> Res
 }
 
 /// Writes every buffer at `offset` (the caller keeps them inside the file).
+#[cfg(unix)]
 fn pwritev_all(file: &File, mut bufs: &mut [IoSlice<'_>], offset: u64) -> Result<()> {
     let mut done = 0;
     while !bufs.is_empty() {
@@ -334,6 +338,7 @@ fn bounce_write(mem: &GuestMemory<'_>, file: &File, span: Span, offset: u64) -> 
 }
 
 /// `fd_filestat_get` of a memory file.
+#[cfg(unix)]
 pub(super) fn filestat(file: &File) -> Result<types::Filestat> {
     let st = rustix::fs::fstat(file).map_err(sys)?;
     let ns = |secs: i64, nsecs: i64| -> u64 {
@@ -353,3 +358,26 @@ pub(super) fn filestat(file: &File) -> Result<types::Filestat> {
         ctim: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
     })
 }
+
+/// Not Unix: no memory file can be made (see `crate::memfd`), so no
+/// memory-file fd exists for these to serve.
+#[cfg(not(unix))]
+mod not_unix {
+    use super::*;
+
+    pub(super) fn preadv_full(_: &File, _: &mut [IoSliceMut<'_>], _: u64) -> Result<usize> {
+        err(Errno::Notsup)
+    }
+
+    pub(super) fn pwritev_all(_: &File, _: &mut [IoSlice<'_>], _: u64) -> Result<()> {
+        err(Errno::Notsup)
+    }
+
+    pub(in crate::p1) fn filestat(_: &File) -> Result<types::Filestat> {
+        err(Errno::Notsup)
+    }
+}
+#[cfg(not(unix))]
+pub(super) use not_unix::filestat;
+#[cfg(not(unix))]
+use not_unix::{preadv_full, pwritev_all};
