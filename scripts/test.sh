@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The full test suite: host unit tests (fault injection among them),
-# component and core-module integration tests, the model test, the Go, C and
-# Rust guests run through the runner, the WASI test suite, a short stress run
-# and a build of the fuzz target.
+# component and core-module integration tests, the model test, the guests
+# in every language run through the runner, the WASI test suite, a short
+# stress run, packaging, the embedding check, a build of the fuzz target and
+# a compile check for macOS, FreeBSD and Windows.
 #
 # Installs what the guests need first, project-local where it can:
 # - Go and Zig from PyPI into target/venv (scripts/toolchains.sh);
 # - Debian's rustc 1.63 with its wasm32-wasi std (apt, needs root; only if
 #   /usr/bin/rustc cannot build for wasm32-wasi yet). rustup's toolchain
-#   stays first on PATH: the tests call /usr/bin/rustc by its full path.
+#   stays first on PATH: the tests call /usr/bin/rustc by its full path;
+# - Debian's rustc-web with its library source, unpacked into target/cross
+#   (apt-get download; scripts/cross-check.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -49,8 +52,9 @@ cargo test --release --workspace
 
 # The WASI test suite's 72 WASIp1 tests through the runner (which the
 # integration tests above built): the core-module layer stays a drop-in
-# replacement for wasmtime-wasi's. CI lays shared/ beside the clone.
-suite="$root/../shared/wasi-testsuite"
+# replacement for wasmtime-wasi's. CI lays shared/ beside the clone;
+# WASI_TESTSUITE names another copy of the same layout.
+suite="${WASI_TESTSUITE:-$root/../shared/wasi-testsuite}"
 if [ -n "$(find "$suite/tests" -name '*.wasm' -print -quit 2>/dev/null)" ]; then
     python3 "$suite/run.py" "$root/target/release/wasi-memfd" run
 else
@@ -89,3 +93,8 @@ bash scripts/embed-check.sh
 # fuzz/README.md for running it). Without a sanitizer: the build is a second
 # wasmtime build, and ASan would double it.
 bash scripts/fuzz-build.sh -s none
+
+# macOS (shared memory filled through a mapping), FreeBSD (shared memory)
+# and Windows (no memory files: `unsupported`) compile: `cargo check` of the
+# library and the runner for each, std built from source with Debian's rustc-web (target/cross).
+bash scripts/cross-check.sh
