@@ -472,7 +472,6 @@ impl Driver {
                 let got = Self::result(errno, || ());
                 let want = match self.fds.open.get(&n) {
                     None => Err(errno::BADF),
-                    // SEMANTICS(issue 7): see `state::p1_set_size`.
                     Some(fd) => state::p1_set_size(self.model.writable(fd.entry), current, new),
                 };
                 self.check("fd_filestat_set_size", &got, &want);

@@ -253,30 +253,18 @@ pub fn p1_seek(pos: u64, size: u64, delta: i64, whence: Whence) -> Result<u64, i
 }
 
 /// `fd_filestat_set_size` on a memory-file fd: the current size succeeds on
-/// a writable fd (as `ftruncate` to the same size on a sealed memfd) and is
-/// `EINVAL` on a read-only one (as `ftruncate` on an `O_RDONLY` fd); any
-/// other size is `EPERM` on a writable fd, and
-/// [`P1_SET_SIZE_READ_ONLY_OTHER_SIZE`] on a read-only one.
-// SEMANTICS(issue 7): these are issue 7's semantics (before it every size
-// was `EPERM`).
+/// a writable fd (as `ftruncate` to the same size on a sealed memfd) and
+/// any other size is `EPERM` (the size is sealed); a read-only fd answers
+/// `EINVAL` for every size, as `ftruncate` on an `O_RDONLY` fd does (the
+/// issue fixed only the writable same-size case; `EINVAL` is the decision
+/// for the rest, documented in host/src/p1/snapshot.rs).
 pub fn p1_set_size(writable: bool, size: u64, new: u64) -> Result<(), i32> {
     match (writable, new == size) {
         (true, true) => Ok(()),
         (true, false) => Err(errno::PERM),
-        (false, true) => Err(errno::INVAL),
-        (false, false) => Err(P1_SET_SIZE_READ_ONLY_OTHER_SIZE),
+        (false, _) => Err(errno::INVAL),
     }
 }
-
-/// What `fd_filestat_set_size` answers on a read-only memory-file fd for a
-/// size other than the file's.
-// SEMANTICS(issue 7): issue 7 says `EPERM` ("any other size returns
-// EPERM"); host/src/p1/snapshot.rs as landed (549dac9) answers `EINVAL` for
-// every size on a read-only fd, as `ftruncate` on an `O_RDONLY` fd does,
-// and tests/host/p1.rs `size_and_times_are_fixed` asserts that. The model
-// follows the code until that is decided: for the issue's reading, set this
-// to `errno::PERM`.
-pub const P1_SET_SIZE_READ_ONLY_OTHER_SIZE: i32 = errno::INVAL;
 
 /// `whence` of `fd_seek`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

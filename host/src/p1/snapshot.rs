@@ -18,10 +18,10 @@
 //!   (wasmtime-wasi itself serves only the first non-empty iovec). Every iovec must lie inside memory, even
 //!   the part a write clamped at the end of the file would not touch: one
 //!   outside traps, as wasmtime-wasi's do;
-//! - `fd_filestat_set_size` to the file's current size succeeds on a
-//!   writable fd (as `ftruncate` to the same size does on a sealed memfd)
-//!   and answers `EINVAL` on a read-only one (as `ftruncate` on an
-//!   `O_RDONLY` fd does); any other size, `fd_allocate` past the end and
+//! - `fd_filestat_set_size` answers `EINVAL` for every size on a read-only
+//!   fd (as `ftruncate` on an `O_RDONLY` fd does); on a writable fd the
+//!   file's current size succeeds (as `ftruncate` to the same size does on
+//!   a sealed memfd), and any other size, `fd_allocate` past the end and
 //!   `fd_filestat_set_times` answer `EPERM`: the size and metadata are
 //!   fixed (the memfd is sealed);
 //! - `fd_fdstat_set_flags` records `NONBLOCK`, `DSYNC`, `RSYNC` and `SYNC`
