@@ -87,12 +87,7 @@ fn c_guest_basic() {
 
 #[test]
 fn c_guest_preopen() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen", "greeting", GREETING],
-    );
+    let run = run_preopen("c", memfd_test(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
@@ -120,15 +115,11 @@ fn c_guest_limits_with_preopen() {
     assert_all_checks_pass(&run, &all);
 }
 
-/// A failed check reaches the runner's exit status.
+/// A failed check reaches the runner's exit status (the C guest stops at
+/// its first failure, with no count).
 #[test]
 fn c_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen", "greeting", "something else"],
-    );
+    let run = run_preopen("c", memfd_test(), GREETING, "something else");
     run.assert_code(1);
     assert!(
         run.stdout().lines().any(|l| l.starts_with("FAIL: ")),

@@ -67,11 +67,6 @@ fn memfdcheck() -> &'static PathBuf {
     })
 }
 
-/// A host file holding [`GREETING`], for `--preopen`.
-fn greeting_file() -> PathBuf {
-    host_file("go", "greeting.txt", GREETING)
-}
-
 #[test]
 fn go_guest_basic() {
     let run = run_guest(Vec::<&str>::new(), memfdcheck(), ["basic"]);
@@ -80,12 +75,7 @@ fn go_guest_basic() {
 
 #[test]
 fn go_guest_preopen() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfdcheck(),
-        ["preopen", "greeting", GREETING],
-    );
+    let run = run_preopen("go", memfdcheck(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
@@ -98,19 +88,10 @@ fn go_guest_limits() {
 /// A failed check reaches the runner's exit status.
 #[test]
 fn go_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfdcheck(),
-        ["preopen", "greeting", "not the greeting"],
-    );
-    run.assert_code(1);
-    let stdout = run.stdout();
-    assert!(
-        stdout.contains("FAIL: OpenPreopened: contents, Stat, independent offsets")
-            && stdout.lines().last() == Some("0 passed, 1 failed"),
-        "{}",
-        run.describe()
+    let run = run_preopen("go", memfdcheck(), GREETING, "not the greeting");
+    assert_one_check_failed(
+        &run,
+        "FAIL: OpenPreopened: contents, Stat, independent offsets",
     );
 }
 

@@ -77,11 +77,6 @@ fn js_zip() -> &'static PathBuf {
     WASM.get_or_init(|| componentize("examples/js-zip/app.js", "js-zip.wasm"))
 }
 
-/// A host file holding [`GREETING`], for `--preopen`.
-fn greeting_file() -> PathBuf {
-    host_file("js", "greeting.txt", GREETING)
-}
-
 #[test]
 fn js_guest_basic() {
     let run = run_guest(Vec::<&str>::new(), memfd_test(), ["basic"]);
@@ -90,12 +85,7 @@ fn js_guest_basic() {
 
 #[test]
 fn js_guest_preopen() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen", "greeting", GREETING],
-    );
+    let run = run_preopen("js", memfd_test(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
@@ -103,21 +93,7 @@ fn js_guest_preopen() {
 /// writes the bytes back to the host file.
 #[test]
 fn js_guest_preopen_writable() {
-    let path = out_dir("js").join("writable-greeting.txt");
-    std::fs::write(&path, GREETING).expect("write writable-greeting.txt");
-    let preopen = preopen_arg("greeting", &path);
-    let run = run_guest(
-        ["--preopen-writable".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen-writable", "greeting", GREETING],
-    );
-    assert_all_checks_pass(&run, PREOPEN_WRITABLE_CHECKS);
-    assert_eq!(
-        std::fs::read_to_string(&path).expect("read writable-greeting.txt"),
-        GREETING.to_uppercase(),
-        "the guest's write did not reach the host file\n{}",
-        run.describe()
-    );
+    assert_preopen_writable("js", memfd_test(), GREETING, PREOPEN_WRITABLE_CHECKS);
 }
 
 #[test]
@@ -129,19 +105,10 @@ fn js_guest_limits() {
 /// A failed check reaches the runner's exit status.
 #[test]
 fn js_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen", "greeting", "not the greeting"],
-    );
-    run.assert_code(1);
-    let stdout = run.stdout();
-    assert!(
-        stdout.contains("FAIL: openPreopened: contents, stat, independent files")
-            && stdout.lines().last() == Some("0 passed, 1 failed"),
-        "{}",
-        run.describe()
+    let run = run_preopen("js", memfd_test(), GREETING, "not the greeting");
+    assert_one_check_failed(
+        &run,
+        "FAIL: openPreopened: contents, stat, independent files",
     );
 }
 

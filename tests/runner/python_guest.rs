@@ -94,11 +94,6 @@ fn python_zip() -> &'static PathBuf {
     })
 }
 
-/// A host file holding [`GREETING`], for `--preopen`.
-fn greeting_file() -> PathBuf {
-    host_file("python", "greeting.txt", GREETING)
-}
-
 #[test]
 fn python_guest_basic() {
     let run = run_guest(Vec::<&str>::new(), memfd_test(), ["basic"]);
@@ -107,12 +102,7 @@ fn python_guest_basic() {
 
 #[test]
 fn python_guest_preopen() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen", "greeting", GREETING],
-    );
+    let run = run_preopen("python", memfd_test(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
@@ -120,21 +110,7 @@ fn python_guest_preopen() {
 /// writes the bytes back to the host file.
 #[test]
 fn python_guest_preopen_writable() {
-    let path = out_dir("python").join("writable-greeting.txt");
-    std::fs::write(&path, GREETING).expect("write writable-greeting.txt");
-    let preopen = preopen_arg("greeting", &path);
-    let run = run_guest(
-        ["--preopen-writable".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen-writable", "greeting", GREETING],
-    );
-    assert_all_checks_pass(&run, PREOPEN_WRITABLE_CHECKS);
-    assert_eq!(
-        std::fs::read_to_string(&path).expect("read writable-greeting.txt"),
-        GREETING.to_uppercase(),
-        "the guest's write did not reach the host file\n{}",
-        run.describe()
-    );
+    assert_preopen_writable("python", memfd_test(), GREETING, PREOPEN_WRITABLE_CHECKS);
 }
 
 #[test]
@@ -146,19 +122,10 @@ fn python_guest_limits() {
 /// A failed check reaches the runner's exit status.
 #[test]
 fn python_guest_failure_exits_nonzero() {
-    let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_guest(
-        ["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
-        ["preopen", "greeting", "not the greeting"],
-    );
-    run.assert_code(1);
-    let stdout = run.stdout();
-    assert!(
-        stdout.contains("FAIL: open_preopened: contents, stat, independent offsets")
-            && stdout.lines().last() == Some("0 passed, 1 failed"),
-        "{}",
-        run.describe()
+    let run = run_preopen("python", memfd_test(), GREETING, "not the greeting");
+    assert_one_check_failed(
+        &run,
+        "FAIL: open_preopened: contents, stat, independent offsets",
     );
 }
 

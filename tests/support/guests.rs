@@ -1,4 +1,4 @@
-//! Shared by `go_guest.rs`, `c_guest.rs`, `rust_guest.rs` and `examples.rs`: finds the guest
+//! Shared by the runner's per-language tests and `examples.rs`: finds the guest
 //! toolchains, builds guests into `target/guests/`, runs them in the
 //! `wasi-memfd` runner and describes what happened.
 //!
@@ -401,6 +401,50 @@ pub fn host_file(sub: &str, name: &str, text: &str) -> PathBuf {
     std::fs::write(&tmp, text).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
     std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
     path
+}
+
+/// Runs a test guest in its `preopen` mode: `text` in the host file
+/// `out_dir(sub)/greeting.txt`, attached read-only as `greeting`, and the
+/// guest told to expect `expect` there (not `text`: a check that must fail).
+pub fn run_preopen(sub: &str, wasm: &Path, text: &str, expect: &str) -> Run {
+    let preopen = preopen_arg("greeting", &host_file(sub, "greeting.txt", text));
+    run_guest(
+        ["--preopen".as_ref(), preopen.as_os_str()],
+        wasm,
+        ["preopen", "greeting", expect],
+    )
+}
+
+/// Runs a test guest in its `preopen-writable` mode, which uppercases the
+/// `--preopen-writable` file `greeting` in place: every check in `checks`
+/// passes, and the runner wrote the bytes back to the host file.
+pub fn assert_preopen_writable(sub: &str, wasm: &Path, text: &str, checks: &[&str]) {
+    let path = host_file(sub, "writable-greeting.txt", text);
+    let preopen = preopen_arg("greeting", &path);
+    let run = run_guest(
+        ["--preopen-writable".as_ref(), preopen.as_os_str()],
+        wasm,
+        ["preopen-writable", "greeting", text],
+    );
+    assert_all_checks_pass(&run, checks);
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read writable-greeting.txt"),
+        text.to_uppercase(),
+        "the guest's write did not reach the host file\n{}",
+        run.describe()
+    );
+}
+
+/// A test guest's one failed check reached the runner's exit status: it
+/// exited 1, printed `failure` and counted `0 passed, 1 failed`.
+pub fn assert_one_check_failed(run: &Run, failure: &str) {
+    run.assert_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains(failure) && stdout.lines().last() == Some("0 passed, 1 failed"),
+        "expected {failure:?} and 0 passed, 1 failed\n{}",
+        run.describe()
+    );
 }
 
 /// Runs a test guest in its `limits` mode under `--max-files`,
