@@ -50,53 +50,6 @@ const EVENT_FD_WRITE: u8 = 2;
 /// `from_bytes` flag bit 0.
 const WRITABLE: u32 = 1;
 
-/// The trampoline's imports per module: function name and parameter types.
-/// Every function returns an errno (`i32`).
-const IMPORTS: &[(&str, &[(&str, &str)])] = &[
-    (
-        "wasi_memfd",
-        &[
-            ("from_bytes", "i32 i32 i32 i32 i32 i32"),
-            ("open_preopened", "i32 i32 i32"),
-        ],
-    ),
-    (
-        "wasi_snapshot_preview1",
-        &[
-            ("fd_read", "i32 i32 i32 i32"),
-            ("fd_pread", "i32 i32 i32 i64 i32"),
-            ("fd_write", "i32 i32 i32 i32"),
-            ("fd_pwrite", "i32 i32 i32 i64 i32"),
-            ("fd_seek", "i32 i64 i32 i32"),
-            ("fd_tell", "i32 i32"),
-            ("fd_filestat_get", "i32 i32"),
-            ("fd_fdstat_get", "i32 i32"),
-            ("fd_advise", "i32 i64 i64 i32"),
-            ("fd_sync", "i32"),
-            ("fd_datasync", "i32"),
-            ("fd_close", "i32"),
-            ("fd_filestat_set_size", "i32 i64"),
-            ("fd_allocate", "i32 i64 i64"),
-            ("fd_filestat_set_times", "i32 i64 i64 i32"),
-            ("fd_fdstat_set_flags", "i32 i32"),
-            ("fd_fdstat_set_rights", "i32 i64 i64"),
-            ("fd_renumber", "i32 i32"),
-            ("fd_prestat_get", "i32 i32"),
-            ("fd_prestat_dir_name", "i32 i32 i32"),
-            ("fd_readdir", "i32 i32 i32 i64 i32"),
-            ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32"),
-            ("path_filestat_get", "i32 i32 i32 i32 i32"),
-            ("path_create_directory", "i32 i32 i32"),
-            ("path_unlink_file", "i32 i32 i32"),
-            ("sock_recv", "i32 i32 i32 i32 i32 i32"),
-            ("sock_send", "i32 i32 i32 i32 i32"),
-            ("sock_shutdown", "i32 i32"),
-            ("sock_accept", "i32 i32 i32"),
-            ("poll_oneoff", "i32 i32 i32 i32"),
-        ],
-    ),
-];
-
 /// Pages of linear memory the trampoline starts with (256 KiB); it can
 /// grow (see [`Guest::grow_to`]).
 const PAGES: u32 = 4;
@@ -114,7 +67,7 @@ const BUF: u32 = 32 * 1024; // read buffers
 
 /// The trampoline's text (see `support/trampoline.rs`).
 fn trampoline_wat() -> String {
-    trampoline::wat(IMPORTS, PAGES)
+    trampoline::wat(trampoline::IMPORTS, PAGES)
 }
 
 /// One engine and compiled trampoline for every test.

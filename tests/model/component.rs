@@ -10,13 +10,13 @@
 
 use std::fmt::Debug;
 
-use wasi_memfd::{Backend, Usage, WasiMemfdCtx};
+use wasi_memfd::{Backend, Usage};
 
 use super::probe::{
     DescriptorFlags, DescriptorType, FsError, MemfdError, Probe, StreamError, Wasi,
 };
 use super::state::{self, ComponentWrite, Model, MAX_READ, PAGE};
-use super::{limits, pattern, preopens, FdRef, Op, Outcomes};
+use super::{limits, memfd_ctx, pattern, preopens, FdRef, Op, Outcomes};
 
 /// An error's name in the WIT, for [`Outcomes`].
 trait Label {
@@ -91,16 +91,8 @@ pub fn run(ops: &[Op], wasi: Wasi) -> Outcomes {
 
 impl Driver {
     fn new(wasi: Wasi) -> Self {
-        let mut builder = WasiMemfdCtx::builder();
-        builder.backend(Backend::Memfd).limits(limits());
-        if let Some(pool) = super::pool() {
-            builder.pool(pool);
-        }
-        for (name, data, writable) in preopens() {
-            builder.preopen_bytes(name, &data, writable).unwrap();
-        }
         Driver {
-            probe: Probe::new(wasi, builder.build()),
+            probe: Probe::new(wasi, memfd_ctx(Backend::Memfd)),
             model: Model::new(limits(), &preopens()),
             descs: Vec::new(),
             streams: Vec::new(),

@@ -96,6 +96,22 @@ pub fn preopens() -> Vec<(&'static str, Vec<u8>, bool)> {
     ]
 }
 
+/// The context every driver's store starts with: `backend`, [`limits`],
+/// [`pool`] (inside [`with_pool`]) and [`preopens`].
+pub fn memfd_ctx(backend: Backend) -> wasi_memfd::WasiMemfdCtx {
+    let mut builder = wasi_memfd::WasiMemfdCtx::builder();
+    builder.backend(backend).limits(limits());
+    if let Some(pool) = pool() {
+        builder.pool(pool);
+    }
+    for (name, data, writable) in preopens() {
+        builder
+            .preopen_bytes(name, &data, writable)
+            .expect("attaching the model's preopens");
+    }
+    builder.build()
+}
+
 /// `len` bytes that differ from their neighbours, varied by `seed`.
 pub fn pattern(len: u64, seed: u8) -> Vec<u8> {
     (0..len)

@@ -13,40 +13,13 @@ use std::fmt::Debug;
 use std::sync::OnceLock;
 
 use wasi_memfd::p1::{WasiMemfdP1Ctx, FIRST_FD};
-use wasi_memfd::{Backend, Usage, WasiMemfdCtx};
+use wasi_memfd::{Backend, Usage};
 use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, WasmParams, WasmResults};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::state::{self, Model};
-use super::trampoline::{self, Imports};
-use super::{errno, limits, pattern, preopens, Fault, FdRef, Op, Outcomes};
-
-/// The calls the driver makes; every one returns an errno.
-const IMPORTS: Imports<'static> = &[
-    (
-        "wasi_memfd",
-        &[
-            ("from_bytes", "i32 i32 i32 i32 i32 i32"),
-            ("open_preopened", "i32 i32 i32"),
-        ],
-    ),
-    (
-        "wasi_snapshot_preview1",
-        &[
-            ("fd_read", "i32 i32 i32 i32"),
-            ("fd_pread", "i32 i32 i32 i64 i32"),
-            ("fd_write", "i32 i32 i32 i32"),
-            ("fd_pwrite", "i32 i32 i32 i64 i32"),
-            ("fd_seek", "i32 i64 i32 i32"),
-            ("fd_tell", "i32 i32"),
-            ("fd_filestat_get", "i32 i32"),
-            ("fd_fdstat_get", "i32 i32"),
-            ("fd_filestat_set_size", "i32 i64"),
-            ("fd_renumber", "i32 i32"),
-            ("fd_close", "i32"),
-        ],
-    ),
-];
+use super::trampoline;
+use super::{errno, limits, memfd_ctx, pattern, preopens, Fault, FdRef, Op, Outcomes};
 
 /// Linear memory: one 64 KiB page, laid out as below.
 const PAGES: u32 = 1;
@@ -87,8 +60,8 @@ fn compiled() -> &'static (Engine, Module) {
     static COMPILED: OnceLock<(Engine, Module)> = OnceLock::new();
     COMPILED.get_or_init(|| {
         let engine = Engine::default();
-        let module =
-            Module::new(&engine, trampoline::wat(IMPORTS, PAGES)).expect("the trampoline compiles");
+        let module = Module::new(&engine, trampoline::wat(trampoline::IMPORTS, PAGES))
+            .expect("the trampoline compiles");
         (engine, module)
     })
 }
@@ -158,15 +131,7 @@ impl Driver {
         let (engine, module) = compiled();
         let mut linker = Linker::new(engine);
         wasi_memfd::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
-        let mut builder = WasiMemfdCtx::builder();
-        builder.backend(backend).limits(limits());
-        if let Some(pool) = super::pool() {
-            builder.pool(pool);
-        }
-        for (name, data, writable) in preopens() {
-            builder.preopen_bytes(name, &data, writable).unwrap();
-        }
-        let ctx = WasiMemfdP1Ctx::new(WasiCtxBuilder::new().build_p1(), builder.build());
+        let ctx = WasiMemfdP1Ctx::new(WasiCtxBuilder::new().build_p1(), memfd_ctx(backend));
         let mut store = Store::new(engine, ctx);
         let instance = linker.instantiate(&mut store, module).unwrap();
         let memory = instance.get_memory(&mut store, "memory").unwrap();

@@ -13,6 +13,53 @@
 /// returns an `i32` (an errno).
 pub type Imports<'a> = &'a [(&'a str, &'a [(&'a str, &'a str)])];
 
+/// What the tests import: `wasi_memfd`'s two calls and every WASIp1 call
+/// the tests make (the model uses some of them).
+pub const IMPORTS: Imports<'static> = &[
+    (
+        "wasi_memfd",
+        &[
+            ("from_bytes", "i32 i32 i32 i32 i32 i32"),
+            ("open_preopened", "i32 i32 i32"),
+        ],
+    ),
+    (
+        "wasi_snapshot_preview1",
+        &[
+            ("fd_read", "i32 i32 i32 i32"),
+            ("fd_pread", "i32 i32 i32 i64 i32"),
+            ("fd_write", "i32 i32 i32 i32"),
+            ("fd_pwrite", "i32 i32 i32 i64 i32"),
+            ("fd_seek", "i32 i64 i32 i32"),
+            ("fd_tell", "i32 i32"),
+            ("fd_filestat_get", "i32 i32"),
+            ("fd_fdstat_get", "i32 i32"),
+            ("fd_advise", "i32 i64 i64 i32"),
+            ("fd_sync", "i32"),
+            ("fd_datasync", "i32"),
+            ("fd_close", "i32"),
+            ("fd_filestat_set_size", "i32 i64"),
+            ("fd_allocate", "i32 i64 i64"),
+            ("fd_filestat_set_times", "i32 i64 i64 i32"),
+            ("fd_fdstat_set_flags", "i32 i32"),
+            ("fd_fdstat_set_rights", "i32 i64 i64"),
+            ("fd_renumber", "i32 i32"),
+            ("fd_prestat_get", "i32 i32"),
+            ("fd_prestat_dir_name", "i32 i32 i32"),
+            ("fd_readdir", "i32 i32 i32 i64 i32"),
+            ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32"),
+            ("path_filestat_get", "i32 i32 i32 i32 i32"),
+            ("path_create_directory", "i32 i32 i32"),
+            ("path_unlink_file", "i32 i32 i32"),
+            ("sock_recv", "i32 i32 i32 i32 i32 i32"),
+            ("sock_send", "i32 i32 i32 i32 i32"),
+            ("sock_shutdown", "i32 i32"),
+            ("sock_accept", "i32 i32 i32"),
+            ("poll_oneoff", "i32 i32 i32 i32"),
+        ],
+    ),
+];
+
 /// The trampoline's text: every import in `imports` wrapped in an exported
 /// wasm function of the same name, and an exported memory of `pages`
 /// 64 KiB pages.
