@@ -3,7 +3,7 @@
 //! of ops (`model::Case`), run through a real WASIp1 store and a real
 //! component store and compared with the plain model after every op.
 //!
-//! The driver is the one `cargo test --test model` runs
+//! The driver is the one `cargo test --release -p wasi-memfd --test host model_tests` runs
 //! (`tests/model/mod.rs`), included here by path: one copy of it.
 #![no_main]
 

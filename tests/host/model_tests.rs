@@ -120,7 +120,7 @@ fn run_cases(abi: &str, driver: impl Fn(&Case) -> Outcomes) -> Option<Outcomes> 
             Err(panic) => {
                 eprintln!(
                     "\n{abi} model test failed for seed {seed}; rerun it alone with\n  \
-                     MODEL_SEED={seed} cargo test --release --test model {abi}\n\
+                     MODEL_SEED={seed} cargo test --release -p wasi-memfd --test host model_tests::{abi}\n\
                      the case: {case:#?}\n"
                 );
                 resume_unwind(panic);
