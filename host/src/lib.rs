@@ -14,8 +14,9 @@
 //!
 //! Supported: wasmtime and wasmtime-wasi 48, Rust 1.95 or newer, Linux (the
 //! memfd backend). macOS and the BSDs use POSIX shared memory (macOS and
-//! FreeBSD are compile-checked, not tested); on non-Unix targets the crate compiles and
-//! every call that would make a memory file answers `unsupported`.
+//! FreeBSD are compile-checked, not tested); on non-Unix targets the crate
+//! compiles and every call that would make a memory file answers
+//! `unsupported`.
 #![deny(missing_docs)]
 
 mod copy;
