@@ -7,7 +7,9 @@
 //!
 //! Descriptors are counted by what they point to (`/proc/self/fd` links to
 //! `memfd:wasi-memfd:fault-*`, or to `/dev/shm/wasi-memfd-*` under
-//! [`SHM_LOCK`]), so the other unit tests may run beside these.
+//! [`SHM_LOCK`]), so the other unit tests may run beside these. Files from
+//! a [`Pool`] all share one name with the pool's ready files, so the pooled
+//! cases follow the one file a call took, by inode, instead.
 
 use std::sync::Mutex;
 
@@ -16,7 +18,7 @@ use wasmtime::{Engine, Linker, Module, Store};
 
 use crate::faults::{self, Step};
 use crate::p1::WasiMemfdP1Ctx;
-use crate::{Backend, Budget, ErrorCode, Usage, WasiMemfdCtx};
+use crate::{Backend, Budget, ErrorCode, Pool, PoolConfig, Usage, WasiMemfdCtx};
 
 #[path = "../../tests/probe/mod.rs"]
 #[allow(unused_imports)]
@@ -65,9 +67,16 @@ fn cases(backend: Backend) -> Vec<(Step, Errno, ErrorCode)> {
 }
 
 fn ctx(backend: Backend, budget: &Budget) -> WasiMemfdCtx {
-    WasiMemfdCtx::builder()
-        .backend(backend)
-        .budget(budget)
+    ctx_with(backend, budget, None)
+}
+
+fn ctx_with(backend: Backend, budget: &Budget, pool: Option<&Pool>) -> WasiMemfdCtx {
+    let mut builder = WasiMemfdCtx::builder();
+    builder.backend(backend).budget(budget);
+    if let Some(pool) = pool {
+        builder.pool(pool);
+    }
+    builder
         .preopen_bytes("pre", b"preopened", false)
         .unwrap()
         .build()
@@ -287,6 +296,144 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind_in_components() {
             let usage = guest.usage();
             assert_clean(backend, &baseline, &what, usage, &budget);
             assert!(guest.open_preopened("pre").is_ok(), "{what}: the next open");
+        }
+    }
+}
+
+/// The device and inode of every descriptor this process has open.
+fn open_inodes() -> Vec<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::metadata(e.ok()?.path()).ok())
+        .map(|meta| (meta.dev(), meta.ino()))
+        .collect()
+}
+
+/// Waits (up to 10 s) until `done`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// A small pool, full: every call below takes a file from it.
+fn full_pool() -> Pool {
+    let pool = Pool::new(PoolConfig {
+        small_files: 2,
+        large_files: 0,
+        ..PoolConfig::default()
+    })
+    .unwrap();
+    wait_until("the pool is full", || pool.ready() == (2, 0));
+    pool
+}
+
+/// Runs `call` against a full `pool`; returns its result and the one
+/// pooled file it took (device, inode).
+fn taking_one<R>(pool: &Pool, what: &str, call: impl FnOnce() -> R) -> (R, (u64, u64)) {
+    wait_until("the pool is full", || pool.ready() == (2, 0));
+    let before = pool.ready_inodes();
+    let result = call();
+    // The thread only adds files meanwhile: what is gone was taken.
+    let after = pool.ready_inodes();
+    let taken: Vec<_> = before.into_iter().filter(|i| !after.contains(i)).collect();
+    assert_eq!(taken.len(), 1, "{what}: the call took one pooled file");
+    (result, taken[0])
+}
+
+/// The steps that run on a pooled file (it exists already: no `Create`).
+fn pooled_cases() -> Vec<(Step, Errno, ErrorCode)> {
+    cases(Backend::Memfd)
+        .into_iter()
+        .filter(|(step, ..)| *step != Step::Create)
+        .collect()
+}
+
+#[test]
+fn every_failure_with_a_pooled_file_closes_it() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, P1_GUEST).unwrap();
+    let mut sync_linker = Linker::new(&engine);
+    crate::p1::add_to_linker_sync(&mut sync_linker, |s| s).unwrap();
+    let mut async_linker = Linker::new(&engine);
+    crate::p1::add_to_linker_async(&mut async_linker, |s| s).unwrap();
+    let pool = full_pool();
+    for (step, errno, code) in pooled_cases() {
+        for writable in [false, true] {
+            for asynchronous in [false, true] {
+                let what = format!(
+                    "core module, pooled, {step:?} fails with {errno:?}, \
+                     writable {writable}, async {asynchronous}"
+                );
+                let budget = Budget::new(1 << 20, 16);
+                let linker = if asynchronous {
+                    &async_linker
+                } else {
+                    &sync_linker
+                };
+                let memfd = ctx_with(Backend::Memfd, &budget, Some(&pool));
+                let mut guest = P1::new(&engine, linker, asynchronous, &module, memfd);
+                faults::inject(step, errno);
+                let ((got, _), taken) = taking_one(&pool, &what, || guest.make(writable));
+                assert_eq!(got, i32::from(code.errno()), "{what}");
+                assert!(
+                    !open_inodes().contains(&taken),
+                    "{what}: the pooled file is still open"
+                );
+                assert_eq!(guest.usage(), Usage::default(), "{what}: the store");
+                assert_eq!(budget.usage(), Usage::default(), "{what}: the budget");
+                assert!(!faults::disarm(), "{what}: the armed step never ran");
+                // The same store goes on; a closed file goes back to the
+                // pool's thread, which closes it.
+                let ((ok, fd), taken) = taking_one(&pool, &what, || guest.make(writable));
+                assert_eq!(ok, 0, "{what}: the next from_bytes");
+                assert_eq!(guest.call::<i32, i32>("close", fd as i32), 0);
+                assert_eq!(guest.usage(), Usage::default(), "{what}: after close");
+                wait_until("the pool's thread closes the released file", || {
+                    !open_inodes().contains(&taken)
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn every_failure_with_a_pooled_file_closes_it_in_components() {
+    use probe::{MemfdError, Probe, Wasi};
+    let pool = full_pool();
+    for (step, errno, code) in pooled_cases() {
+        for writable in [false, true] {
+            let what =
+                format!("component, pooled, {step:?} fails with {errno:?}, writable {writable}");
+            let budget = Budget::new(1 << 20, 16);
+            let memfd = ctx_with(Backend::Memfd, &budget, Some(&pool));
+            let mut guest = Probe::new(Wasi::V0_2_0, memfd);
+            faults::inject(step, errno);
+            let (got, taken) =
+                taking_one(&pool, &what, || guest.make(b"0123456789", NAME, writable));
+            assert_eq!(got, Err(MemfdError::from(code)), "{what}");
+            assert!(
+                !open_inodes().contains(&taken),
+                "{what}: the pooled file is still open"
+            );
+            assert_eq!(guest.usage(), Usage::default(), "{what}: the store");
+            assert_eq!(budget.usage(), Usage::default(), "{what}: the budget");
+            assert!(!faults::disarm(), "{what}: the armed step never ran");
+            let (h, taken) = taking_one(&pool, &what, || guest.make(b"0123456789", NAME, writable));
+            let h = h.expect("the next from-bytes");
+            assert_eq!(guest.read_to_end(h, 0), b"0123456789", "{what}");
+            guest.drop_descriptor(h);
+            assert_eq!(guest.usage(), Usage::default(), "{what}: after the drop");
+            assert!(
+                !open_inodes().contains(&taken),
+                "{what}: the dropped file is still open"
+            );
         }
     }
 }
