@@ -88,3 +88,74 @@ fn core_module_async_linker_round_trips_through_fd_read() {
         "fd_close gave the slot back"
     );
 }
+
+/// `make(ptr, len) -> errno`: `from_bytes` of an empty name, read-only, the
+/// fd written at 0.
+const P1_MAKE: &str = r#"(module
+  (import "wasi_memfd" "from_bytes" (func $from_bytes (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 64)
+  (func (export "make") (param i32 i32) (result i32)
+    (call $from_bytes (local.get 0) (local.get 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))"#;
+
+/// With the async linker, a large `from_bytes` yields to the executor
+/// between its 1 MiB chunks: another task on the same single-threaded
+/// executor runs while the copy is under way, once per yield at least (a
+/// count, not a time: only a suspended host call lets it run).
+#[test]
+fn core_module_async_from_bytes_yields_between_chunks() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const LEN: usize = 3 * 1024 * 1024 + 1; // four chunks: three yields
+    let engine = Engine::default();
+    let module = Module::new(&engine, P1_MAKE).unwrap();
+    let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
+    wasi_memfd::p1::add_to_linker_async(&mut linker, |ctx| ctx).unwrap();
+    let wasi = WasiCtxBuilder::new().build_p1();
+    let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, WasiMemfdCtx::default()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+    let (ticks, errno, fd) = rt.block_on(async {
+        let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        memory.write(&mut store, 16, &data).unwrap();
+        let make = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "make")
+            .unwrap();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let ticker = tokio::task::spawn({
+            let (ticks, done) = (ticks.clone(), done.clone());
+            async move {
+                while !done.load(Ordering::Relaxed) {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        // Let the ticker start, then count only what runs during the call.
+        tokio::task::yield_now().await;
+        let before = ticks.load(Ordering::Relaxed);
+        let errno = make.call_async(&mut store, (16, LEN as i32)).await.unwrap();
+        let during = ticks.load(Ordering::Relaxed) - before;
+        done.store(true, Ordering::Relaxed);
+        ticker.await.unwrap();
+        let mut fd = [0u8; 4];
+        memory.read(&store, 0, &mut fd).unwrap();
+        (during, errno, u32::from_le_bytes(fd))
+    });
+    assert_eq!(errno, 0, "from_bytes failed");
+    assert!(
+        ticks >= 3,
+        "another task ran {ticks} times during a four-chunk copy (want one per yield)"
+    );
+    let file = store
+        .data()
+        .memory_file(fd)
+        .expect("the new fd is a memory file");
+    assert!(
+        file.read_all().unwrap() == data,
+        "the file holds other bytes"
+    );
+}

@@ -58,8 +58,8 @@ pub fn with_pool<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// The pool the drivers use inside [`with_pool`], if any: one per process,
-/// small, with a large file too (the model's data is small, so these are
-/// small files in practice).
+/// of eight small files (the model's data is a few KiB: a large file would
+/// never serve it).
 pub fn pool() -> Option<&'static wasi_memfd::Pool> {
     static POOL: std::sync::OnceLock<wasi_memfd::Pool> = std::sync::OnceLock::new();
     POOLED.get().then(|| {
