@@ -1,6 +1,8 @@
 //! `add_to_linker_async` for components and for core modules: guests called
 //! with `call_async` reach wasi-memfd and get working files.
 
+use std::future::Future;
+
 use crate::command;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::p2::WasiMemfdP2Ctx;
@@ -97,65 +99,105 @@ const P1_MAKE: &str = r#"(module
   (func (export "make") (param i32 i32) (result i32)
     (call $from_bytes (local.get 0) (local.get 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))"#;
 
-/// With the async linker, a large `from_bytes` yields to the executor
-/// between its 1 MiB chunks: another task on the same single-threaded
-/// executor runs while the copy is under way, once per yield at least (a
-/// count, not a time: only a suspended host call lets it run).
-#[test]
-fn core_module_async_from_bytes_yields_between_chunks() {
+/// Bytes a large `from_bytes` passes in the tests below: four 1 MiB chunks,
+/// so three yields.
+const LARGE: usize = 3 * 1024 * 1024 + 1;
+
+/// Runs `call` to completion on the single-threaded `rt` beside another task
+/// that counts its turns; returns `call`'s output and the turns the other
+/// task had while `call` ran. Only a suspended `call` lets it run: a count,
+/// not a time.
+fn turns_beside<T>(rt: &tokio::runtime::Runtime, call: impl Future<Output = T>) -> (T, usize) {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
-    const LEN: usize = 3 * 1024 * 1024 + 1; // four chunks: three yields
+    rt.block_on(async {
+        let turns = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let other = tokio::task::spawn({
+            let (turns, done) = (turns.clone(), done.clone());
+            async move {
+                while !done.load(Ordering::Relaxed) {
+                    turns.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        // Let the other task start, then count only what runs during `call`.
+        tokio::task::yield_now().await;
+        let before = turns.load(Ordering::Relaxed);
+        let out = call.await;
+        let during = turns.load(Ordering::Relaxed) - before;
+        done.store(true, Ordering::Relaxed);
+        other.await.unwrap();
+        (out, during)
+    })
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// With the async linker, a large `from_bytes` yields to the executor
+/// between its 1 MiB chunks: another task on the same single-threaded
+/// executor runs once per yield at least.
+#[test]
+fn core_module_async_from_bytes_yields_between_chunks() {
     let engine = Engine::default();
     let module = Module::new(&engine, P1_MAKE).unwrap();
     let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
     wasi_memfd::p1::add_to_linker_async(&mut linker, |ctx| ctx).unwrap();
     let wasi = WasiCtxBuilder::new().build_p1();
     let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, WasiMemfdCtx::default()));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
+    let rt = current_thread();
+    let instance = rt
+        .block_on(linker.instantiate_async(&mut store, &module))
         .unwrap();
-    let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
-    let (ticks, errno, fd) = rt.block_on(async {
-        let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
-        let memory = instance.get_memory(&mut store, "memory").unwrap();
-        memory.write(&mut store, 16, &data).unwrap();
-        let make = instance
-            .get_typed_func::<(i32, i32), i32>(&mut store, "make")
-            .unwrap();
-        let ticks = Arc::new(AtomicUsize::new(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let ticker = tokio::task::spawn({
-            let (ticks, done) = (ticks.clone(), done.clone());
-            async move {
-                while !done.load(Ordering::Relaxed) {
-                    ticks.fetch_add(1, Ordering::Relaxed);
-                    tokio::task::yield_now().await;
-                }
-            }
-        });
-        // Let the ticker start, then count only what runs during the call.
-        tokio::task::yield_now().await;
-        let before = ticks.load(Ordering::Relaxed);
-        let errno = make.call_async(&mut store, (16, LEN as i32)).await.unwrap();
-        let during = ticks.load(Ordering::Relaxed) - before;
-        done.store(true, Ordering::Relaxed);
-        ticker.await.unwrap();
-        let mut fd = [0u8; 4];
-        memory.read(&store, 0, &mut fd).unwrap();
-        (during, errno, u32::from_le_bytes(fd))
-    });
-    assert_eq!(errno, 0, "from_bytes failed");
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let data: Vec<u8> = (0..LARGE).map(|i| (i % 251) as u8).collect();
+    memory.write(&mut store, 16, &data).unwrap();
+    let make = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "make")
+        .unwrap();
+    let (errno, turns) = turns_beside(&rt, make.call_async(&mut store, (16, LARGE as i32)));
+    assert_eq!(errno.unwrap(), 0, "from_bytes failed");
     assert!(
-        ticks >= 3,
-        "another task ran {ticks} times during a four-chunk copy (want one per yield)"
+        turns >= 3,
+        "another task ran {turns} times during a four-chunk copy (want one per yield)"
     );
+    let mut fd = [0u8; 4];
+    memory.read(&store, 0, &mut fd).unwrap();
     let file = store
         .data()
-        .memory_file(fd)
+        .memory_file(u32::from_le_bytes(fd))
         .expect("the new fd is a memory file");
     assert!(
         file.read_all().unwrap() == data,
         "the file holds other bytes"
+    );
+}
+
+/// The same for a component's `from-bytes` through the async linker.
+#[test]
+fn component_async_from_bytes_yields_between_chunks() {
+    use wasmtime_wasi::p2::bindings::Command;
+    let engine = Engine::default();
+    let component =
+        Component::new(&engine, command::memfd_command_component_of(LARGE as u32)).unwrap();
+    let mut linker = wasmtime::component::Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    wasi_memfd::p2::add_to_linker_async(&mut linker).unwrap();
+    let state = WasiMemfdP2Ctx::new(WasiCtxBuilder::new().build(), WasiMemfdCtx::default());
+    let mut store = Store::new(&engine, state);
+    let rt = current_thread();
+    let command = rt
+        .block_on(Command::instantiate_async(&mut store, &component, &linker))
+        .unwrap();
+    let (ran, turns) = turns_beside(&rt, command.wasi_cli_run().call_run(&mut store));
+    assert_eq!(ran.unwrap(), Ok(()), "the guest's from-bytes failed");
+    assert!(
+        turns >= 3,
+        "another task ran {turns} times during a four-chunk copy (want one per yield)"
     );
 }
