@@ -117,6 +117,41 @@ const P1_GUEST: &str = r#"(module
   (func (export "fd") (result i32) (i32.load (i32.const 32)))
   (func (export "close") (param i32) (result i32) (call $fd_close (local.get 0))))"#;
 
+/// An engine, [`P1_GUEST`] compiled, and a sync and an async linker for it.
+struct P1Setup {
+    engine: Engine,
+    module: Module,
+    sync_linker: Linker<WasiMemfdP1Ctx>,
+    async_linker: Linker<WasiMemfdP1Ctx>,
+}
+
+impl P1Setup {
+    fn new() -> Self {
+        let engine = Engine::default();
+        let module = Module::new(&engine, P1_GUEST).unwrap();
+        let mut sync_linker = Linker::new(&engine);
+        crate::p1::add_to_linker_sync(&mut sync_linker, |s| s).unwrap();
+        let mut async_linker = Linker::new(&engine);
+        crate::p1::add_to_linker_async(&mut async_linker, |s| s).unwrap();
+        P1Setup {
+            engine,
+            module,
+            sync_linker,
+            async_linker,
+        }
+    }
+
+    /// A new store over `memfd`, instantiated with the sync or async linker.
+    fn guest(&self, asynchronous: bool, memfd: WasiMemfdCtx) -> P1 {
+        let linker = if asynchronous {
+            &self.async_linker
+        } else {
+            &self.sync_linker
+        };
+        P1::new(&self.engine, linker, asynchronous, &self.module, memfd)
+    }
+}
+
 struct P1 {
     store: Store<WasiMemfdP1Ctx>,
     instance: wasmtime::Instance,
@@ -178,12 +213,7 @@ impl P1 {
 #[test]
 fn every_failure_after_a_file_exists_leaves_nothing_behind() {
     let _shm = SHM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let engine = Engine::default();
-    let module = Module::new(&engine, P1_GUEST).unwrap();
-    let mut sync_linker = Linker::new(&engine);
-    crate::p1::add_to_linker_sync(&mut sync_linker, |s| s).unwrap();
-    let mut async_linker = Linker::new(&engine);
-    crate::p1::add_to_linker_async(&mut async_linker, |s| s).unwrap();
+    let setup = P1Setup::new();
 
     for backend in [Backend::Memfd, Backend::Shm] {
         for (step, errno, code) in cases(backend) {
@@ -197,18 +227,7 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind() {
                          writable {writable}, async {asynchronous}"
                     );
                     let budget = Budget::new(1 << 20, 16);
-                    let linker = if asynchronous {
-                        &async_linker
-                    } else {
-                        &sync_linker
-                    };
-                    let mut guest = P1::new(
-                        &engine,
-                        linker,
-                        asynchronous,
-                        &module,
-                        ctx(backend, &budget),
-                    );
+                    let mut guest = setup.guest(asynchronous, ctx(backend, &budget));
                     let baseline = Baseline(leaked(backend));
                     faults::inject(step, errno);
                     let (got, _) = guest.make(writable);
@@ -237,7 +256,7 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind() {
         ] {
             let what = format!("core module, {backend:?}, open_preopened, {step:?}");
             let budget = Budget::new(1 << 20, 16);
-            let mut guest = P1::new(&engine, &sync_linker, false, &module, ctx(backend, &budget));
+            let mut guest = setup.guest(false, ctx(backend, &budget));
             let baseline = Baseline(leaked(backend));
             faults::inject(step, errno);
             let got: i32 = guest.call("pre", ());
@@ -357,12 +376,7 @@ fn pooled_cases() -> Vec<(Step, Errno, ErrorCode)> {
 
 #[test]
 fn every_failure_with_a_pooled_file_closes_it() {
-    let engine = Engine::default();
-    let module = Module::new(&engine, P1_GUEST).unwrap();
-    let mut sync_linker = Linker::new(&engine);
-    crate::p1::add_to_linker_sync(&mut sync_linker, |s| s).unwrap();
-    let mut async_linker = Linker::new(&engine);
-    crate::p1::add_to_linker_async(&mut async_linker, |s| s).unwrap();
+    let setup = P1Setup::new();
     let pool = full_pool();
     for (step, errno, code) in pooled_cases() {
         for writable in [false, true] {
@@ -372,13 +386,8 @@ fn every_failure_with_a_pooled_file_closes_it() {
                      writable {writable}, async {asynchronous}"
                 );
                 let budget = Budget::new(1 << 20, 16);
-                let linker = if asynchronous {
-                    &async_linker
-                } else {
-                    &sync_linker
-                };
                 let memfd = ctx_with(Backend::Memfd, &budget, Some(&pool));
-                let mut guest = P1::new(&engine, linker, asynchronous, &module, memfd);
+                let mut guest = setup.guest(asynchronous, memfd);
                 faults::inject(step, errno);
                 let ((got, _), taken) = taking_one(&pool, &what, || guest.make(writable));
                 assert_eq!(got, i32::from(code.errno()), "{what}");
