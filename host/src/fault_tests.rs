@@ -18,6 +18,7 @@ use wasmtime::{Engine, Linker, Module, Store};
 
 use crate::faults::{self, Step};
 use crate::p1::WasiMemfdP1Ctx;
+use crate::pool::tests::wait_until;
 use crate::{Backend, Budget, ErrorCode, Pool, PoolConfig, Usage, WasiMemfdCtx};
 
 #[path = "../../tests/probe/mod.rs"]
@@ -90,6 +91,11 @@ struct Baseline(Vec<String>);
 /// charged, and the armed step ran.
 fn assert_clean(backend: Backend, baseline: &Baseline, what: &str, usage: Usage, budget: &Budget) {
     assert_eq!(leaked(backend), baseline.0, "{what}: descriptors left open");
+    assert_uncharged(what, usage, budget);
+}
+
+/// After a failure: nothing charged, and the armed step ran.
+fn assert_uncharged(what: &str, usage: Usage, budget: &Budget) {
     assert_eq!(usage, Usage::default(), "{what}: the store still charges");
     assert_eq!(
         budget.usage(),
@@ -329,18 +335,6 @@ fn open_inodes() -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// Waits (up to 10 s) until `done`.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "timed out: {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-}
-
 /// A small pool, full: every call below takes a file from it.
 fn full_pool() -> Pool {
     let pool = Pool::new(PoolConfig {
@@ -364,6 +358,16 @@ fn taking_one<R>(pool: &Pool, what: &str, call: impl FnOnce() -> R) -> (R, (u64,
     let taken: Vec<_> = before.into_iter().filter(|i| !after.contains(i)).collect();
     assert_eq!(taken.len(), 1, "{what}: the call took one pooled file");
     (result, taken[0])
+}
+
+/// After a failure on a pooled file: the file the call took (`taken`) is
+/// closed, nothing is charged, and the armed step ran.
+fn assert_pooled_clean(what: &str, taken: (u64, u64), usage: Usage, budget: &Budget) {
+    assert!(
+        !open_inodes().contains(&taken),
+        "{what}: the pooled file is still open"
+    );
+    assert_uncharged(what, usage, budget);
 }
 
 /// The steps that run on a pooled file (it exists already: no `Create`).
@@ -391,13 +395,7 @@ fn every_failure_with_a_pooled_file_closes_it() {
                 faults::inject(step, errno);
                 let ((got, _), taken) = taking_one(&pool, &what, || guest.make(writable));
                 assert_eq!(got, i32::from(code.errno()), "{what}");
-                assert!(
-                    !open_inodes().contains(&taken),
-                    "{what}: the pooled file is still open"
-                );
-                assert_eq!(guest.usage(), Usage::default(), "{what}: the store");
-                assert_eq!(budget.usage(), Usage::default(), "{what}: the budget");
-                assert!(!faults::disarm(), "{what}: the armed step never ran");
+                assert_pooled_clean(&what, taken, guest.usage(), &budget);
                 // The same store goes on; a closed file goes back to the
                 // pool's thread, which closes it.
                 let ((ok, fd), taken) = taking_one(&pool, &what, || guest.make(writable));
@@ -427,13 +425,7 @@ fn every_failure_with_a_pooled_file_closes_it_in_components() {
             let (got, taken) =
                 taking_one(&pool, &what, || guest.make(b"0123456789", NAME, writable));
             assert_eq!(got, Err(MemfdError::from(code)), "{what}");
-            assert!(
-                !open_inodes().contains(&taken),
-                "{what}: the pooled file is still open"
-            );
-            assert_eq!(guest.usage(), Usage::default(), "{what}: the store");
-            assert_eq!(budget.usage(), Usage::default(), "{what}: the budget");
-            assert!(!faults::disarm(), "{what}: the armed step never ran");
+            assert_pooled_clean(&what, taken, guest.usage(), &budget);
             let (h, taken) = taking_one(&pool, &what, || guest.make(b"0123456789", NAME, writable));
             let h = h.expect("the next from-bytes");
             assert_eq!(guest.read_to_end(h, 0), b"0123456789", "{what}");

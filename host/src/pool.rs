@@ -286,11 +286,12 @@ impl Pool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::time::Instant;
 
-    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    /// Waits (up to 10 s) until `done`; the fault tests use it too.
+    pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         let start = Instant::now();
         while !done() {
             assert!(
