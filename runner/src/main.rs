@@ -14,6 +14,14 @@ use wasmtime::component::Component;
 use wasmtime::{Engine, Module, Store};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
+#[cfg(unix)]
+mod host_files;
+#[cfg(not(unix))]
+#[path = "host_files_unsupported.rs"]
+mod host_files;
+
+use host_files::{HostDir, Keep};
+
 /// Exit code when the guest traps (128 + SIGABRT, as the wasmtime CLI uses).
 const TRAP_EXIT_CODE: u8 = 134;
 
@@ -218,13 +226,15 @@ fn load(path: &Path) -> Result<Guest> {
 fn run(args: RunArgs) -> Result<ExitCode> {
     let guest = load(args.wasm())?;
     let mut wasi = wasi_ctx(&args)?;
-    let memfd = memfd_ctx(&args)?;
+    // Opened before the guest runs: nothing it does moves them.
+    let write_backs = write_backs(&args)?;
+    let memfd = memfd_ctx(&args, &write_backs)?;
     let engine = engine(!args.no_cache)?;
     let (code, mut memfd) = match guest {
         Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd)?,
         Guest::Module(bytes) => run_module(&engine, &bytes, wasi.build_p1(), memfd)?,
     };
-    write_back(&args, &mut memfd)?;
+    write_back(&write_backs, &mut memfd)?;
     Ok(code)
 }
 
@@ -243,28 +253,87 @@ fn engine(cache: bool) -> Result<Engine> {
     Ok(Engine::new(&config)?)
 }
 
-/// Writes each `--preopen-writable` file's final bytes back to its host
-/// path: into a new file beside it, renamed over it, so a failure never
-/// leaves a half-written file.
-fn write_back(args: &RunArgs, memfd: &mut WasiMemfdCtx) -> Result<()> {
-    for (name, path) in &args.writable_preopens {
-        let what = || format!("writing back --preopen-writable {name}={}", path.display());
-        let bytes = memfd.read_preopened(name).with_context(what)?;
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".wasi-memfd-tmp");
-        std::fs::write(&tmp, &bytes)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })
-            .with_context(what)?;
+/// A `--preopen-writable` file: its host directory, held open from before
+/// the guest runs, and what to keep of the file when it is replaced.
+struct WriteBack {
+    name: String,
+    path: PathBuf,
+    dir: HostDir,
+    file: OsString,
+    keep: Keep,
+    /// The bytes read at start, attached to the guest's writable file.
+    bytes: Vec<u8>,
+}
+
+impl WriteBack {
+    fn what(&self) -> String {
+        format!(
+            "writing back --preopen-writable {}={}",
+            self.name,
+            self.path.display()
+        )
     }
-    Ok(())
+}
+
+/// Opens each `--preopen-writable` file's directory and reads the file
+/// through it. PATH must be a regular file; a symbolic link is refused (its
+/// target is named instead), so the file read is the file replaced.
+fn write_backs(args: &RunArgs) -> Result<Vec<WriteBack>> {
+    args.writable_preopens
+        .iter()
+        .map(|(name, path)| {
+            let what = || format!("--preopen-writable {name}={}", path.display());
+            let file = path
+                .file_name()
+                .with_context(|| format!("{}: not a file name", what()))?
+                .to_owned();
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let dir = HostDir::open(parent)
+                .with_context(|| format!("{}: opening {}", what(), parent.display()))?;
+            let (bytes, keep) = dir.read_regular(&file).with_context(what)?;
+            Ok(WriteBack {
+                name: name.clone(),
+                path: path.clone(),
+                dir,
+                file,
+                keep,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// Writes each `--preopen-writable` file's final bytes back over its host
+/// path, through the directory handle opened before the guest ran (see
+/// [`HostDir::replace_file`]): a new file beside it, renamed over it, so a
+/// failure never leaves a half-written file, and nothing the guest planted
+/// is followed. Every file is tried; the first failure is returned.
+fn write_back(write_backs: &[WriteBack], memfd: &mut WasiMemfdCtx) -> Result<()> {
+    let mut first = Ok(());
+    for wb in write_backs {
+        let done = memfd
+            .read_preopened(&wb.name)
+            .and_then(|bytes| wb.dir.replace_file(&wb.file, &bytes, wb.keep))
+            .with_context(|| wb.what());
+        if let Err(err) = done {
+            if first.is_ok() {
+                first = Err(err);
+            } else {
+                eprintln!("error: {err:?}");
+            }
+        }
+    }
+    first
 }
 
 fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.inherit_stdio();
+    // The runner calls guests synchronously: file I/O on --dir files runs on
+    // this thread rather than hopping to a blocking thread each call.
+    wasi.inherit_stdio().allow_blocking_current_thread(true);
     let argv0 = args
         .wasm()
         .file_name()
@@ -293,7 +362,7 @@ fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
     Ok(wasi)
 }
 
-fn memfd_ctx(args: &RunArgs) -> Result<WasiMemfdCtx> {
+fn memfd_ctx(args: &RunArgs, write_backs: &[WriteBack]) -> Result<WasiMemfdCtx> {
     let mut memfd = WasiMemfdCtx::builder();
     if let Some(config) = args.pool {
         memfd.pool(&Pool::new(config).context("--pool")?);
@@ -307,15 +376,15 @@ fn memfd_ctx(args: &RunArgs) -> Result<WasiMemfdCtx> {
     if let Some(n) = args.max_files {
         memfd.max_files(n);
     }
-    for (writable, list, flag) in [
-        (false, &args.preopens, "--preopen"),
-        (true, &args.writable_preopens, "--preopen-writable"),
-    ] {
-        for (name, path) in list {
-            memfd
-                .preopen_file(name, path, writable)
-                .with_context(|| format!("{flag} {name}={}", path.display()))?;
-        }
+    for (name, path) in &args.preopens {
+        memfd
+            .preopen_file(name, path, false)
+            .with_context(|| format!("--preopen {name}={}", path.display()))?;
+    }
+    for wb in write_backs {
+        memfd
+            .preopen_bytes(&wb.name, &wb.bytes, true)
+            .with_context(|| format!("--preopen-writable {}={}", wb.name, wb.path.display()))?;
     }
     Ok(memfd.build())
 }

@@ -15,3 +15,4 @@ mod go_guest;
 mod js_guest;
 mod python_guest;
 mod rust_guest;
+mod write_back;
