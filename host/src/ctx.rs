@@ -234,7 +234,7 @@ impl WasiMemfdCtx {
     ) -> Result<Admission, ErrorCode> {
         check_name(name)?;
         let len = u64::try_from(len).map_err(|_| ErrorCode::FileTooLarge)?;
-        let admitted = self.ledger.admit(&self.limits, len)?;
+        let admitted = self.admit(len)?;
         Ok(Admission {
             backend: self.backend,
             pool: self.pool.clone(),
@@ -249,8 +249,11 @@ impl WasiMemfdCtx {
     pub(crate) fn open_preopened(&mut self, name: &str) -> Result<OpenedPreopen, ErrorCode> {
         check_name(name)?;
         let backend = self.backend;
+        if !self.preopens.contains_key(name) {
+            return Err(ErrorCode::NotFound);
+        }
+        let admitted = self.admit(0)?;
         let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
-        let admitted = self.ledger.admit(&self.limits, 0)?;
         let (writable, len) = (preopen.writable(), preopen.len());
         let shared = preopen.file(backend, name)?;
         let file = crate::faults::check(crate::faults::Step::Dup)
@@ -263,6 +266,22 @@ impl WasiMemfdCtx {
             len,
             admitted,
         })
+    }
+
+    /// Checks one more file of `bytes` bytes against the limits and the
+    /// budget. Files a guest closed that a [`Pool`]'s thread has not
+    /// closed yet are still charged: before refusing, this closes them on
+    /// this thread and checks again, so they never cause a refusal.
+    fn admit(&mut self, bytes: u64) -> Result<Admitted, ErrorCode> {
+        match self.ledger.admit(&self.limits, bytes) {
+            Err(ErrorCode::QuotaExceeded | ErrorCode::TooManyFiles) if self.pool.is_some() => {
+                if let Some(pool) = &self.pool {
+                    pool.free_released();
+                }
+                self.ledger.admit(&self.limits, bytes)
+            }
+            admitted => admitted,
+        }
     }
 
     /// Whether `file` is a memory file this context made or opened.

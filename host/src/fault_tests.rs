@@ -401,10 +401,11 @@ fn every_failure_with_a_pooled_file_closes_it() {
                 let ((ok, fd), taken) = taking_one(&pool, &what, || guest.make(writable));
                 assert_eq!(ok, 0, "{what}: the next from_bytes");
                 assert_eq!(guest.call::<i32, i32>("close", fd as i32), 0);
-                assert_eq!(guest.usage(), Usage::default(), "{what}: after close");
                 wait_until("the pool's thread closes the released file", || {
                     !open_inodes().contains(&taken)
                 });
+                // Charged until the thread closed it, and no longer.
+                assert_eq!(guest.usage(), Usage::default(), "{what}: after close");
             }
         }
     }
@@ -437,4 +438,90 @@ fn every_failure_with_a_pooled_file_closes_it_in_components() {
             );
         }
     }
+}
+
+/// A core module that makes a file of `len` bytes (from offset 0 of its
+/// 2 MiB memory) and closes it again: `cycle(len) -> errno`.
+const CYCLE_GUEST: &str = r#"(module
+  (import "wasi_memfd" "from_bytes" (func $from_bytes (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (memory (export "memory") 32)
+  (func (export "cycle") (param i32) (result i32) (local $e i32)
+    (local.set $e (call $from_bytes (i32.const 0) (local.get 0) (i32.const 0) (i32.const 0)
+      (i32.const 0) (i32.const 16)))
+    (if (local.get $e) (then (return (local.get $e))))
+    (call $fd_close (i32.load (i32.const 16)))))"#;
+
+/// A guest closing big files faster than the pool's thread closes them
+/// (here: the thread is stopped) never holds more than its limits or the
+/// shared budget, and is never refused for it: each file stays charged
+/// until really closed, and the check that would refuse closes the backlog
+/// on the guest's thread first.
+#[test]
+fn a_pool_backlog_of_closed_files_stays_within_the_limits() {
+    const MIB: u64 = 1 << 20;
+    let pool = full_pool();
+    let budget = Budget::new(4 * MIB, 1000);
+    let mut builder = WasiMemfdCtx::builder();
+    builder.max_total_size(3 * MIB).pool(&pool).budget(&budget);
+    let engine = Engine::default();
+    let module = Module::new(&engine, CYCLE_GUEST).unwrap();
+    let mut linker = Linker::new(&engine);
+    crate::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
+    let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, builder.build()));
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let cycle = instance
+        .get_typed_func::<u32, i32>(&mut store, "cycle")
+        .unwrap();
+
+    pool.pause_freeing(true);
+    let before = pool.stats();
+    for i in 0..64 {
+        assert_eq!(cycle.call(&mut store, MIB as u32).unwrap(), 0, "cycle {i}");
+        let held = pool.backlog_bytes();
+        let usage = store.data_mut().memfd().usage();
+        assert!(held <= 3 * MIB, "cycle {i}: {held} bytes wait to be closed");
+        assert_eq!(usage.bytes, held, "cycle {i}: the backlog is charged");
+        assert_eq!(budget.usage().bytes, held, "cycle {i}: and to the budget");
+    }
+    let stats = pool.stats();
+    // 64 files, at most 3 waiting at once: the guest's thread closed the
+    // rest each time its check found the limit full.
+    assert!(
+        stats.freed_by_caller - before.freed_by_caller >= 61,
+        "{stats:?}"
+    );
+    assert_eq!(stats.freed_by_thread, before.freed_by_thread, "{stats:?}");
+    // The thread frees the rest once it goes on.
+    pool.pause_freeing(false);
+    wait_until("the thread closes the backlog", || {
+        pool.backlog_bytes() == 0
+    });
+    assert_eq!(store.data_mut().memfd().usage(), Usage::default());
+    assert_eq!(budget.usage(), Usage::default());
+}
+
+/// A `MemoryFile` the host keeps after the guest closed its fd keeps the
+/// file, and so its charge: the limits and the budget bound the memory
+/// held for the guest, wherever the last handle is.
+#[test]
+fn a_memory_file_the_host_keeps_stays_charged_until_dropped() {
+    let setup = P1Setup::new();
+    let budget = Budget::new(1 << 20, 16);
+    let mut guest = setup.guest(false, ctx(Backend::Memfd, &budget));
+    let (errno, fd) = guest.make(false);
+    assert_eq!(errno, 0);
+    let kept = guest.store.data().memory_file(fd).expect("a memory file");
+    assert_eq!(guest.call::<i32, i32>("close", fd as i32), 0);
+    let held = Usage {
+        files: 1,
+        bytes: 10,
+    };
+    assert_eq!(guest.usage(), held);
+    assert_eq!(budget.usage(), held);
+    assert_eq!(kept.read_all().unwrap(), b"0123456789");
+    drop(kept);
+    assert_eq!(guest.usage(), Usage::default());
+    assert_eq!(budget.usage(), Usage::default());
 }

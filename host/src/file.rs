@@ -16,8 +16,10 @@ use std::sync::Arc;
 /// It shares the guest's open file (an `Arc<std::fs::File>`): native code
 /// can `pread`, `mmap` or `fstat` it through [`AsFd`] or [`MemoryFile::file`]
 /// without copying the bytes again, and may keep it after the guest drops
-/// its handle (the file then stays open, and no longer counts against the
-/// guest's limits).
+/// its handle. The file then stays open, and stays charged to the guest's
+/// limits and to a shared [`Budget`](crate::Budget) until the last
+/// `MemoryFile` is dropped too: the limits bound the memory held on the
+/// guest's behalf, wherever its last handle is.
 ///
 /// **What seals guarantee** (memfd backend, [`is_sealed_read_only`]
 /// (Self::is_sealed_read_only) true): the bytes and the size never change

@@ -44,7 +44,7 @@ pub use limits::{
     Budget, Limits, Usage, DEFAULT_MAX_FILES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TOTAL_SIZE,
 };
 pub use memfd::{Backend, MAX_NAME_LEN};
-pub use pool::{Pool, PoolConfig, MAX_POOL_FILES};
+pub use pool::{Pool, PoolConfig, PoolStats, MAX_POOL_FILES};
 pub use view::{WasiMemfdCtxView, WasiMemfdView};
 
 /// The README's code blocks, compiled as doctests so the embedding snippets

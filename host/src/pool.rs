@@ -17,7 +17,13 @@
 //! - a core module's `fd_close` of a memory file hands the file to the
 //!   thread, which closes it (freeing its pages) off the guest's thread.
 //!   (A component's descriptor is dropped by wasmtime-wasi, on the guest's
-//!   thread.)
+//!   thread.) The file stays charged to the guest's limits and to a shared
+//!   [`Budget`](crate::Budget) until the thread has really closed it, so
+//!   a backlog of closed files never holds memory beyond them: when a check
+//!   would refuse, the guest's own thread first closes the whole backlog
+//!   itself ([`Pool::free_released`]) and checks again. A guest that closes
+//!   files faster than the thread frees them is therefore never refused
+//!   for it, and never holds more than its limits.
 //!
 //! What a guest observes never changes: sizes, contents, seals, errors and
 //! limits are those of a new file, and a file taken from the pool is charged
@@ -28,14 +34,15 @@
 //!
 //! Costs, all bounded by the [`PoolConfig`]: one thread; up to
 //! `small_files + large_files` file descriptors held while idle; and
-//! `large_files × large_bytes` bytes of memory allocated ahead (plus the
-//! pages of files handed back for closing, until the thread closes them).
+//! `large_files × large_bytes` bytes of memory allocated ahead. Files
+//! handed back for closing stay charged to their guests until closed.
 //! The pool serves the memfd backend only (Linux). Dropping the last clone
 //! of a pool, and every context built with it, stops the thread and closes
 //! what it holds.
 
 use std::fmt;
 use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -82,6 +89,33 @@ impl PoolConfig {
     }
 }
 
+/// What a [`Pool`] has done since it started ([`Pool::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// `from_bytes` calls served with a small (empty) prepared file.
+    pub small_taken: u64,
+    /// `from_bytes` calls served with a large prepared file (its pages
+    /// allocated ahead).
+    pub large_taken: u64,
+    /// `from_bytes` calls that found no file ready and made their own.
+    pub missed: u64,
+    /// Files handed back at `fd_close` that the pool's thread closed.
+    pub freed_by_thread: u64,
+    /// Files handed back that a guest's thread closed itself, because a
+    /// check would otherwise have refused it (see [`Pool`]).
+    pub freed_by_caller: u64,
+}
+
+#[derive(Default)]
+struct Counts {
+    small_taken: AtomicU64,
+    large_taken: AtomicU64,
+    missed: AtomicU64,
+    freed_by_thread: AtomicU64,
+    freed_by_caller: AtomicU64,
+}
+
 /// A pool of prepared memory files with the thread that prepares them (see
 /// the [module documentation](self)). Share it between contexts with
 /// [`WasiMemfdCtxBuilder::pool`](crate::WasiMemfdCtxBuilder::pool); clones
@@ -107,6 +141,13 @@ impl fmt::Debug for Pool {
 struct Shared {
     config: PoolConfig,
     state: Mutex<State>,
+    /// Held while files handed back are being closed, by the thread or by
+    /// a guest's thread in [`Pool::free_released`]: whoever holds it has
+    /// taken every file handed back so far, so once a caller holds it, no
+    /// file is on its way to being closed elsewhere.
+    freeing: Mutex<()>,
+    /// What the pool did, for [`Pool::stats`].
+    counts: Counts,
     /// Signalled when the thread has work: a file taken or handed back, or
     /// the pool stopping.
     wake: Condvar,
@@ -116,9 +157,13 @@ struct Shared {
 struct State {
     small: Vec<File>,
     large: Vec<File>,
-    /// Files handed back, for the thread to close.
-    released: Vec<File>,
+    /// Files handed back, for the thread to close. Each is the guest's last
+    /// handle: the ledger counts the file until it is dropped.
+    released: Vec<Arc<File>>,
     stop: bool,
+    /// Tests only: the thread leaves `released` alone.
+    #[cfg(test)]
+    paused: bool,
 }
 
 struct Worker {
@@ -142,24 +187,43 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Takes every file handed back so far and closes it, holding
+    /// [`Shared::freeing`] throughout. Returns how many it closed.
+    fn free_released(&self) -> usize {
+        let _freeing = self.freeing.lock().unwrap_or_else(|e| e.into_inner());
+        let released = std::mem::take(&mut self.lock().released);
+        let n = released.len();
+        drop(released);
+        n
+    }
+
     /// The thread: closes what was handed back, then refills, one file at a
     /// time, sleeping while there is nothing to do.
     fn run(&self) {
         loop {
-            let (released, make) = {
+            let (free, make) = {
                 let mut state = self.lock();
                 loop {
                     if state.stop {
                         return;
                     }
                     let make = self.next_to_make(&state);
-                    if !state.released.is_empty() || make.is_some() {
-                        break (std::mem::take(&mut state.released), make);
+                    #[cfg(not(test))]
+                    let free = !state.released.is_empty();
+                    #[cfg(test)]
+                    let free = !state.released.is_empty() && !state.paused;
+                    if free || make.is_some() {
+                        break (free, make);
                     }
                     state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            drop(released);
+            if free {
+                let freed = self.free_released();
+                self.counts
+                    .freed_by_thread
+                    .fetch_add(freed as u64, Ordering::Relaxed);
+            }
             let Some(capacity) = make else { continue };
             match memfd::prepared(capacity) {
                 Ok(file) => {
@@ -212,6 +276,8 @@ impl Pool {
         let shared = Arc::new(Shared {
             config,
             state: Mutex::new(State::default()),
+            freeing: Mutex::new(()),
+            counts: Counts::default(),
             wake: Condvar::new(),
         });
         let thread = {
@@ -240,6 +306,17 @@ impl Pool {
         (state.small.len(), state.large.len())
     }
 
+    /// Whether the thread has nothing left to do: every file ready and
+    /// every file handed back closed. A benchmark waits for it to count the
+    /// thread's CPU time with the calls that caused it.
+    pub fn is_idle(&self) -> bool {
+        let state = self.shared.lock();
+        state.small.len() >= self.shared.config.small_files
+            && state.large.len() >= self.shared.config.large_files
+            && state.released.is_empty()
+            && self.shared.freeing.try_lock().is_ok()
+    }
+
     /// A prepared file for `len` bytes and the bytes it already holds
     /// allocated (its size), or `None` when none is ready.
     pub(crate) fn take(&self, len: u64) -> Option<(File, u64)> {
@@ -253,10 +330,42 @@ impl Pool {
             }
             .or_else(|| state.small.pop().map(|file| (file, 0)))
         };
+        let counts = &self.shared.counts;
+        match &taken {
+            Some((_, 0)) => counts.small_taken.fetch_add(1, Ordering::Relaxed),
+            Some(_) => counts.large_taken.fetch_add(1, Ordering::Relaxed),
+            None => counts.missed.fetch_add(1, Ordering::Relaxed),
+        };
         if taken.is_some() {
             self.shared.wake.notify_one();
         }
         taken
+    }
+
+    /// What the pool has done since it started.
+    pub fn stats(&self) -> PoolStats {
+        let c = &self.shared.counts;
+        PoolStats {
+            small_taken: c.small_taken.load(Ordering::Relaxed),
+            large_taken: c.large_taken.load(Ordering::Relaxed),
+            missed: c.missed.load(Ordering::Relaxed),
+            freed_by_thread: c.freed_by_thread.load(Ordering::Relaxed),
+            freed_by_caller: c.freed_by_caller.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Closes, on the calling thread, every file handed back and not yet
+    /// closed by the pool's thread, and waits for any the thread is closing
+    /// right now. Returns how many this call closed. A context calls it
+    /// before refusing a file for want of room, so files waiting to be
+    /// closed (still charged) never cause a refusal.
+    pub(crate) fn free_released(&self) -> usize {
+        let freed = self.shared.free_released();
+        self.shared
+            .counts
+            .freed_by_caller
+            .fetch_add(freed as u64, Ordering::Relaxed);
+        freed
     }
 
     /// The device and inode of every file the pool holds ready, for the
@@ -278,9 +387,31 @@ impl Pool {
     }
 
     /// Hands a guest's file, closed by the guest, to the thread, which
-    /// closes it.
-    pub(crate) fn release(&self, file: File) {
+    /// drops this handle (closing the file if it is the last). The file
+    /// stays charged until then.
+    pub(crate) fn release(&self, file: Arc<File>) {
         self.shared.lock().released.push(file);
+        self.shared.wake.notify_one();
+    }
+
+    /// Bytes of files handed back whose last handle the pool holds (what
+    /// closing the backlog would free).
+    #[cfg(test)]
+    pub(crate) fn backlog_bytes(&self) -> u64 {
+        let state = self.shared.lock();
+        state
+            .released
+            .iter()
+            .filter(|f| Arc::strong_count(f) == 1)
+            .map(|f| f.metadata().unwrap().len())
+            .sum()
+    }
+
+    /// Stops (or lets go on) the thread's closing of files handed back, so
+    /// a test can pile up a backlog.
+    #[cfg(test)]
+    pub(crate) fn pause_freeing(&self, paused: bool) {
+        self.shared.lock().paused = paused;
         self.shared.wake.notify_one();
     }
 }
@@ -360,7 +491,7 @@ pub(crate) mod tests {
         // A pipe's reader sees the end of the stream once its writer, handed
         // to the pool to close, is closed.
         let (mut reader, writer) = std::io::pipe().unwrap();
-        pool.release(File::from(std::os::fd::OwnedFd::from(writer)));
+        pool.release(Arc::new(File::from(std::os::fd::OwnedFd::from(writer))));
         drop(pool);
         // The worker joined its thread, which held the last other handle.
         assert!(weak.upgrade().is_none(), "the pool's state outlived it");

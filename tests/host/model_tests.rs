@@ -143,59 +143,89 @@ fn assert_reached(seen: &Outcomes, expected: &[&str]) {
     );
 }
 
+/// Every outcome the p1 cases must reach.
+const P1_REACHED: &[&str] = &[
+    "p1 from_bytes ok",
+    "p1 from_bytes errno 19", // EDQUOT
+    "p1 from_bytes errno 21", // EFAULT
+    "p1 from_bytes errno 22", // EFBIG
+    "p1 from_bytes errno 28", // EINVAL: flags, NUL, UTF-8
+    "p1 from_bytes errno 33", // EMFILE
+    "p1 from_bytes errno 37", // ENAMETOOLONG
+    "p1 open_preopened ok",
+    "p1 open_preopened errno 28",
+    "p1 open_preopened errno 33",
+    "p1 open_preopened errno 37",
+    "p1 open_preopened errno 44", // ENOENT
+    "p1 fd_read ok",
+    "p1 fd_read short",
+    "p1 fd_read errno 8", // EBADF
+    "p1 fd_pread ok",
+    "p1 fd_pread short",
+    "p1 fd_pread errno 8",
+    "p1 fd_pread errno 28", // beyond the kernel's offsets
+    "p1 fd_write ok",
+    "p1 fd_write short",
+    "p1 fd_write errno 8",
+    "p1 fd_write errno 22",
+    "p1 fd_pwrite ok",
+    "p1 fd_pwrite short",
+    "p1 fd_pwrite errno 8",
+    "p1 fd_pwrite errno 22",
+    "p1 fd_seek ok",
+    "p1 fd_seek errno 28",
+    "p1 fd_seek errno 8",
+    "p1 fd_tell ok",
+    "p1 fd_tell errno 8",
+    "p1 fd_filestat_get ok",
+    "p1 fd_filestat_get errno 8",
+    "p1 fd_fdstat_get ok",
+    "p1 fd_filestat_set_size ok",
+    "p1 fd_filestat_set_size errno 28",
+    "p1 fd_filestat_set_size errno 63", // EPERM
+    "p1 fd_filestat_set_size errno 8",
+    "p1 fd_renumber ok",
+    "p1 fd_renumber errno 8",
+    "p1 fd_close ok",
+    "p1 fd_close errno 8",
+];
+
+/// Every outcome the component cases must reach.
+const COMPONENT_REACHED: &[&str] = &[
+    "component from-bytes ok",
+    "component from-bytes file-too-large",
+    "component from-bytes quota-exceeded",
+    "component from-bytes too-many-files",
+    "component from-bytes name-too-long",
+    "component from-bytes invalid-argument",
+    "component open-preopened ok",
+    "component open-preopened not-found",
+    "component open-preopened too-many-files",
+    "component read ok",
+    "component read invalid",
+    "component write ok",
+    "component write not-permitted",
+    "component write invalid",
+    "component write across the end refused",
+    "component write across the end short",
+    "component set-size ok",
+    "component set-size not-permitted",
+    "component set-size invalid",
+    "component stat ok",
+    "component read-via-stream ok",
+    "component blocking-read ok",
+    "component blocking-read closed",
+    "component blocking-read last-operation-failed",
+    "component drop-stream",
+    "component drop-descriptor",
+];
+
 #[test]
 fn p1() {
     let Some(seen) = run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend)) else {
         return;
     };
-    assert_reached(
-        &seen,
-        &[
-            "p1 from_bytes ok",
-            "p1 from_bytes errno 19", // EDQUOT
-            "p1 from_bytes errno 21", // EFAULT
-            "p1 from_bytes errno 22", // EFBIG
-            "p1 from_bytes errno 28", // EINVAL: flags, NUL, UTF-8
-            "p1 from_bytes errno 33", // EMFILE
-            "p1 from_bytes errno 37", // ENAMETOOLONG
-            "p1 open_preopened ok",
-            "p1 open_preopened errno 28",
-            "p1 open_preopened errno 33",
-            "p1 open_preopened errno 37",
-            "p1 open_preopened errno 44", // ENOENT
-            "p1 fd_read ok",
-            "p1 fd_read short",
-            "p1 fd_read errno 8", // EBADF
-            "p1 fd_pread ok",
-            "p1 fd_pread short",
-            "p1 fd_pread errno 8",
-            "p1 fd_pread errno 28", // beyond the kernel's offsets
-            "p1 fd_write ok",
-            "p1 fd_write short",
-            "p1 fd_write errno 8",
-            "p1 fd_write errno 22",
-            "p1 fd_pwrite ok",
-            "p1 fd_pwrite short",
-            "p1 fd_pwrite errno 8",
-            "p1 fd_pwrite errno 22",
-            "p1 fd_seek ok",
-            "p1 fd_seek errno 28",
-            "p1 fd_seek errno 8",
-            "p1 fd_tell ok",
-            "p1 fd_tell errno 8",
-            "p1 fd_filestat_get ok",
-            "p1 fd_filestat_get errno 8",
-            "p1 fd_fdstat_get ok",
-            "p1 fd_filestat_set_size ok",
-            "p1 fd_filestat_set_size errno 28",
-            "p1 fd_filestat_set_size errno 63", // EPERM
-            "p1 fd_filestat_set_size errno 8",
-            "p1 fd_renumber ok",
-            "p1 fd_renumber errno 8",
-            "p1 fd_close ok",
-            "p1 fd_close errno 8",
-        ],
-    );
+    assert_reached(&seen, P1_REACHED);
 }
 
 #[test]
@@ -205,54 +235,33 @@ fn component() {
     }) else {
         return;
     };
-    assert_reached(
-        &seen,
-        &[
-            "component from-bytes ok",
-            "component from-bytes file-too-large",
-            "component from-bytes quota-exceeded",
-            "component from-bytes too-many-files",
-            "component from-bytes name-too-long",
-            "component from-bytes invalid-argument",
-            "component open-preopened ok",
-            "component open-preopened not-found",
-            "component open-preopened too-many-files",
-            "component read ok",
-            "component read invalid",
-            "component write ok",
-            "component write not-permitted",
-            "component write invalid",
-            "component write across the end refused",
-            "component write across the end short",
-            "component set-size ok",
-            "component set-size not-permitted",
-            "component set-size invalid",
-            "component stat ok",
-            "component read-via-stream ok",
-            "component blocking-read ok",
-            "component blocking-read closed",
-            "component blocking-read last-operation-failed",
-            "component drop-stream",
-            "component drop-descriptor",
-        ],
-    );
+    assert_reached(&seen, COMPONENT_REACHED);
 }
 
 /// The p1 cases again, with memory files taken from a pool: every answer
-/// must be the same.
+/// must be the same, every outcome must be reached, and the pool must have
+/// served files.
 #[test]
 fn p1_with_a_pool() {
-    crate::model::with_pool(|| {
+    let (seen, stats) = crate::model::with_pool(|| {
         run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend))
     });
+    if let Some(seen) = seen {
+        assert_reached(&seen, P1_REACHED);
+        assert!(stats.small_taken > 0, "the pool served no file: {stats:?}");
+    }
 }
 
 /// The component cases again, with memory files taken from a pool.
 #[test]
 fn component_with_a_pool() {
-    crate::model::with_pool(|| {
+    let (seen, stats) = crate::model::with_pool(|| {
         run_cases("component", |case| {
             crate::model::component::run(&case.ops, case.wasi)
         })
     });
+    if let Some(seen) = seen {
+        assert_reached(&seen, COMPONENT_REACHED);
+        assert!(stats.small_taken > 0, "the pool served no file: {stats:?}");
+    }
 }

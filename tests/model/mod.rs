@@ -43,32 +43,31 @@ pub use wasi_memfd::Limits;
 pub use trampoline::errno;
 
 thread_local! {
-    /// Whether the drivers on this thread build their stores with [`pool`].
-    static POOLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The pool the drivers on this thread build their stores with, inside
+    /// [`with_pool`].
+    static POOL: std::cell::RefCell<Option<wasi_memfd::Pool>> =
+        const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `f` with the drivers on this thread taking memory files from a
-/// [`wasi_memfd::Pool`] (memfd backend only): what the guest observes must
-/// not change.
-pub fn with_pool<R>(f: impl FnOnce() -> R) -> R {
-    POOLED.set(true);
+/// Runs `f` with the drivers on this thread taking memory files from a new
+/// [`wasi_memfd::Pool`] (memfd backend only) of eight small files (the
+/// model's data is a few KiB: a large file would never serve it): what the
+/// guest observes must not change. Returns what `f` returned and what the
+/// pool did.
+pub fn with_pool<R>(f: impl FnOnce() -> R) -> (R, wasi_memfd::PoolStats) {
+    let mut config = wasi_memfd::PoolConfig::default();
+    config.small_files = 8;
+    let pool = wasi_memfd::Pool::new(config).expect("starting the model's pool");
+    POOL.set(Some(pool.clone()));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    POOLED.set(false);
-    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    POOL.set(None);
+    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    (result, pool.stats())
 }
 
-/// The pool the drivers use inside [`with_pool`], if any: one per process,
-/// of eight small files (the model's data is a few KiB: a large file would
-/// never serve it).
-pub fn pool() -> Option<&'static wasi_memfd::Pool> {
-    static POOL: std::sync::OnceLock<wasi_memfd::Pool> = std::sync::OnceLock::new();
-    POOLED.get().then(|| {
-        POOL.get_or_init(|| {
-            let mut config = wasi_memfd::PoolConfig::default();
-            config.small_files = 8;
-            wasi_memfd::Pool::new(config).expect("starting the model's pool")
-        })
-    })
+/// The pool the drivers use inside [`with_pool`], if any.
+pub fn pool() -> Option<wasi_memfd::Pool> {
+    POOL.with_borrow(|pool| pool.clone())
 }
 
 /// Most bytes of data one op passes or asks for.
@@ -102,7 +101,7 @@ pub fn memfd_ctx(backend: Backend) -> wasi_memfd::WasiMemfdCtx {
     let mut builder = wasi_memfd::WasiMemfdCtx::builder();
     builder.backend(backend).limits(limits());
     if let Some(pool) = pool() {
-        builder.pool(pool);
+        builder.pool(&pool);
     }
     for (name, data, writable) in preopens() {
         builder

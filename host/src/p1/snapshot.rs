@@ -43,8 +43,6 @@
 //!
 //! The I/O itself, errnos and `filestat` are in [`super::io`].
 
-use std::sync::Arc;
-
 use wasmtime_wasi::p1::types::{self, Errno};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
@@ -177,11 +175,12 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
 
     async fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
         if let Some(entry) = self.fds.remove(u32::from(fd)) {
-            // With a pool, its thread closes the file (and frees its pages)
-            // when this was its last handle. The `Arc` goes now, so the
-            // limits see the file gone at once, as without a pool.
-            if let (Some(pool), Ok(file)) = (self.memfd.pool(), Arc::try_unwrap(entry.file)) {
-                pool.release(file);
+            // With a pool, its thread drops this handle: it closes the file
+            // (and frees its pages) off the guest's thread when this was
+            // the last. The file stays charged until then; a check that
+            // would refuse first closes that backlog itself.
+            if let Some(pool) = self.memfd.pool() {
+                pool.release(entry.file);
             }
             return Ok(());
         }
