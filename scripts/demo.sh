@@ -3,4 +3,4 @@
 # descriptor with wasi-memfd, and lists and checksums the entries with
 # archive/zip over the *os.File. Builds the runner and the guest first.
 set -euo pipefail
-exec bash "$(dirname "${BASH_SOURCE[0]}")/../examples/zip-lister/run.sh" "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/../examples/run.sh" zip-lister "$@"

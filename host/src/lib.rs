@@ -31,11 +31,14 @@ pub mod p2;
 mod pool;
 mod view;
 
-#[cfg(test)]
-mod fault_tests;
-// The shared test probe names this crate `wasi_memfd`, as integration tests do.
-#[cfg(test)]
-extern crate self as wasi_memfd;
+/// Test-only: the fault-injection seam (`fault-injection` feature), for
+/// wasi-memfd's own fault tests. Not part of the API.
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod fault_injection {
+    pub use crate::faults::{disarm, inject, Step};
+    pub use rustix::io::Errno;
+}
 
 pub use ctx::{WasiMemfdCtx, WasiMemfdCtxBuilder};
 pub use error::ErrorCode;

@@ -519,9 +519,6 @@ mod tests {
 
     #[test]
     fn shm_files_hold_the_bytes_and_leave_no_name() {
-        let _shm = crate::fault_tests::SHM_LOCK
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
         let ro = create(Backend::Shm, "ignored", b"shared", false).unwrap();
         let rw = create(Backend::Shm, "", b"shared", true).unwrap();
         assert_eq!(contents(&ro), b"shared");

@@ -162,7 +162,7 @@ struct State {
     released: Vec<Arc<File>>,
     stop: bool,
     /// Tests only: the thread leaves `released` alone.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fault-injection"))]
     paused: bool,
 }
 
@@ -208,9 +208,9 @@ impl Shared {
                         return;
                     }
                     let make = self.next_to_make(&state);
-                    #[cfg(not(test))]
+                    #[cfg(not(any(test, feature = "fault-injection")))]
                     let free = !state.released.is_empty();
-                    #[cfg(test)]
+                    #[cfg(any(test, feature = "fault-injection"))]
                     let free = !state.released.is_empty() && !state.paused;
                     if free || make.is_some() {
                         break (free, make);
@@ -368,11 +368,12 @@ impl Pool {
         freed
     }
 
-    /// The device and inode of every file the pool holds ready, for the
-    /// fault-injection tests to tell the file a call took (pooled files all
+    /// Test-only: the device and inode of every file the pool holds ready,
+    /// for the fault tests to tell the file a call took (pooled files all
     /// share one name).
-    #[cfg(test)]
-    pub(crate) fn ready_inodes(&self) -> Vec<(u64, u64)> {
+    #[cfg(any(test, feature = "fault-injection"))]
+    #[doc(hidden)]
+    pub fn ready_inodes(&self) -> Vec<(u64, u64)> {
         use std::os::unix::fs::MetadataExt;
         let state = self.shared.lock();
         state
@@ -394,10 +395,11 @@ impl Pool {
         self.shared.wake.notify_one();
     }
 
-    /// Bytes of files handed back whose last handle the pool holds (what
-    /// closing the backlog would free).
-    #[cfg(test)]
-    pub(crate) fn backlog_bytes(&self) -> u64 {
+    /// Test-only: bytes of files handed back whose last handle the pool
+    /// holds (what closing the backlog would free).
+    #[cfg(any(test, feature = "fault-injection"))]
+    #[doc(hidden)]
+    pub fn backlog_bytes(&self) -> u64 {
         let state = self.shared.lock();
         state
             .released
@@ -407,10 +409,11 @@ impl Pool {
             .sum()
     }
 
-    /// Stops (or lets go on) the thread's closing of files handed back, so
-    /// a test can pile up a backlog.
-    #[cfg(test)]
-    pub(crate) fn pause_freeing(&self, paused: bool) {
+    /// Test-only: stops (or lets go on) the thread's closing of files
+    /// handed back, so a test can pile up a backlog.
+    #[cfg(any(test, feature = "fault-injection"))]
+    #[doc(hidden)]
+    pub fn pause_freeing(&self, paused: bool) {
         self.shared.lock().paused = paused;
         self.shared.wake.notify_one();
     }

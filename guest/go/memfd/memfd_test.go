@@ -5,7 +5,7 @@
 //	GOOS=wasip1 GOARCH=wasm go test -exec "$PWD/../../../target/release/wasi-memfd run" .
 //
 // The tests of the host limits and of preopened files also need runner flags
-// and matching environment variables; guest/go/test.sh passes them
+// and matching environment variables; tests/runner/go_guest.rs passes them
 // all. Without them those tests are skipped (and say so).
 package memfd_test
 
