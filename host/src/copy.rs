@@ -12,18 +12,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::ctx::NewFile;
 use crate::error::ErrorCode;
-use crate::memfd::Blank;
 
 /// Bytes copied between two yields on the async linkers.
 pub(crate) const CHUNK: usize = 1 << 20;
 
-/// Fills `blank` with the `len` bytes that `bytes(source, range)` lends, a
+/// Fills `file` with the `len` bytes that `bytes(source, range)` lends, a
 /// chunk at a time, yielding to the executor between chunks. The bytes are
 /// borrowed from `source` (the guest's store) anew for each chunk, so no
 /// borrow of guest memory is held across a yield.
 pub(crate) async fn fill_in_chunks<S>(
-    blank: &mut Blank,
+    file: &mut NewFile,
     len: usize,
     source: &mut S,
     bytes: impl for<'s> Fn(&'s S, std::ops::Range<usize>) -> &'s [u8],
@@ -31,7 +31,7 @@ pub(crate) async fn fill_in_chunks<S>(
     let mut at = 0;
     loop {
         let end = len.min(at + CHUNK);
-        blank.fill_at(bytes(source, at..end))?;
+        file.fill_at(bytes(source, at..end))?;
         at = end;
         if at == len {
             return Ok(());

@@ -1,18 +1,23 @@
 //! The per-store context, [`WasiMemfdCtx`], and its builder.
 //!
 //! One context serves both guest ABIs (components and WASIp1 core modules):
-//! one backend, one set of limits, one ledger and one set of preopened files
-//! per store. Every memory file a guest gets is made through it.
+//! one backend, one set of limits (a [`Ledger`]), the preopened files and the
+//! memory directories of one store. Every memory file a guest gets is made
+//! here, by one operation ([`WasiMemfdCtx::make_file`], or
+//! [`WasiMemfdCtx::begin_file`] for a copy in chunks), with no WASI types:
+//! each ABI only puts the result in its table.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::backend::{self, Backend, Blank, Seal, MAX_NAME_LEN};
 use crate::error::ErrorCode;
 use crate::file::MemoryFile;
-use crate::limits::{Admitted, Budget, Ledger, Limits, Usage};
-use crate::memfd::{self, Backend, Blank, MAX_NAME_LEN};
+use crate::limits::{Budget, Charge, Ledger, Limits, Slot, Usage};
+use crate::memdir::{DirRef, MemDir, MemDirEntry, Template};
+use crate::memfile::MemFile;
 use crate::pool::Pool;
 
 /// A file the host attached, as the builder keeps it.
@@ -30,111 +35,89 @@ enum Source {
 #[derive(Debug)]
 struct Preopen {
     source: Source,
-    /// The context's writable copy, once made.
-    made: Option<Arc<File>>,
+    /// The context's memory file, once the guest (or the host) needed it.
+    made: Option<Arc<MemFile>>,
 }
 
 impl Preopen {
-    fn writable(&self) -> bool {
-        matches!(self.source, Source::Writable { .. })
-    }
-
-    fn len(&self) -> u64 {
-        match &self.source {
-            Source::ReadOnly { len, .. } => *len,
-            Source::Writable { bytes } => bytes.len() as u64,
+    /// The context's memory file, made now if this is the first time.
+    fn file(&mut self, backend: Backend, name: &str) -> Result<Arc<MemFile>, ErrorCode> {
+        if let Some(file) = &self.made {
+            return Ok(file.clone());
         }
-    }
-
-    /// The file, made now if it is a writable one not opened before.
-    fn file(&mut self, backend: Backend, name: &str) -> Result<&Arc<File>, ErrorCode> {
-        match &self.source {
-            Source::ReadOnly { file, .. } => Ok(file),
-            Source::Writable { bytes } => match self.made {
-                Some(ref file) => Ok(file),
-                None => {
-                    let file = memfd::create(backend, name, bytes, true)?;
-                    Ok(self.made.insert(Arc::new(file)))
-                }
-            },
-        }
+        let file = match &self.source {
+            Source::ReadOnly { file, len } => {
+                MemFile::new(file.clone(), *len, Seal::ReadOnly, backend, None)
+            }
+            Source::Writable { bytes } => {
+                let file = backend::create(backend, name, bytes, Seal::FixedSize)?;
+                MemFile::new(
+                    Arc::new(file),
+                    bytes.len() as u64,
+                    Seal::FixedSize,
+                    backend,
+                    None,
+                )
+            }
+        };
+        Ok(self.made.insert(file).clone())
     }
 }
 
-/// Per-store state of wasi-memfd: limits, accounting and preopened files.
+/// A memory directory preopened in a context.
+#[derive(Debug)]
+pub(crate) struct MemDirMount {
+    /// The path the guest sees it at.
+    pub(crate) guest_path: String,
+    /// Its root.
+    pub(crate) root: DirRef,
+}
+
+/// Per-store state of wasi-memfd: limits, accounting, preopened files and
+/// memory directories.
 ///
 /// Made with [`WasiMemfdCtxBuilder`] (or [`WasiMemfdCtx::default`] for the
-/// default limits and no preopened files), kept in the store's data and
+/// default limits and nothing attached), kept in the store's data and
 /// reached through [`WasiMemfdView`](crate::WasiMemfdView).
 #[derive(Debug, Default)]
 pub struct WasiMemfdCtx {
     backend: Backend,
     pool: Option<Pool>,
-    limits: Limits,
     ledger: Ledger,
     preopens: HashMap<String, Preopen>,
+    mem_dirs: Vec<MemDirMount>,
 }
 
-/// A `from-bytes` call that passed every check; [`Admission::fill`] (or
-/// [`Admission::blank`], for a copy in chunks) makes the file and
-/// [`WasiMemfdCtx::record`] charges it. Nothing else can run on the store in
-/// between, so the store's checks still hold when the file is recorded; a
-/// shared [`Budget`] holds a reservation until then. Dropping an admission
-/// instead (the file could not be made) gives everything back.
+/// A memory file being made and filled in chunks (the async linkers copy
+/// `from-bytes` that way): [`NewFile::fill_at`] each chunk, then
+/// [`NewFile::finish`]. Dropping it instead closes the file and gives its
+/// charge back.
 #[derive(Debug)]
-pub(crate) struct Admission {
+pub(crate) struct NewFile {
+    blank: Blank,
+    charge: Charge,
+    seal: Seal,
     backend: Backend,
-    pool: Option<Pool>,
-    pub(crate) writable: bool,
-    /// Bytes the file will hold.
-    pub(crate) len: u64,
-    admitted: Admitted,
+    len: u64,
 }
 
-impl Admission {
-    /// Makes the memory file holding a copy of `data`.
-    pub(crate) fn fill(&self, name: &str, data: &[u8]) -> Result<File, ErrorCode> {
-        match self.pooled() {
-            Some(mut blank) => {
-                blank.fill_at(data)?;
-                blank.finish()
-            }
-            None => memfd::create(self.backend, name, data, self.writable),
-        }
+impl NewFile {
+    /// Copies `data` in after what was copied so far.
+    pub(crate) fn fill_at(&mut self, data: &[u8]) -> Result<(), ErrorCode> {
+        self.blank.fill_at(data)
     }
 
-    /// A blank over a file from the pool, if the context has one and it has
-    /// a file ready (memfd backend only).
-    fn pooled(&self) -> Option<Blank> {
-        if self.backend != Backend::Memfd {
-            return None;
-        }
-        let (file, size) = self.pool.as_ref()?.take(self.len)?;
-        Some(memfd::blank_pooled(file, size, self.len, self.writable))
+    /// Seals the filled file: the guest's memory file, charged.
+    pub(crate) fn finish(self) -> Result<Arc<MemFile>, ErrorCode> {
+        let file = self.blank.finish()?;
+        Ok(MemFile::new(
+            Arc::new(file),
+            self.len,
+            self.seal,
+            self.backend,
+            Some(self.charge),
+        ))
     }
-
-    /// What the ledger records once the file is made.
-    pub(crate) fn into_admitted(self) -> Admitted {
-        self.admitted
-    }
-
-    /// Makes the empty memory file, to be filled in chunks.
-    pub(crate) fn blank(&self, name: &str) -> Result<Blank, ErrorCode> {
-        if let Some(blank) = self.pooled() {
-            return Ok(blank);
-        }
-        memfd::blank(self.backend, name, self.len, self.writable)
-    }
-}
-
-/// A new descriptor on a preopened file (a `dup` of the host's), admitted
-/// but not yet recorded.
-#[derive(Debug)]
-pub(crate) struct OpenedPreopen {
-    pub(crate) file: File,
-    pub(crate) writable: bool,
-    pub(crate) len: u64,
-    pub(crate) admitted: Admitted,
 }
 
 impl WasiMemfdCtx {
@@ -150,7 +133,7 @@ impl WasiMemfdCtx {
 
     /// The limits this context enforces.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        self.ledger.limits()
     }
 
     /// How this context makes memory files.
@@ -183,7 +166,7 @@ impl WasiMemfdCtx {
     pub fn hostcall_fuel(&self) -> usize {
         const WASMTIME_DEFAULT: usize = 128 << 20;
         let needed = self
-            .limits
+            .limits()
             .max_file_size
             .saturating_add(MAX_NAME_LEN as u64 + 4096);
         usize::try_from(needed)
@@ -191,10 +174,10 @@ impl WasiMemfdCtx {
             .max(WASMTIME_DEFAULT)
     }
 
-    /// What the guest holds now: open memory-file descriptors and the bytes
-    /// charged to its quota. Exact: files whose last handle was dropped are
-    /// already given back.
-    pub fn usage(&mut self) -> Usage {
+    /// What the guest holds now: memory files (every file of its memory
+    /// directories, and each handle on a preopened file) and their bytes.
+    /// Exact: a file whose last handle was dropped is already given back.
+    pub fn usage(&self) -> Usage {
         self.ledger.usage()
     }
 
@@ -204,11 +187,9 @@ impl WasiMemfdCtx {
     pub fn preopened_file(&mut self, name: &str) -> Result<MemoryFile, ErrorCode> {
         let backend = self.backend;
         let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
-        let writable = preopen.writable();
-        Ok(MemoryFile::new(
-            preopen.file(backend, name)?.clone(),
-            writable,
-        ))
+        let file = preopen.file(backend, name)?;
+        let writable = file.seal() != Seal::ReadOnly;
+        Ok(MemoryFile::new(file, writable))
     }
 
     /// All bytes of the file attached under `name`, including whatever the
@@ -219,80 +200,91 @@ impl WasiMemfdCtx {
             .get(name)
             .ok_or_else(|| std::io::Error::from(ErrorCode::NotFound))?;
         match (&preopen.source, &preopen.made) {
-            (Source::ReadOnly { file, .. }, _) | (_, Some(file)) => memfd::read_all(file),
+            (_, Some(file)) => file.read_all(),
+            (Source::ReadOnly { file, .. }, None) => backend::read_all(file),
             (Source::Writable { bytes }, None) => Ok(bytes.to_vec()),
         }
     }
 
-    /// Checks a `from-bytes` call of `len` bytes against the name rules and
-    /// the limits.
-    pub(crate) fn admit_from_bytes(
-        &mut self,
-        len: usize,
+    /// Every entry of the memory directory preopened at `guest_path`, as it
+    /// is now (during or after a run): its directories, its files (bytes,
+    /// or a [`MemoryFile`] for native code, with no copy) and its links,
+    /// each directory before its entries. `None` if no memory directory is
+    /// preopened there.
+    pub fn mem_dir_entries(&self, guest_path: &str) -> Option<Vec<MemDirEntry>> {
+        let mount = self.mem_dirs.iter().find(|m| m.guest_path == guest_path)?;
+        Some(mount.root.walk())
+    }
+
+    /// The memory directories, in the order they were preopened.
+    pub(crate) fn mem_dirs(&self) -> &[MemDirMount] {
+        &self.mem_dirs
+    }
+
+    /// Makes the guest's memory file holding a copy of `data` named `name`
+    /// (`from-bytes`, and the host's `from_bytes`): checked against the
+    /// name rules and the limits, made (from the pool when it has a file
+    /// ready), filled, sealed (read-only, or writable in place at a fixed
+    /// size) and charged, in one operation both ABIs share.
+    pub(crate) fn make_file(
+        &self,
         name: &str,
+        data: &[u8],
         writable: bool,
-    ) -> Result<Admission, ErrorCode> {
+    ) -> Result<Arc<MemFile>, ErrorCode> {
+        let mut file = self.begin_file(name, data.len(), writable)?;
+        file.fill_at(data)?;
+        file.finish()
+    }
+
+    /// [`make_file`](Self::make_file) in steps: the file is admitted and
+    /// made now, filled by the caller in chunks.
+    pub(crate) fn begin_file(
+        &self,
+        name: &str,
+        len: usize,
+        writable: bool,
+    ) -> Result<NewFile, ErrorCode> {
         check_name(name)?;
         let len = u64::try_from(len).map_err(|_| ErrorCode::FileTooLarge)?;
-        let admitted = self.admit(len)?;
-        Ok(Admission {
+        let charge = self.ledger.admit(Slot::File, len)?;
+        let seal = if writable {
+            Seal::FixedSize
+        } else {
+            Seal::ReadOnly
+        };
+        let pooled = match (&self.pool, self.backend) {
+            (Some(pool), Backend::Memfd) => pool.take(len),
+            _ => None,
+        };
+        let blank = match pooled {
+            Some((file, size)) => backend::blank_pooled(file, size, len, seal),
+            None => backend::blank(self.backend, name, len, seal)?,
+        };
+        Ok(NewFile {
+            blank,
+            charge,
+            seal,
             backend: self.backend,
-            pool: self.pool.clone(),
-            writable,
             len,
-            admitted,
         })
     }
 
-    /// Opens a new descriptor on the file attached under `name`, if the
-    /// guest may hold one more.
-    pub(crate) fn open_preopened(&mut self, name: &str) -> Result<OpenedPreopen, ErrorCode> {
+    /// Opens the file attached under `name` for the guest: its memory file,
+    /// and the slot this handle takes (a preopened file is the host's: no
+    /// bytes are charged).
+    pub(crate) fn open_preopened(
+        &mut self,
+        name: &str,
+    ) -> Result<(Arc<MemFile>, Charge), ErrorCode> {
         check_name(name)?;
-        let backend = self.backend;
         if !self.preopens.contains_key(name) {
             return Err(ErrorCode::NotFound);
         }
-        let admitted = self.admit(0)?;
+        let charge = self.ledger.admit(Slot::Preopened, 0)?;
+        let backend = self.backend;
         let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
-        let (writable, len) = (preopen.writable(), preopen.len());
-        let shared = preopen.file(backend, name)?;
-        let file = crate::faults::check(crate::faults::Step::Dup)
-            .map_err(std::io::Error::from)
-            .and_then(|()| shared.try_clone())
-            .map_err(|e| ErrorCode::from_io(&e))?;
-        Ok(OpenedPreopen {
-            file,
-            writable,
-            len,
-            admitted,
-        })
-    }
-
-    /// Checks one more file of `bytes` bytes against the limits and the
-    /// budget. Files a guest closed that a [`Pool`]'s thread has not
-    /// closed yet are still charged: before refusing, this closes them on
-    /// this thread and checks again, so they never cause a refusal.
-    fn admit(&mut self, bytes: u64) -> Result<Admitted, ErrorCode> {
-        match self.ledger.admit(&self.limits, bytes) {
-            Err(ErrorCode::QuotaExceeded | ErrorCode::TooManyFiles) if self.pool.is_some() => {
-                if let Some(pool) = &self.pool {
-                    pool.free_released();
-                }
-                self.ledger.admit(&self.limits, bytes)
-            }
-            admitted => admitted,
-        }
-    }
-
-    /// Whether `file` is a memory file this context made or opened.
-    pub(crate) fn holds(&self, file: &Arc<File>) -> bool {
-        self.ledger.holds(file)
-    }
-
-    /// Records a file the guest now holds, as admitted (a preopened file
-    /// takes a slot but no quota bytes).
-    pub(crate) fn record(&mut self, file: &Arc<File>, admitted: Admitted) {
-        self.ledger.record(file, admitted);
+        Ok((preopen.file(backend, name)?, charge))
     }
 }
 
@@ -308,17 +300,18 @@ pub(crate) fn check_name(name: &str) -> Result<(), ErrorCode> {
 }
 
 /// Builds a [`WasiMemfdCtx`]: limits, backend, a shared [`Budget`],
-/// preopened files.
+/// preopened files and memory directories.
 ///
 /// As wasmtime-wasi's `WasiCtxBuilder`, a builder builds one context:
 /// [`build`](Self::build) panics if called twice. To make a context per
 /// store from one configuration (a server making a store per request), set
 /// up a builder once and `clone()` it for each store: clones share its
-/// read-only preopened files, which are copied into sealed memory files
-/// once, when `preopen_*` runs, with the backend chosen so far (choose the
-/// backend first). A writable preopened file is per context: each context
-/// copies the bytes into a writable memory file of its own the first time
-/// its guest opens it.
+/// read-only preopened files and the read-only files of its memory
+/// directories, which are sealed once, when they are added, with the
+/// backend chosen so far (choose the backend first). Everything writable is
+/// per context: each context copies a writable preopened file into a memory
+/// file of its own the first time its guest opens it, and gets its own copy
+/// of every memory directory.
 #[derive(Clone, Debug, Default)]
 pub struct WasiMemfdCtxBuilder {
     backend: Backend,
@@ -326,6 +319,7 @@ pub struct WasiMemfdCtxBuilder {
     limits: Limits,
     budget: Option<Budget>,
     preopens: HashMap<String, Source>,
+    mem_dirs: Vec<(String, Template)>,
     built: bool,
 }
 
@@ -364,20 +358,20 @@ impl WasiMemfdCtxBuilder {
         self
     }
 
-    /// Most bytes one `from-bytes` file may hold (default 64 MiB).
+    /// Most bytes one memory file may hold (default 64 MiB).
     pub fn max_file_size(&mut self, bytes: u64) -> &mut Self {
         self.limits.max_file_size = bytes;
         self
     }
 
-    /// Most bytes the guest's `from-bytes` files may hold together
+    /// Most bytes the guest's memory files may hold together
     /// (default 256 MiB).
     pub fn max_total_size(&mut self, bytes: u64) -> &mut Self {
         self.limits.max_total_size = bytes;
         self
     }
 
-    /// Most memory-file descriptors the guest may hold open (default 64).
+    /// Most memory files the guest may hold (default 64).
     pub fn max_files(&mut self, files: usize) -> &mut Self {
         self.limits.max_files = files;
         self
@@ -408,7 +402,7 @@ impl WasiMemfdCtxBuilder {
                 bytes: Arc::from(data),
             }
         } else {
-            let file = memfd::create(self.backend, name, data, false)?;
+            let file = backend::create(self.backend, name, data, Seal::ReadOnly)?;
             Source::ReadOnly {
                 file: Arc::new(file),
                 len: data.len() as u64,
@@ -434,6 +428,46 @@ impl WasiMemfdCtxBuilder {
         self.preopen_bytes(name, &data, writable)
     }
 
+    /// Preopens a memory directory for the guest at `guest_path`, holding
+    /// `dir`'s contents: the memory-file counterpart of wasmtime-wasi's
+    /// `WasiCtxBuilder::preopened_dir`. Guests find it as they find any
+    /// preopened directory (WASIp1's `fd_prestat_get`, components'
+    /// `wasi:filesystem/preopens`), after the directories preopened with
+    /// wasmtime-wasi, in the order they were added. Each context gets its
+    /// own copy of the tree; `dir`'s read-only files are sealed now, once,
+    /// and shared by every context built from this builder and its clones.
+    ///
+    /// Every file, directory and link in it counts against the context's
+    /// limits and budget from the start, even past them (the host put them
+    /// there): size the limits for what `dir` holds
+    /// ([`MemDir`] reports nothing itself; the runner adds its trees to its
+    /// defaults).
+    ///
+    /// For core modules, build with
+    /// [`build_p1`](WasiMemfdCtxBuilder::build_p1), which also gives the
+    /// directory a low fd among wasmtime-wasi's preopens.
+    pub fn preopened_mem_dir(
+        &mut self,
+        dir: &MemDir,
+        guest_path: &str,
+    ) -> std::io::Result<&mut Self> {
+        if guest_path.is_empty() || guest_path.contains('\0') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{guest_path:?} is not a guest path"),
+            ));
+        }
+        let template = Template::new(dir, self.backend)?;
+        self.mem_dirs.push((guest_path.to_owned(), template));
+        Ok(self)
+    }
+
+    /// The memory directories added so far: guest path and its content
+    /// (files, bytes) as the context will be charged for them.
+    pub(crate) fn mem_dir_paths(&self) -> impl Iterator<Item = &str> {
+        self.mem_dirs.iter().map(|(path, _)| path.as_str())
+    }
+
     /// The context.
     ///
     /// # Panics
@@ -446,15 +480,24 @@ impl WasiMemfdCtxBuilder {
             "WasiMemfdCtxBuilder::build called twice: clone the builder to build more contexts"
         );
         self.built = true;
+        let ledger = Ledger::new(self.limits, self.budget.clone(), self.pool.clone());
+        let mem_dirs = self
+            .mem_dirs
+            .iter()
+            .map(|(guest_path, template)| MemDirMount {
+                guest_path: guest_path.clone(),
+                root: template.instantiate(&ledger, self.backend),
+            })
+            .collect();
         WasiMemfdCtx {
             backend: self.backend,
             pool: self.pool.clone(),
-            limits: self.limits,
-            ledger: Ledger::with_budget(self.budget.clone()),
+            ledger,
             preopens: std::mem::take(&mut self.preopens)
                 .into_iter()
                 .map(|(name, source)| (name, Preopen { source, made: None }))
                 .collect(),
+            mem_dirs,
         }
     }
 }
@@ -482,9 +525,9 @@ mod tests {
             .build();
         assert_eq!(ctx.limits().max_files, 3);
         assert_eq!(ctx.read_preopened("in").unwrap(), b"input");
-        let out = ctx.open_preopened("out").unwrap();
-        assert!(out.writable);
-        rustix::io::pwrite(&out.file, b"done", 0).unwrap();
+        let (out, _slot) = ctx.open_preopened("out").unwrap();
+        assert_ne!(out.seal(), Seal::ReadOnly);
+        rustix::io::pwrite(&*out.fd().unwrap(), b"done", 0).unwrap();
         assert_eq!(ctx.read_preopened("out").unwrap(), b"done");
         assert_eq!(ctx.open_preopened("nope").unwrap_err(), ErrorCode::NotFound);
         assert_eq!(
@@ -516,8 +559,8 @@ mod tests {
     #[test]
     fn clones_share_read_only_preopens_and_copy_writable_ones() {
         let ino = |ctx: &mut WasiMemfdCtx, name: &str| {
-            let file = ctx.open_preopened(name).unwrap().file;
-            rustix::fs::fstat(&file).unwrap().st_ino
+            let (file, _) = ctx.open_preopened(name).unwrap();
+            rustix::fs::fstat(&*file.fd().unwrap()).unwrap().st_ino
         };
         let mut template = WasiMemfdCtx::builder();
         template
@@ -534,8 +577,8 @@ mod tests {
         // A writable one is each context's own: a write in one is not seen
         // in the other, and the template's bytes stay as they were.
         assert_ne!(ino(&mut a, "rw"), ino(&mut b, "rw"));
-        let rw = a.open_preopened("rw").unwrap();
-        rustix::io::pwrite(&rw.file, b"A", 0).unwrap();
+        let (rw, _) = a.open_preopened("rw").unwrap();
+        rustix::io::pwrite(&*rw.fd().unwrap(), b"A", 0).unwrap();
         assert_eq!(a.read_preopened("rw").unwrap(), b"A.....");
         assert_eq!(b.read_preopened("rw").unwrap(), b"......");
         let mut c = template.build();
@@ -545,5 +588,21 @@ mod tests {
             b"......"
         );
         assert!(c.preopened_file("ro").unwrap().is_sealed_read_only());
+    }
+
+    #[test]
+    fn make_file_charges_until_the_last_handle_goes() {
+        let ctx = WasiMemfdCtx::builder().max_files(1).build();
+        let file = ctx.make_file("a", b"abc", false).unwrap();
+        assert_eq!(ctx.usage(), Usage { files: 1, bytes: 3 });
+        assert_eq!(
+            ctx.make_file("b", b"", false).unwrap_err(),
+            ErrorCode::TooManyFiles
+        );
+        let other = file.clone();
+        drop(file);
+        assert_eq!(ctx.usage().files, 1);
+        drop(other);
+        assert_eq!(ctx.usage(), Usage::default());
     }
 }

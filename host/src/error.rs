@@ -1,10 +1,18 @@
-//! Why a call failed: one error type for both guest ABIs.
+//! Why a call failed: two error types, each mapped once to each guest ABI.
 //!
-//! [`ErrorCode`] mirrors the WIT `error-code` enum. It is mapped once to the
-//! component's `error-code` (in [`crate::component`]) and once to a WASIp1
-//! errno ([`ErrorCode::errno`], used by the core-module ABI).
+//! - [`ErrorCode`] mirrors the `wasi-memfd:memfd` WIT `error-code` enum: why
+//!   `from-bytes` or `open-preopened` (and the host's `from_bytes`) failed.
+//!   It is mapped once to the component's `error-code` (in `p2`) and once to
+//!   a WASIp1 errno ([`ErrorCode::errno`]).
+//! - [`FsError`] is why a filesystem operation on a memory file or a memory
+//!   directory failed: a POSIX error, named as WASI names it. It is mapped
+//!   once to a WASIp1 errno (in `p1`) and once to a `wasi:filesystem`
+//!   `error-code` (in `p2`). A limit refused during one is an [`ErrorCode`]
+//!   first, turned into an `FsError` by one `From`.
 
 use std::fmt;
+
+use wasmtime_wasi::p1::types::Errno;
 
 /// Why a wasi-memfd call failed. The same codes reach component guests as the
 /// WIT `error-code` and core-module guests as the WASIp1 errno of
@@ -35,17 +43,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The WASIp1 errno a core-module guest sees for this code.
+    /// The WASIp1 errno a core-module guest sees for this code (its number,
+    /// as the `wasi_memfd` imports return it).
     pub fn errno(self) -> u16 {
+        self.wasi_errno() as u16
+    }
+
+    /// The WASIp1 errno a core-module guest sees for this code.
+    pub(crate) fn wasi_errno(self) -> Errno {
         match self {
-            ErrorCode::InvalidArgument => 28, // EINVAL
-            ErrorCode::NameTooLong => 37,     // ENAMETOOLONG
-            ErrorCode::FileTooLarge => 22,    // EFBIG
-            ErrorCode::QuotaExceeded => 19,   // EDQUOT
-            ErrorCode::TooManyFiles => 33,    // EMFILE
-            ErrorCode::NotFound => 44,        // ENOENT
-            ErrorCode::OutOfMemory => 48,     // ENOMEM
-            ErrorCode::Unsupported => 58,     // ENOTSUP
+            ErrorCode::InvalidArgument => Errno::Inval,
+            ErrorCode::NameTooLong => Errno::Nametoolong,
+            ErrorCode::FileTooLarge => Errno::Fbig,
+            ErrorCode::QuotaExceeded => Errno::Dquot,
+            ErrorCode::TooManyFiles => Errno::Mfile,
+            ErrorCode::NotFound => Errno::Noent,
+            ErrorCode::OutOfMemory => Errno::Nomem,
+            ErrorCode::Unsupported => Errno::Notsup,
         }
     }
 
@@ -67,12 +81,6 @@ impl ErrorCode {
             Errno::NFILE => ErrorCode::TooManyFiles,
             _ => ErrorCode::OutOfMemory,
         }
-    }
-
-    /// [`ErrorCode::from_system`] for an error from std's file calls (one
-    /// without an errno means the system refused: `OutOfMemory`).
-    pub(crate) fn from_io(e: &std::io::Error) -> Self {
-        rustix::io::Errno::from_io_error(e).map_or(ErrorCode::OutOfMemory, Self::from_system)
     }
 
     fn describe(self) -> &'static str {
@@ -111,6 +119,149 @@ impl From<ErrorCode> for std::io::Error {
         std::io::Error::new(kind, code)
     }
 }
+
+/// Why a filesystem operation on a memory file or a memory directory failed:
+/// a POSIX error, named as WASIp1's `errno` names it. Mapped once to a WASIp1
+/// errno (`p1`) and once to a `wasi:filesystem` `error-code` (`p2`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FsError {
+    /// `EACCES`: the file refuses the access asked for (a read-only file
+    /// the host attached, opened for writing).
+    Acces,
+    /// `EBADF`: the descriptor cannot do that (a write on a read-only one, a
+    /// read on a directory).
+    Badf,
+    /// `EBUSY`: a rename of `.`.
+    Busy,
+    /// `EDQUOT`: the store's (or the shared budget's) bytes are used up.
+    Dquot,
+    /// `EEXIST`: the name is taken.
+    Exist,
+    /// `EFBIG`: the file would pass the per-file limit, or cannot grow.
+    Fbig,
+    /// `EINVAL`: a bad argument (a bad flag combination, a rename into the
+    /// directory's own subtree, `rmdir` of `.`).
+    Inval,
+    /// `EISDIR`: a directory where a file is needed.
+    Isdir,
+    /// `ELOOP`: a symbolic link not followed, or too many of them.
+    Loop,
+    /// `ENAMETOOLONG`: a name over 255 bytes, or a path of 4096 or more.
+    Nametoolong,
+    /// `ENOENT`: no such file or directory.
+    Noent,
+    /// `ENOMEM`: the system refused memory.
+    Nomem,
+    /// `ENOSPC`: no room for another file (the store's or the budget's file
+    /// limit), or the system refused the space.
+    Nospc,
+    /// `ENOTDIR`: a file where a directory is needed.
+    Notdir,
+    /// `ENOTEMPTY`: the directory has entries.
+    Notempty,
+    /// `ENOTSUP`: not supported on a memory file (or on this host).
+    Notsup,
+    /// `EOVERFLOW`: an offset or time out of range.
+    Overflow,
+    /// `EPERM`: not permitted (a path leading outside the directory, a hard
+    /// link to a directory, changing a sealed file).
+    Perm,
+    /// `EXDEV`: a rename or link between two filesystems.
+    Xdev,
+}
+
+impl From<ErrorCode> for FsError {
+    /// A limit or a system refusal met while making or growing a memory
+    /// file: per-file limit `EFBIG`, bytes `EDQUOT`, files `ENOSPC` (as a
+    /// filesystem out of inodes), the system's refusal `ENOSPC`.
+    fn from(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::InvalidArgument => FsError::Inval,
+            ErrorCode::NameTooLong => FsError::Nametoolong,
+            ErrorCode::FileTooLarge => FsError::Fbig,
+            ErrorCode::QuotaExceeded => FsError::Dquot,
+            ErrorCode::TooManyFiles | ErrorCode::OutOfMemory => FsError::Nospc,
+            ErrorCode::NotFound => FsError::Noent,
+            ErrorCode::Unsupported => FsError::Notsup,
+        }
+    }
+}
+
+impl FsError {
+    /// The error of a system call on a memory file.
+    pub(crate) fn from_system(errno: rustix::io::Errno) -> Self {
+        use rustix::io::Errno as E;
+        #[allow(unreachable_patterns)]
+        match errno {
+            E::INVAL => FsError::Inval,
+            E::PERM => FsError::Perm,
+            E::NOMEM => FsError::Nomem,
+            E::FBIG => FsError::Fbig,
+            E::BADF => FsError::Badf,
+            E::OPNOTSUPP => FsError::Notsup,
+            _ => FsError::Nospc,
+        }
+    }
+
+    /// The WASIp1 errno a core-module guest sees.
+    pub(crate) fn errno(self) -> Errno {
+        match self {
+            FsError::Acces => Errno::Acces,
+            FsError::Badf => Errno::Badf,
+            FsError::Busy => Errno::Busy,
+            FsError::Dquot => Errno::Dquot,
+            FsError::Exist => Errno::Exist,
+            FsError::Fbig => Errno::Fbig,
+            FsError::Inval => Errno::Inval,
+            FsError::Isdir => Errno::Isdir,
+            FsError::Loop => Errno::Loop,
+            FsError::Nametoolong => Errno::Nametoolong,
+            FsError::Noent => Errno::Noent,
+            FsError::Nomem => Errno::Nomem,
+            FsError::Nospc => Errno::Nospc,
+            FsError::Notdir => Errno::Notdir,
+            FsError::Notempty => Errno::Notempty,
+            FsError::Notsup => Errno::Notsup,
+            FsError::Overflow => Errno::Overflow,
+            FsError::Perm => Errno::Perm,
+            FsError::Xdev => Errno::Xdev,
+        }
+    }
+
+    /// The `wasi:filesystem` `error-code` a component guest sees.
+    pub(crate) fn error_code(self) -> wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode {
+        use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode as E;
+        match self {
+            FsError::Acces => E::Access,
+            FsError::Badf => E::BadDescriptor,
+            FsError::Busy => E::Busy,
+            FsError::Dquot => E::Quota,
+            FsError::Exist => E::Exist,
+            FsError::Fbig => E::FileTooLarge,
+            FsError::Inval => E::Invalid,
+            FsError::Isdir => E::IsDirectory,
+            FsError::Loop => E::Loop,
+            FsError::Nametoolong => E::NameTooLong,
+            FsError::Noent => E::NoEntry,
+            FsError::Nomem => E::InsufficientMemory,
+            FsError::Nospc => E::InsufficientSpace,
+            FsError::Notdir => E::NotDirectory,
+            FsError::Notempty => E::NotEmpty,
+            FsError::Notsup => E::Unsupported,
+            FsError::Overflow => E::Overflow,
+            FsError::Perm => E::NotPermitted,
+            FsError::Xdev => E::CrossDevice,
+        }
+    }
+}
+
+impl fmt::Display for FsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.errno())
+    }
+}
+
+impl std::error::Error for FsError {}
 
 #[cfg(test)]
 mod tests {
@@ -156,21 +307,5 @@ mod tests {
             ErrorCode::from_system(Errno::OPNOTSUPP),
             ErrorCode::Unsupported
         );
-    }
-
-    #[test]
-    fn std_errors_map_by_their_errno() {
-        use rustix::io::Errno;
-        let os = |errno: Errno| std::io::Error::from_raw_os_error(errno.raw_os_error());
-        assert_eq!(
-            ErrorCode::from_io(&os(Errno::MFILE)),
-            ErrorCode::TooManyFiles
-        );
-        assert_eq!(
-            ErrorCode::from_io(&os(Errno::NOMEM)),
-            ErrorCode::OutOfMemory
-        );
-        let no_errno = std::io::Error::other("no errno");
-        assert_eq!(ErrorCode::from_io(&no_errno), ErrorCode::OutOfMemory);
     }
 }

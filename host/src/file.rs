@@ -6,12 +6,17 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
+use crate::memfile::MemFile;
+
 /// A memory file wasi-memfd made for a guest (with `from-bytes`, a host's
-/// [`p2::WasiMemfdCtxView::from_bytes`](crate::WasiMemfdCtxView::from_bytes)
+/// [`WasiMemfdCtxView::from_bytes`](crate::WasiMemfdCtxView::from_bytes)
 /// or [`p1::WasiMemfdP1Ctx::from_bytes`](crate::p1::WasiMemfdP1Ctx::from_bytes),
-/// or opened on a preopened file), looked up from the guest's descriptor
+/// opened on a preopened file, or a file of a memory directory), looked up
+/// from the guest's descriptor
 /// ([`WasiMemfdCtxView::memory_file`](crate::WasiMemfdCtxView::memory_file))
-/// or fd ([`WasiMemfdP1Ctx::memory_file`](crate::p1::WasiMemfdP1Ctx::memory_file)).
+/// or fd ([`WasiMemfdP1Ctx::memory_file`](crate::p1::WasiMemfdP1Ctx::memory_file)),
+/// or walked in a memory directory
+/// ([`MemDirFile::memory_file`](crate::MemDirFile::memory_file)).
 ///
 /// It shares the guest's open file (an `Arc<std::fs::File>`): native code
 /// can `pread`, `mmap` or `fstat` it through [`AsFd`] or [`MemoryFile::file`]
@@ -30,13 +35,25 @@ use std::sync::Arc;
 /// the guest's handle.
 #[derive(Clone, Debug)]
 pub struct MemoryFile {
+    /// The guest's file, which holds its charge.
+    inner: Arc<MemFile>,
+    /// Its open memory file.
     file: Arc<File>,
     writable: bool,
 }
 
 impl MemoryFile {
-    pub(crate) fn new(file: Arc<File>, writable: bool) -> Self {
-        MemoryFile { file, writable }
+    /// The host's handle on `inner`, whose memory file exists (every caller
+    /// made it, or opened it, first).
+    pub(crate) fn new(inner: Arc<MemFile>, writable: bool) -> Self {
+        let file = inner
+            .fd_if_open()
+            .expect("a MemoryFile is made over an open memory file");
+        MemoryFile {
+            inner,
+            file,
+            writable,
+        }
     }
 
     /// The open file, shared with the guest's handle.
@@ -44,9 +61,10 @@ impl MemoryFile {
         &self.file
     }
 
-    /// Its size in bytes (fixed when it was made).
+    /// Its size in bytes (fixed when it was made, but for a file of a
+    /// memory directory, which grows and shrinks as the guest writes).
     pub fn size(&self) -> std::io::Result<u64> {
-        Ok(self.file.metadata()?.len())
+        Ok(self.inner.size())
     }
 
     /// Whether the guest's handle may write into it.
@@ -73,7 +91,7 @@ impl MemoryFile {
     /// All its bytes (read with `pread`, from offset 0), for example what a
     /// guest wrote into a writable file.
     pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
-        crate::memfd::read_all(&self.file)
+        crate::backend::read_all(&self.file)
     }
 }
 

@@ -19,13 +19,15 @@
 //! `unsupported`.
 #![deny(missing_docs)]
 
+mod backend;
 mod copy;
 mod ctx;
 mod error;
 mod faults;
 mod file;
 mod limits;
-mod memfd;
+mod memdir;
+mod memfile;
 pub mod p1;
 pub mod p2;
 mod pool;
@@ -40,13 +42,14 @@ pub mod fault_injection {
     pub use rustix::io::Errno;
 }
 
+pub use backend::{Backend, MAX_NAME_LEN};
 pub use ctx::{WasiMemfdCtx, WasiMemfdCtxBuilder};
 pub use error::ErrorCode;
 pub use file::MemoryFile;
 pub use limits::{
     Budget, Limits, Usage, DEFAULT_MAX_FILES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TOTAL_SIZE,
 };
-pub use memfd::{Backend, MAX_NAME_LEN};
+pub use memdir::{MemDir, MemDirEntry, MemDirEntryKind, MemDirFile};
 pub use pool::{Pool, PoolConfig, PoolStats, MAX_POOL_FILES};
 pub use view::{WasiMemfdCtxView, WasiMemfdView};
 

@@ -1,23 +1,21 @@
 //! What a store's guest may hold, a [`Budget`] many stores share, and the
-//! ledger that checks both on every call.
+//! charges that enforce both.
 //!
-//! The ledger keeps a [`Weak`] to the `std::fs::File` behind every file the
-//! guest holds. A file's bytes and slot are given back when the last
-//! strong reference goes, wherever that drop happens: in wasmtime-wasi's
-//! filesystem code for components (a `Descriptor` or a stream over it), or in
-//! wasi-memfd's own fd table for core modules. A file counts once however
-//! many handles or streams reach it.
-//!
-//! Totals are kept as running sums that may still include files dropped
-//! since the last look; they are swept (dead entries forgotten) whenever a
-//! check would refuse, whenever usage is asked for, and whenever the list
-//! has doubled since the last sweep. So every refusal and every reported
-//! usage is exact, and the success path does no sweep at all.
+//! Every memory file the guest holds (from `from-bytes`, a preopened file it
+//! opened, a file in a memory directory) carries one [`Charge`]: a file slot
+//! and its bytes, counted against the store's [`Limits`] and the shared
+//! [`Budget`] from the moment the file is admitted until the charge is
+//! dropped with the file's last handle, wherever that happens (in
+//! wasi-memfd's descriptors or fd table, in a stream still reading it, in a
+//! [`MemoryFile`](crate::MemoryFile) the host kept, or on a [`Pool`]'s
+//! thread that closes it). A file that grows (in a memory directory) grows
+//! its charge first, and is refused if that would pass a limit. The counts
+//! are exact at every moment: nothing is swept later.
 
-use std::fs::File;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::ErrorCode;
+use crate::pool::{Backlog, Pool};
 
 /// Default for [`Limits::max_file_size`]: 64 MiB.
 ///
@@ -32,9 +30,9 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
 pub const DEFAULT_MAX_TOTAL_SIZE: u64 = 256 << 20;
 /// Default for [`Limits::max_files`]: 64.
 ///
-/// Every memory file a guest holds is an fd in the host process. Many Linux
-/// systems give a process a soft `RLIMIT_NOFILE` of 1024: one guest at the
-/// defaults can take at most a sixteenth of it.
+/// Every memory file a guest holds open is an fd in the host process. Many
+/// Linux systems give a process a soft `RLIMIT_NOFILE` of 1024: one guest at
+/// the defaults can take at most a sixteenth of it.
 pub const DEFAULT_MAX_FILES: usize = 64;
 
 /// Limits on one store's memory files, enforced on every call.
@@ -45,13 +43,16 @@ pub const DEFAULT_MAX_FILES: usize = 64;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Most bytes one `from-bytes` file may hold.
+    /// Most bytes one memory file may hold: a `from-bytes` file, or a file
+    /// in a memory directory as it grows.
     pub max_file_size: u64,
-    /// Most bytes all files the guest made with `from-bytes` and still holds
-    /// may hold together. Preopened files are the host's and do not count.
+    /// Most bytes the guest's memory files may hold together: its
+    /// `from-bytes` files and every file in its memory directories.
+    /// Preopened files are the host's and do not count.
     pub max_total_size: u64,
-    /// Most memory-file descriptors the guest may hold open at once, from
-    /// `from-bytes` and `open-preopened` together.
+    /// Most memory files the guest may hold at once: open `from-bytes` and
+    /// preopened files, and every file in its memory directories (named or
+    /// still open).
     pub max_files: usize,
 }
 
@@ -69,9 +70,9 @@ impl Default for Limits {
 /// guests that share it).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
-    /// Memory-file descriptors open (each `open-preopened` counts once).
+    /// Memory files held (each `open-preopened` counts once).
     pub files: usize,
-    /// Bytes in the files the guests made with `from-bytes`.
+    /// Bytes in them (preopened files count none).
     pub bytes: u64,
 }
 
@@ -84,7 +85,8 @@ pub struct Usage {
 /// Cloning shares the budget (it is an `Arc`). A file is charged to the
 /// budget from the moment it is admitted until its last handle is dropped,
 /// exactly as to its store; a guest refused by the budget gets
-/// `quota-exceeded` (`EDQUOT`) or `too-many-files` (`EMFILE`).
+/// `quota-exceeded` (`EDQUOT`) or `too-many-files` (`EMFILE`), or in a
+/// memory directory `EDQUOT` or `ENOSPC`.
 ///
 /// ```
 /// use wasi_memfd::{Budget, WasiMemfdCtx};
@@ -97,255 +99,262 @@ pub struct Usage {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Budget {
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Counter>,
 }
 
+/// Running totals against maxima, behind a lock.
 #[derive(Debug)]
-struct Shared {
-    max_bytes: u64,
-    max_files: usize,
-    tally: Tally,
-    /// Admitted but not yet recorded (a file being filled).
-    reserved: Usage,
+struct Counter {
+    max: Usage,
+    held: Mutex<Usage>,
+}
+
+impl Counter {
+    fn new(max: Usage) -> Self {
+        Counter {
+            max,
+            held: Mutex::new(Usage::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Usage> {
+        // Plain counters, consistent after every statement: a panic
+        // elsewhere while the lock was held leaves nothing half-done.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `files` more files and `bytes` more bytes fit.
+    fn check(&self, held: &Usage, files: usize, bytes: u64) -> Result<(), ErrorCode> {
+        if files > 0 && held.files.saturating_add(files) > self.max.files {
+            Err(ErrorCode::TooManyFiles)
+        } else if bytes > 0 && held.bytes.saturating_add(bytes) > self.max.bytes {
+            Err(ErrorCode::QuotaExceeded)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl Budget {
-    /// A budget of at most `max_bytes` bytes in `from-bytes` files and
-    /// `max_files` open memory files, across every store that shares it.
+    /// A budget of at most `max_bytes` bytes in memory files and
+    /// `max_files` memory files, across every store that shares it.
     pub fn new(max_bytes: u64, max_files: usize) -> Self {
         Budget {
-            shared: Arc::new(Mutex::new(Shared {
-                max_bytes,
-                max_files,
-                tally: Tally::default(),
-                reserved: Usage::default(),
+            shared: Arc::new(Counter::new(Usage {
+                files: max_files,
+                bytes: max_bytes,
             })),
         }
     }
 
     /// What all the stores sharing this budget hold now (files being made
-    /// right now included). Exact: dropped files are already given back.
+    /// right now included).
     pub fn usage(&self) -> Usage {
-        let mut shared = self.lock();
-        let held = shared.tally.usage();
-        Usage {
-            files: held.files + shared.reserved.files,
-            bytes: held.bytes + shared.reserved.bytes,
-        }
+        *self.shared.lock()
     }
 
     /// The most bytes, and the most files, the budget allows.
     pub fn max(&self) -> Usage {
-        let shared = self.lock();
-        Usage {
-            files: shared.max_files,
-            bytes: shared.max_bytes,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Shared> {
-        // The lock guards plain counters, consistent after every statement:
-        // a panic elsewhere while it was held leaves nothing half-done.
-        self.shared.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Reserves one file of `bytes` bytes, or says why not.
-    fn reserve(&self, bytes: u64) -> Result<Reservation, ErrorCode> {
-        let mut guard = self.lock();
-        let shared = &mut *guard;
-        let (max_files, max_bytes, reserved) =
-            (shared.max_files, shared.max_bytes, shared.reserved);
-        shared.tally.admit(|held| {
-            if held.files + reserved.files >= max_files {
-                Err(ErrorCode::TooManyFiles)
-            } else if held
-                .bytes
-                .saturating_add(reserved.bytes)
-                .saturating_add(bytes)
-                > max_bytes
-            {
-                Err(ErrorCode::QuotaExceeded)
-            } else {
-                Ok(())
-            }
-        })?;
-        shared.reserved.files += 1;
-        shared.reserved.bytes += bytes;
-        Ok(Reservation {
-            budget: Some(self.clone()),
-            bytes,
-        })
+        self.shared.max
     }
 }
 
-/// A file admitted by a [`Budget`] and not yet recorded: dropping it gives
-/// the reservation back (the file was never made).
-#[derive(Debug)]
-pub(crate) struct Reservation {
-    /// `None` once committed.
-    budget: Option<Budget>,
-    bytes: u64,
-}
-
-impl Reservation {
-    /// Turns the reservation into a charge for `file`, under one lock.
-    fn commit(mut self, file: &Arc<File>) {
-        if let Some(budget) = self.budget.take() {
-            let mut shared = budget.lock();
-            shared.release(self.bytes);
-            shared.tally.record(file, self.bytes);
-        }
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        if let Some(budget) = &self.budget {
-            budget.lock().release(self.bytes);
-        }
-    }
-}
-
-impl Shared {
-    fn release(&mut self, bytes: u64) {
-        self.reserved.files -= 1;
-        self.reserved.bytes -= bytes;
-    }
-}
-
-#[derive(Debug)]
-struct Entry {
-    file: Weak<File>,
-    /// Bytes charged to the quota (0 for a preopened file).
-    bytes: u64,
-}
-
-/// Weak references to charged files, with running totals.
-#[derive(Debug, Default)]
-struct Tally {
-    entries: Vec<Entry>,
-    /// Totals over `entries`, dead ones included until the next sweep.
-    held: Usage,
-    /// Sweep when `entries` grows to this length.
-    sweep_at: usize,
-}
-
-impl Tally {
-    /// Forgets dropped files and recomputes the totals.
-    fn sweep(&mut self) {
-        self.entries.retain(|e| e.file.strong_count() > 0);
-        self.held = Usage {
-            files: self.entries.len(),
-            bytes: self.entries.iter().map(|e| e.bytes).sum(),
-        };
-        self.sweep_at = (2 * self.entries.len()).max(32);
-    }
-
-    fn usage(&mut self) -> Usage {
-        self.sweep();
-        self.held
-    }
-
-    /// Runs `check` on the totals; if it refuses, sweeps and asks again, so
-    /// a refusal is never caused by a file already dropped.
-    fn admit(&mut self, check: impl Fn(Usage) -> Result<(), ErrorCode>) -> Result<(), ErrorCode> {
-        if check(self.held).is_ok() {
-            return Ok(());
-        }
-        self.sweep();
-        check(self.held)
-    }
-
-    fn record(&mut self, file: &Arc<File>, bytes: u64) {
-        self.entries.push(Entry {
-            file: Arc::downgrade(file),
-            bytes,
-        });
-        self.held.files += 1;
-        self.held.bytes += bytes;
-        if self.entries.len() >= self.sweep_at {
-            self.sweep();
-        }
-    }
-}
-
-/// The files a store's guest holds, and the budget it shares, if any.
-#[derive(Debug, Default)]
+/// A store's totals against its [`Limits`], and the [`Budget`] it shares:
+/// shared (an `Arc`) by the store's context and every [`Charge`] it gave
+/// out, so a charge can end wherever its file's last handle goes.
+#[derive(Clone, Debug)]
 pub(crate) struct Ledger {
-    tally: Tally,
-    budget: Option<Budget>,
+    shared: Arc<LedgerShared>,
 }
 
-/// A file that passed every limit: [`Ledger::record`] charges it once made.
 #[derive(Debug)]
-pub(crate) struct Admitted {
-    bytes: u64,
-    reservation: Option<Reservation>,
+struct LedgerShared {
+    limits: Limits,
+    store: Counter,
+    budget: Option<Budget>,
+    /// Files a guest closed may wait in a pool's backlog, still charged,
+    /// for its thread to close them: a check that would refuse closes them
+    /// first. (Weak: those files hold this ledger.)
+    pool: Option<Backlog>,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger::new(Limits::default(), None, None)
+    }
+}
+
+/// The kind of thing a charge holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// A file: one slot against `max_files`, and its bytes.
+    File,
+    /// A preopened file the guest opened: one slot, no bytes (the file is
+    /// the host's).
+    Preopened,
 }
 
 impl Ledger {
-    /// A ledger whose files are also charged to `budget`.
-    pub(crate) fn with_budget(budget: Option<Budget>) -> Self {
+    pub(crate) fn new(limits: Limits, budget: Option<Budget>, pool: Option<Pool>) -> Self {
         Ledger {
-            tally: Tally::default(),
-            budget,
+            shared: Arc::new(LedgerShared {
+                limits,
+                store: Counter::new(Usage {
+                    files: limits.max_files,
+                    bytes: limits.max_total_size,
+                }),
+                budget,
+                pool: pool.map(|p| p.backlog()),
+            }),
         }
     }
 
-    /// The budget this store shares, if any.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
     pub(crate) fn budget(&self) -> Option<&Budget> {
-        self.budget.as_ref()
+        self.shared.budget.as_ref()
     }
 
-    /// What the guest holds now, after forgetting dropped files.
-    pub(crate) fn usage(&mut self) -> Usage {
-        self.tally.usage()
+    /// What the guest holds now.
+    pub(crate) fn usage(&self) -> Usage {
+        *self.shared.store.lock()
     }
 
-    /// Whether `file` is one of the files recorded here (and still open).
-    pub(crate) fn holds(&self, file: &Arc<File>) -> bool {
-        let ptr = Arc::as_ptr(file);
-        self.tally
-            .entries
-            .iter()
-            .any(|e| e.file.as_ptr() == ptr && e.file.strong_count() > 0)
-    }
-
-    /// Checks that one more file charged `bytes` fits within `limits` and
-    /// the shared budget (which reserves it until it is recorded).
-    pub(crate) fn admit(&mut self, limits: &Limits, bytes: u64) -> Result<Admitted, ErrorCode> {
-        if bytes > limits.max_file_size {
+    /// Charges one more file of `bytes` bytes, if it fits the limits and
+    /// the budget; the charge lasts until the returned [`Charge`] is
+    /// dropped. A preopened file takes a slot and no bytes.
+    pub(crate) fn admit(&self, slot: Slot, bytes: u64) -> Result<Charge, ErrorCode> {
+        let bytes = match slot {
+            Slot::File => bytes,
+            Slot::Preopened => 0,
+        };
+        if bytes > self.shared.limits.max_file_size {
             return Err(ErrorCode::FileTooLarge);
         }
-        self.tally.admit(|held| {
-            if held.files >= limits.max_files {
-                Err(ErrorCode::TooManyFiles)
-            } else if held.bytes.saturating_add(bytes) > limits.max_total_size {
-                Err(ErrorCode::QuotaExceeded)
-            } else {
-                Ok(())
-            }
-        })?;
-        let reservation = self.budget.as_ref().map(|b| b.reserve(bytes)).transpose()?;
-        Ok(Admitted { bytes, reservation })
+        self.retrying(|| self.add(1, bytes))?;
+        Ok(Charge {
+            ledger: self.clone(),
+            slot,
+            bytes,
+        })
     }
 
-    /// Records a file the guest now holds, as admitted.
-    pub(crate) fn record(&mut self, file: &Arc<File>, admitted: Admitted) {
-        self.tally.record(file, admitted.bytes);
-        if let Some(reservation) = admitted.reservation {
-            reservation.commit(file);
+    /// Charges a file the host put there (a memory directory's preloaded
+    /// contents) even past the limits: the guest then makes nothing more
+    /// until it is under them again.
+    pub(crate) fn force(&self, slot: Slot, bytes: u64) -> Charge {
+        let bytes = match slot {
+            Slot::File => bytes,
+            Slot::Preopened => 0,
+        };
+        let mut store = self.shared.store.lock();
+        if let Some(budget) = &self.shared.budget {
+            let mut shared = budget.shared.lock();
+            shared.files += 1;
+            shared.bytes += bytes;
         }
+        store.files += 1;
+        store.bytes += bytes;
+        Charge {
+            ledger: self.clone(),
+            slot,
+            bytes,
+        }
+    }
+
+    /// Runs `add`; if it refuses for want of room and files closed by the
+    /// guest still wait in the pool (charged), closes them on this thread
+    /// and tries once more.
+    fn retrying(&self, add: impl Fn() -> Result<(), ErrorCode>) -> Result<(), ErrorCode> {
+        match add() {
+            Err(ErrorCode::QuotaExceeded | ErrorCode::TooManyFiles)
+                if self.shared.pool.is_some() =>
+            {
+                if let Some(backlog) = &self.shared.pool {
+                    backlog.free();
+                }
+                add()
+            }
+            added => added,
+        }
+    }
+
+    /// Adds `files` and `bytes` to the store and the budget, or to neither.
+    fn add(&self, files: usize, bytes: u64) -> Result<(), ErrorCode> {
+        let mut store = self.shared.store.lock();
+        self.shared.store.check(&store, files, bytes)?;
+        if let Some(budget) = &self.shared.budget {
+            let mut shared = budget.shared.lock();
+            budget.shared.check(&shared, files, bytes)?;
+            shared.files += files;
+            shared.bytes += bytes;
+        }
+        store.files += files;
+        store.bytes += bytes;
+        Ok(())
+    }
+
+    /// Takes `files` and `bytes` back from the store and the budget.
+    fn sub(&self, files: usize, bytes: u64) {
+        let mut store = self.shared.store.lock();
+        if let Some(budget) = &self.shared.budget {
+            let mut shared = budget.shared.lock();
+            shared.files -= files;
+            shared.bytes -= bytes;
+        }
+        store.files -= files;
+        store.bytes -= bytes;
+    }
+}
+
+/// One file's charge against its store's limits and budget: a slot and
+/// bytes, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Charge {
+    ledger: Ledger,
+    slot: Slot,
+    bytes: u64,
+}
+
+impl Charge {
+    /// The bytes charged.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Charges `bytes` instead of what is charged now: more if the file
+    /// grows (refused past `max_file_size` with `FileTooLarge`, past the
+    /// store's or the budget's bytes with `QuotaExceeded`), less if it
+    /// shrinks. A preopened file's charge holds no bytes and never changes.
+    pub(crate) fn resize(&mut self, bytes: u64) -> Result<(), ErrorCode> {
+        if self.slot == Slot::Preopened {
+            return Ok(());
+        }
+        if bytes > self.bytes {
+            if bytes > self.ledger.shared.limits.max_file_size {
+                return Err(ErrorCode::FileTooLarge);
+            }
+            let more = bytes - self.bytes;
+            self.ledger.retrying(|| self.ledger.add(0, more))?;
+        } else {
+            self.ledger.sub(0, self.bytes - bytes);
+        }
+        self.bytes = bytes;
+        Ok(())
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.ledger.sub(1, self.bytes);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn file() -> Arc<File> {
-        Arc::new(File::open("/dev/null").unwrap())
-    }
 
     fn limits(max_file_size: u64, max_total_size: u64, max_files: usize) -> Limits {
         Limits {
@@ -355,147 +364,95 @@ mod tests {
         }
     }
 
-    /// Admits and records a file of `bytes` bytes.
-    fn charge(ledger: &mut Ledger, limits: &Limits, bytes: u64) -> Result<Arc<File>, ErrorCode> {
-        let admitted = ledger.admit(limits, bytes)?;
-        let f = file();
-        ledger.record(&f, admitted);
-        Ok(f)
+    fn usage(files: usize, bytes: u64) -> Usage {
+        Usage { files, bytes }
     }
 
     #[test]
     fn every_limit_is_checked() {
-        let limits = limits(10, 15, 2);
-        let mut ledger = Ledger::default();
+        let ledger = Ledger::new(limits(10, 15, 2), None, None);
         assert_eq!(
-            ledger.admit(&limits, 11).unwrap_err(),
+            ledger.admit(Slot::File, 11).unwrap_err(),
             ErrorCode::FileTooLarge
         );
-        let _a = charge(&mut ledger, &limits, 10).unwrap();
+        let _a = ledger.admit(Slot::File, 10).unwrap();
         assert_eq!(
-            ledger.admit(&limits, 6).unwrap_err(),
+            ledger.admit(Slot::File, 6).unwrap_err(),
             ErrorCode::QuotaExceeded
         );
-        let _b = charge(&mut ledger, &limits, 5).unwrap();
+        let _b = ledger.admit(Slot::File, 5).unwrap();
         assert_eq!(
-            ledger.admit(&limits, 0).unwrap_err(),
+            ledger.admit(Slot::File, 0).unwrap_err(),
             ErrorCode::TooManyFiles
         );
-        assert_eq!(
-            ledger.usage(),
-            Usage {
-                files: 2,
-                bytes: 15
-            }
-        );
+        assert_eq!(ledger.usage(), usage(2, 15));
     }
 
     #[test]
-    fn dropping_the_last_reference_gives_bytes_and_slot_back() {
-        let limits = limits(10, 10, 1);
-        let mut ledger = Ledger::default();
-        let a = charge(&mut ledger, &limits, 10).unwrap();
+    fn dropping_a_charge_gives_bytes_and_slot_back_at_once() {
+        let ledger = Ledger::new(limits(10, 10, 1), None, None);
+        let a = ledger.admit(Slot::File, 10).unwrap();
         assert_eq!(
-            ledger.admit(&limits, 1).unwrap_err(),
+            ledger.admit(Slot::File, 1).unwrap_err(),
             ErrorCode::TooManyFiles
         );
-        let clone = a.clone();
         drop(a);
-        assert_eq!(
-            ledger.usage(),
-            Usage {
-                files: 1,
-                bytes: 10
-            }
-        );
-        drop(clone);
-        // The refusal sweeps first: no `usage()` call needed in between.
-        charge(&mut ledger, &limits, 10).unwrap();
+        assert_eq!(ledger.usage(), Usage::default());
+        ledger.admit(Slot::File, 10).unwrap();
     }
 
     #[test]
-    fn the_list_of_dead_files_stays_bounded() {
-        let limits = limits(1, u64::MAX, usize::MAX);
-        let mut ledger = Ledger::default();
-        for _ in 0..10_000 {
-            drop(charge(&mut ledger, &limits, 1).unwrap());
-        }
-        assert!(
-            ledger.tally.entries.len() <= 32,
-            "{}",
-            ledger.tally.entries.len()
-        );
-        assert_eq!(ledger.usage(), Usage::default());
+    fn a_preopened_file_takes_a_slot_and_no_bytes() {
+        let ledger = Ledger::new(limits(10, 10, 2), None, None);
+        let mut pre = ledger.admit(Slot::Preopened, 1000).unwrap();
+        assert_eq!(ledger.usage(), usage(1, 0));
+        pre.resize(500).unwrap();
+        assert_eq!(ledger.usage(), usage(1, 0));
+    }
+
+    #[test]
+    fn a_charge_grows_within_the_limits_and_shrinks() {
+        let budget = Budget::new(25, 10);
+        let ledger = Ledger::new(limits(20, 30, 5), Some(budget.clone()), None);
+        let mut a = ledger.admit(Slot::File, 0).unwrap();
+        a.resize(20).unwrap();
+        assert_eq!(a.resize(21).unwrap_err(), ErrorCode::FileTooLarge);
+        let mut b = ledger.admit(Slot::File, 0).unwrap();
+        // The store allows 30 in all, the budget 25.
+        assert_eq!(b.resize(6).unwrap_err(), ErrorCode::QuotaExceeded);
+        b.resize(5).unwrap();
+        assert_eq!((a.bytes(), b.bytes()), (20, 5));
+        assert_eq!(budget.usage(), usage(2, 25));
+        a.resize(3).unwrap();
+        assert_eq!(ledger.usage(), usage(2, 8));
+        assert_eq!(budget.usage(), usage(2, 8));
+        drop((a, b));
+        assert_eq!(budget.usage(), Usage::default());
     }
 
     #[test]
     fn a_budget_caps_the_total_across_ledgers() {
         let budget = Budget::new(100, 3);
         let per_store = limits(60, 1000, 10);
-        let mut a = Ledger::with_budget(Some(budget.clone()));
-        let mut b = Ledger::with_budget(Some(budget.clone()));
-        let a1 = charge(&mut a, &per_store, 60).unwrap();
+        let a = Ledger::new(per_store, Some(budget.clone()), None);
+        let b = Ledger::new(per_store, Some(budget.clone()), None);
+        let a1 = a.admit(Slot::File, 60).unwrap();
         // Fits b's own limits, not the shared bytes.
         assert_eq!(
-            b.admit(&per_store, 41).unwrap_err(),
+            b.admit(Slot::File, 41).unwrap_err(),
             ErrorCode::QuotaExceeded
         );
-        let b1 = charge(&mut b, &per_store, 40).unwrap();
-        let _b2 = charge(&mut b, &per_store, 0).unwrap();
-        assert_eq!(a.admit(&per_store, 0).unwrap_err(), ErrorCode::TooManyFiles);
-        assert_eq!(
-            budget.usage(),
-            Usage {
-                files: 3,
-                bytes: 100
-            }
-        );
+        let b1 = b.admit(Slot::File, 40).unwrap();
+        let _b2 = b.admit(Slot::File, 0).unwrap();
+        assert_eq!(a.admit(Slot::File, 0).unwrap_err(), ErrorCode::TooManyFiles);
+        assert_eq!(budget.usage(), usage(3, 100));
+        // A refusal by the budget leaves the store's own totals alone.
+        assert_eq!(a.usage(), usage(1, 60));
         // Store b's drop frees the budget for store a at once.
         drop(b1);
-        let _a2 = charge(&mut a, &per_store, 40).unwrap();
+        let _a2 = a.admit(Slot::File, 40).unwrap();
         drop(a1);
-        assert_eq!(
-            budget.usage(),
-            Usage {
-                files: 2,
-                bytes: 40
-            }
-        );
-        assert_eq!(
-            budget.max(),
-            Usage {
-                files: 3,
-                bytes: 100
-            }
-        );
-    }
-
-    #[test]
-    fn a_reservation_holds_its_place_until_recorded_or_dropped() {
-        let budget = Budget::new(10, 1);
-        let per_store = limits(10, 10, 10);
-        let mut a = Ledger::with_budget(Some(budget.clone()));
-        let mut b = Ledger::with_budget(Some(budget.clone()));
-        let admitted = a.admit(&per_store, 10).unwrap();
-        assert_eq!(
-            budget.usage(),
-            Usage {
-                files: 1,
-                bytes: 10
-            }
-        );
-        assert_eq!(b.admit(&per_store, 0).unwrap_err(), ErrorCode::TooManyFiles);
-        drop(admitted); // the file was never made
-        assert_eq!(budget.usage(), Usage::default());
-        let f = charge(&mut b, &per_store, 10).unwrap();
-        assert_eq!(
-            budget.usage(),
-            Usage {
-                files: 1,
-                bytes: 10
-            }
-        );
-        drop(f);
-        assert_eq!(budget.usage(), Usage::default());
+        assert_eq!(budget.usage(), usage(2, 40));
+        assert_eq!(budget.max(), usage(3, 100));
     }
 }

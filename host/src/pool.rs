@@ -21,7 +21,7 @@
 //!   [`Budget`](crate::Budget) until the thread has really closed it, so
 //!   a backlog of closed files never holds memory beyond them: when a check
 //!   would refuse, the guest's own thread first closes the whole backlog
-//!   itself ([`Pool::free_released`]) and checks again. A guest that closes
+//!   itself and checks again. A guest that closes
 //!   files faster than the thread frees them is therefore never refused
 //!   for it, and never holds more than its limits.
 //!
@@ -43,11 +43,12 @@
 use std::fmt;
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::memfd;
+use crate::backend;
+use crate::memfile::MemFile;
 
 /// Most files a pool keeps ready, of each kind.
 pub const MAX_POOL_FILES: usize = 1024;
@@ -86,6 +87,37 @@ impl PoolConfig {
     /// The memory a pool with this configuration allocates ahead.
     pub fn memory(&self) -> u64 {
         (self.large_files as u64).saturating_mul(self.large_bytes)
+    }
+}
+
+/// A weak handle on a [`Pool`]'s backlog of closed files (see
+/// [`Pool::backlog`]).
+#[derive(Clone)]
+pub(crate) struct Backlog(Weak<Shared>);
+
+impl fmt::Debug for Backlog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Backlog")
+    }
+}
+
+impl Backlog {
+    /// Closes, on the calling thread, every file handed back and not yet
+    /// closed by the pool's thread, and waits for any the thread is closing
+    /// right now. Returns how many this call closed (none once the pool is
+    /// gone). A store's ledger calls it before refusing a file for want of
+    /// room, so files waiting to be closed (still charged) never cause a
+    /// refusal.
+    pub(crate) fn free(&self) -> usize {
+        let Some(shared) = self.0.upgrade() else {
+            return 0;
+        };
+        let freed = shared.free_released();
+        shared
+            .counts
+            .freed_by_caller
+            .fetch_add(freed as u64, Ordering::Relaxed);
+        freed
     }
 }
 
@@ -142,7 +174,7 @@ struct Shared {
     config: PoolConfig,
     state: Mutex<State>,
     /// Held while files handed back are being closed, by the thread or by
-    /// a guest's thread in [`Pool::free_released`]: whoever holds it has
+    /// a guest's thread (`Backlog::free`): whoever holds it has
     /// taken every file handed back so far, so once a caller holds it, no
     /// file is on its way to being closed elsewhere.
     freeing: Mutex<()>,
@@ -159,7 +191,7 @@ struct State {
     large: Vec<File>,
     /// Files handed back, for the thread to close. Each is the guest's last
     /// handle: the ledger counts the file until it is dropped.
-    released: Vec<Arc<File>>,
+    released: Vec<Arc<MemFile>>,
     stop: bool,
     /// Tests only: the thread leaves `released` alone.
     #[cfg(any(test, feature = "fault-injection"))]
@@ -225,7 +257,7 @@ impl Shared {
                     .fetch_add(freed as u64, Ordering::Relaxed);
             }
             let Some(capacity) = make else { continue };
-            match memfd::prepared(capacity) {
+            match backend::prepared(capacity) {
                 Ok(file) => {
                     let mut state = self.lock();
                     if capacity == 0 {
@@ -342,6 +374,13 @@ impl Pool {
         taken
     }
 
+    /// A handle that can close the pool's backlog but keeps neither the
+    /// pool nor its thread alive: what a store's ledger keeps, since the
+    /// files in the backlog hold their ledgers.
+    pub(crate) fn backlog(&self) -> Backlog {
+        Backlog(Arc::downgrade(&self.shared))
+    }
+
     /// What the pool has done since it started.
     pub fn stats(&self) -> PoolStats {
         let c = &self.shared.counts;
@@ -352,20 +391,6 @@ impl Pool {
             freed_by_thread: c.freed_by_thread.load(Ordering::Relaxed),
             freed_by_caller: c.freed_by_caller.load(Ordering::Relaxed),
         }
-    }
-
-    /// Closes, on the calling thread, every file handed back and not yet
-    /// closed by the pool's thread, and waits for any the thread is closing
-    /// right now. Returns how many this call closed. A context calls it
-    /// before refusing a file for want of room, so files waiting to be
-    /// closed (still charged) never cause a refusal.
-    pub(crate) fn free_released(&self) -> usize {
-        let freed = self.shared.free_released();
-        self.shared
-            .counts
-            .freed_by_caller
-            .fetch_add(freed as u64, Ordering::Relaxed);
-        freed
     }
 
     /// Test-only: the device and inode of every file the pool holds ready,
@@ -390,7 +415,7 @@ impl Pool {
     /// Hands a guest's file, closed by the guest, to the thread, which
     /// drops this handle (closing the file if it is the last). The file
     /// stays charged until then.
-    pub(crate) fn release(&self, file: Arc<File>) {
+    pub(crate) fn release(&self, file: Arc<MemFile>) {
         self.shared.lock().released.push(file);
         self.shared.wake.notify_one();
     }
@@ -405,7 +430,7 @@ impl Pool {
             .released
             .iter()
             .filter(|f| Arc::strong_count(f) == 1)
-            .map(|f| f.metadata().unwrap().len())
+            .map(|f| f.size())
             .sum()
     }
 
@@ -494,7 +519,14 @@ pub(crate) mod tests {
         // A pipe's reader sees the end of the stream once its writer, handed
         // to the pool to close, is closed.
         let (mut reader, writer) = std::io::pipe().unwrap();
-        pool.release(Arc::new(File::from(std::os::fd::OwnedFd::from(writer))));
+        let writer = Arc::new(File::from(std::os::fd::OwnedFd::from(writer)));
+        pool.release(MemFile::new(
+            writer,
+            0,
+            crate::backend::Seal::ReadOnly,
+            crate::Backend::Memfd,
+            None,
+        ));
         drop(pool);
         // The worker joined its thread, which held the last other handle.
         assert!(weak.upgrade().is_none(), "the pool's state outlived it");

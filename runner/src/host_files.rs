@@ -130,6 +130,58 @@ impl HostDir {
         written
     }
 
+    /// Makes a new regular file `name` holding `bytes` (mode 0644 less the
+    /// umask); fails if anything has that name already.
+    pub fn create_file(&self, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+        check_component(name)?;
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )?;
+        io::Write::write_all(&mut std::fs::File::from(fd), bytes)
+    }
+
+    /// Makes a new directory `name` (mode 0755 less the umask) and opens
+    /// it; fails if anything has that name already.
+    pub fn create_dir(&self, name: &OsStr) -> io::Result<HostDir> {
+        check_component(name)?;
+        rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o755))?;
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(HostDir { fd })
+    }
+
+    /// Makes a symbolic link `name` holding `target`, which is never
+    /// followed by the runner; fails if anything has that name already.
+    pub fn create_symlink(&self, name: &OsStr, target: &OsStr) -> io::Result<()> {
+        check_component(name)?;
+        rustix::fs::symlinkat(target, &self.fd, name).map_err(io::Error::from)
+    }
+
+    /// Whether the directory holds nothing but `.` and `..`.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        let dup = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut dir = rustix::fs::Dir::read_from(&dup)?;
+        while let Some(entry) = dir.read() {
+            let name = entry?.file_name().to_bytes().to_vec();
+            if name != b"." && name != b".." {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// A new file under a random name, open for writing.
     fn create_temporary(&self) -> io::Result<(OsString, std::fs::File)> {
         for _ in 0..ATTEMPTS {
@@ -170,6 +222,25 @@ fn write_kept(mut file: std::fs::File, bytes: &[u8], keep: Keep) -> io::Result<(
     }
     rustix::fs::fchmod(&file, Mode::from_raw_mode(mode as _))?;
     file.sync_all()
+}
+
+/// A file or directory name the runner makes: one component, not `.` or
+/// `..`, no `/` or NUL (a guest's names are checked again here).
+fn check_component(name: &OsStr) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    if bytes.is_empty()
+        || bytes == b"."
+        || bytes == b".."
+        || bytes.contains(&b'/')
+        || bytes.contains(&0)
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{name:?} is not a file name"),
+        ));
+    }
+    Ok(())
 }
 
 /// `.wasi-memfd-<32 random hex digits>.tmp`.

@@ -34,4 +34,20 @@ impl HostDir {
     pub fn replace_file(&self, _name: &OsStr, _bytes: &[u8], _keep: Keep) -> io::Result<()> {
         unsupported()
     }
+
+    pub fn create_file(&self, _name: &OsStr, _bytes: &[u8]) -> io::Result<()> {
+        unsupported()
+    }
+
+    pub fn create_dir(&self, _name: &OsStr) -> io::Result<HostDir> {
+        unsupported()
+    }
+
+    pub fn create_symlink(&self, _name: &OsStr, _target: &OsStr) -> io::Result<()> {
+        unsupported()
+    }
+
+    pub fn is_empty(&self) -> io::Result<bool> {
+        unsupported()
+    }
 }

@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::p2::WasiMemfdP2Ctx;
-use wasi_memfd::{Pool, PoolConfig, WasiMemfdCtx};
+use wasi_memfd::{Pool, PoolConfig, WasiMemfdCtx, WasiMemfdCtxBuilder};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module, Store};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
@@ -21,6 +21,12 @@ mod host_files;
 mod host_files;
 
 use host_files::{HostDir, Keep};
+
+mod mem_dirs;
+
+/// The runner's default `--max-files` (before what the `--mem-dir` trees
+/// hold is added).
+const RUNNER_MAX_FILES: usize = 4096;
 
 /// Exit code when the guest traps (128 + SIGABRT, as the wasmtime CLI uses).
 const TRAP_EXIT_CODE: u8 = 134;
@@ -48,6 +54,16 @@ struct RunArgs {
     /// Give the guest a host directory, under GUEST (default: the same path).
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
+    /// Give the guest a memory directory at GUEST: empty, or a copy of the
+    /// host directory HOST's tree (read at start; HOST is never written).
+    /// Every file in it is a memory file. Preopened after every --dir.
+    #[arg(long = "mem-dir", value_name = "[HOST::]GUEST")]
+    mem_dirs: Vec<String>,
+    /// When the guest exits (whatever its status), write the final tree of
+    /// the memory directory at GUEST into the host directory HOST (made if
+    /// missing; it must be empty). Nothing is written outside HOST.
+    #[arg(long = "mem-dir-out", value_name = "GUEST::HOST")]
+    mem_dir_outs: Vec<String>,
     /// Set an environment variable for the guest; `--env NAME` passes on the
     /// host's value of NAME (nothing if it has none).
     #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
@@ -67,10 +83,12 @@ struct RunArgs {
     /// Most bytes one memory file may hold (K/M/G suffixes: 1024-based).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_file_size: Option<u64>,
-    /// Most bytes all of the guest's memory files may hold together.
+    /// Most bytes all of the guest's memory files may hold together
+    /// (default: 256M plus what the --mem-dir trees hold).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_total_size: Option<u64>,
-    /// Most memory files the guest may hold open.
+    /// Most memory files the guest may hold (default: 4096 plus the files,
+    /// directories and links of the --mem-dir trees).
     #[arg(long, value_name = "N")]
     max_files: Option<usize>,
     /// Take memory files from a pool a background thread keeps ready: SMALL
@@ -224,18 +242,51 @@ fn load(path: &Path) -> Result<Guest> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
+    mem_dirs::raise_fd_limit();
     let guest = load(args.wasm())?;
     let mut wasi = wasi_ctx(&args)?;
+    let dirs = args
+        .mem_dirs
+        .iter()
+        .map(|spec| mem_dirs::mem_dir(spec))
+        .collect::<Result<Vec<_>>>()?;
     // Opened before the guest runs: nothing it does moves them.
+    let outs = args
+        .mem_dir_outs
+        .iter()
+        .map(|spec| mem_dirs::out(spec, &dirs))
+        .collect::<Result<Vec<_>>>()?;
     let write_backs = write_backs(&args)?;
-    let memfd = memfd_ctx(&args, &write_backs)?;
+    let mut memfd = memfd_builder(&args, &write_backs, &dirs)?;
     let engine = engine(!args.no_cache)?;
     let (code, mut memfd) = match guest {
-        Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd)?,
-        Guest::Module(bytes) => run_module(&engine, &bytes, wasi.build_p1(), memfd)?,
+        Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd.build())?,
+        Guest::Module(bytes) => {
+            let ctx = memfd.build_p1(&mut wasi).context("preopening --mem-dir")?;
+            run_module(&engine, &bytes, ctx)?
+        }
     };
-    write_back(&write_backs, &mut memfd)?;
-    Ok(code)
+    // Every file and tree is written whatever happened to the others; the
+    // first failure is the error, the rest are reported.
+    let mut failed = write_back(&write_backs, &mut memfd).err();
+    for out in &outs {
+        let written = out.write(&memfd).with_context(|| {
+            format!(
+                "the guest's tree was not written to {}",
+                out.host().display()
+            )
+        });
+        if let Err(err) = written {
+            match failed {
+                None => failed = Some(err),
+                Some(_) => eprintln!("error: {err:?}"),
+            }
+        }
+    }
+    match failed {
+        Some(err) => Err(err),
+        None => Ok(code),
+    }
 }
 
 /// The engine, with wasmtime's code cache unless `cache` is false. A cache
@@ -362,20 +413,34 @@ fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
     Ok(wasi)
 }
 
-fn memfd_ctx(args: &RunArgs, write_backs: &[WriteBack]) -> Result<WasiMemfdCtx> {
+fn memfd_builder(
+    args: &RunArgs,
+    write_backs: &[WriteBack],
+    dirs: &[mem_dirs::MemDirArg],
+) -> Result<WasiMemfdCtxBuilder> {
     let mut memfd = WasiMemfdCtx::builder();
     if let Some(config) = args.pool {
         memfd.pool(&Pool::new(config).context("--pool")?);
     }
-    if let Some(n) = args.max_file_size {
-        memfd.max_file_size(n);
-    }
-    if let Some(n) = args.max_total_size {
-        memfd.max_total_size(n);
-    }
-    if let Some(n) = args.max_files {
-        memfd.max_files(n);
-    }
+    // The defaults leave the guest their room on top of what the
+    // --mem-dir trees hold; a limit given is the limit. A runner serves one
+    // guest, so it allows more files than the library's default (which
+    // suits a host with many stores): a memory directory should hold what
+    // a program makes in a tmpfs. The process's fd limit is raised to its
+    // hard limit at start.
+    let preloaded = mem_dirs::preloaded(dirs);
+    let mut defaults = wasi_memfd::Limits::default();
+    defaults.max_files = RUNNER_MAX_FILES;
+    memfd
+        .max_file_size(args.max_file_size.unwrap_or(defaults.max_file_size))
+        .max_total_size(
+            args.max_total_size
+                .unwrap_or(defaults.max_total_size.saturating_add(preloaded.bytes)),
+        )
+        .max_files(
+            args.max_files
+                .unwrap_or(defaults.max_files.saturating_add(preloaded.files)),
+        );
     for (name, path) in &args.preopens {
         memfd
             .preopen_file(name, path, false)
@@ -386,7 +451,12 @@ fn memfd_ctx(args: &RunArgs, write_backs: &[WriteBack]) -> Result<WasiMemfdCtx> 
             .preopen_bytes(&wb.name, &wb.bytes, true)
             .with_context(|| format!("--preopen-writable {}={}", wb.name, wb.path.display()))?;
     }
-    Ok(memfd.build())
+    for dir in dirs {
+        memfd
+            .preopened_mem_dir(&dir.dir, &dir.guest)
+            .with_context(|| format!("--mem-dir {}", dir.guest))?;
+    }
+    Ok(memfd)
 }
 
 fn run_component(
@@ -398,7 +468,6 @@ fn run_component(
     use wasmtime_wasi::p2::bindings::sync::CommandPre;
     let component = Component::new(engine, bytes)?;
     let mut linker = wasmtime::component::Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi_memfd::p2::add_to_linker_sync(&mut linker)?;
     let pre = CommandPre::new(linker.instantiate_pre(&component)?)?;
     // Fuel fitted to the limits: a from-bytes list up to --max-file-size
@@ -417,8 +486,7 @@ fn run_component(
 fn run_module(
     engine: &Engine,
     bytes: &[u8],
-    wasi: wasmtime_wasi::p1::WasiP1Ctx,
-    memfd: WasiMemfdCtx,
+    ctx: WasiMemfdP1Ctx,
 ) -> Result<(ExitCode, WasiMemfdCtx)> {
     let module = Module::new(engine, bytes)?;
     let mut linker = wasmtime::Linker::new(engine);
@@ -430,7 +498,7 @@ fn run_module(
     ) {
         bail!("the module exports no `_start` function of type () -> ()");
     }
-    let mut store = Store::new(engine, WasiMemfdP1Ctx::new(wasi, memfd));
+    let mut store = Store::new(engine, ctx);
     let code = outcome((|| {
         let instance = pre.instantiate(&mut store)?;
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;

@@ -9,16 +9,14 @@ use std::ops::Range;
 
 use wasmtime::{Caller, Extern, Linker, Memory};
 
+use wasmtime_wasi::p1::types::Errno;
+
 use super::{WasiMemfdP1Ctx, FLAG_WRITABLE};
 use crate::copy;
-use crate::ctx::Admission;
 use crate::error::ErrorCode;
 
 /// The import module's name.
 const MODULE: &str = "wasi_memfd";
-
-/// WASIp1 `EFAULT`: a range outside the guest's memory.
-const EFAULT: i32 = 21;
 
 /// Why a call failed, as the guest sees it.
 enum Failure {
@@ -35,8 +33,8 @@ impl From<ErrorCode> for Failure {
 impl Failure {
     fn errno(self) -> i32 {
         match self {
-            Failure::Fault => EFAULT,
-            Failure::Code(code) => i32::from(code.errno()),
+            Failure::Fault => Errno::Fault as i32,
+            Failure::Code(code) => code.wasi_errno() as i32,
         }
     }
 }
@@ -52,30 +50,28 @@ struct FromBytes {
     fd_out: u32,
 }
 
-/// A `from_bytes` call whose ranges, flags, name and limits all passed.
+/// A `from_bytes` call whose ranges, flags and name passed (the limits are
+/// the context's to check, when it makes the file).
 struct Checked {
     data: Range<usize>,
     name: Range<usize>,
-    admission: Admission,
+    writable: bool,
 }
 
 impl FromBytes {
-    /// Checks every argument against `mem` and the limits; nothing is made
-    /// yet.
-    fn check(self, mem: &[u8], ctx: &mut WasiMemfdP1Ctx) -> Result<Checked, Failure> {
+    /// Checks every argument against `mem`; nothing is made yet.
+    fn check(self, mem: &[u8]) -> Result<Checked, Failure> {
         let data = range(mem, self.data, self.data_len)?;
         let name = range(mem, self.name, self.name_len)?;
         range(mem, self.fd_out, 4)?;
         if self.flags & !FLAG_WRITABLE != 0 {
             return Err(ErrorCode::InvalidArgument.into());
         }
-        let name_str = utf8(&mem[name.clone()])?;
-        let writable = self.flags & FLAG_WRITABLE != 0;
-        let admission = ctx.memfd.admit_from_bytes(data.len(), name_str, writable)?;
+        utf8(&mem[name.clone()])?;
         Ok(Checked {
             data,
             name,
-            admission,
+            writable: self.flags & FLAG_WRITABLE != 0,
         })
     }
 }
@@ -113,10 +109,12 @@ pub(super) fn add_to_linker<T: Send + 'static>(
                 &mut caller,
                 f,
                 |mem, ctx| {
-                    let checked = args.check(mem, ctx)?;
+                    let checked = args.check(mem)?;
                     let name = utf8(&mem[checked.name])?;
-                    let file = checked.admission.fill(name, &mem[checked.data])?;
-                    Ok(ctx.open_admitted(file, checked.admission)?)
+                    let file = ctx
+                        .memfd
+                        .make_file(name, &mem[checked.data], checked.writable)?;
+                    Ok(ctx.open_memfd(file, checked.writable, None)?)
                 },
                 fd_out,
             )
@@ -166,15 +164,11 @@ async fn from_bytes_in_chunks<T: 'static>(
         Ok(memory) => memory,
         Err(failure) => return Ok(failure.errno()),
     };
-    let checked = {
-        let (mem, data) = memory.data_and_store_mut(&mut *caller);
-        args.check(mem, f(data))
-    };
     let Checked {
         data,
         name,
-        admission,
-    } = match checked {
+        writable,
+    } = match args.check(memory.data(&*caller)) {
         Ok(checked) => checked,
         Err(failure) => return Ok(failure.errno()),
     };
@@ -182,19 +176,22 @@ async fn from_bytes_in_chunks<T: 'static>(
         Ok(name) => name.to_owned(),
         Err(failure) => return Ok(failure.errno()),
     };
-    let file = match admission.blank(&name) {
-        Ok(mut blank) => {
+    let begun = f(caller.data_mut())
+        .memfd
+        .begin_file(&name, data.len(), writable);
+    let file = match begun {
+        Ok(mut file) => {
             let start = data.start;
-            copy::fill_in_chunks(&mut blank, data.len(), caller, |caller, chunk| {
+            copy::fill_in_chunks(&mut file, data.len(), caller, |caller, chunk| {
                 &memory.data(caller)[start + chunk.start..start + chunk.end]
             })
             .await
-            .and_then(|()| blank.finish())
+            .and_then(|()| file.finish())
         }
         Err(code) => Err(code),
     };
     let (mem, store) = memory.data_and_store_mut(&mut *caller);
-    let opened = file.and_then(|file| f(store).open_admitted(file, admission));
+    let opened = file.and_then(|file| f(store).open_memfd(file, writable, None));
     Ok(finish(mem, opened.map_err(Failure::from), args.fd_out))
 }
 

@@ -19,7 +19,8 @@ use rustix::io::Errno as SysErrno;
 use wasmtime_wasi::p1::types::{self, Errno};
 use wiggle::{GuestMemory, GuestPtr};
 
-use super::fds::MemFd;
+use crate::error::FsError;
+use crate::memfile::MemFile;
 
 pub(super) type Result<T> = std::result::Result<T, types::Error>;
 
@@ -27,9 +28,7 @@ pub(super) type Result<T> = std::result::Result<T, types::Error>;
 /// left for the guest's next call, which the short count asks for.
 pub const IOV_MAX: usize = 1024;
 
-pub(super) fn err<T>(errno: Errno) -> Result<T> {
-    Err(errno.into())
-}
+pub(super) use super::err;
 
 /// Charges reading `array` against the call's hostcall `fuel`, as
 /// wasmtime-wasi's `consume_fuel_for_array` does: `ENOMEM` once spent.
@@ -47,20 +46,13 @@ pub(super) fn charge<T>(fuel: &mut usize, array: GuestPtr<[T]>) -> Result<()> {
     }
 }
 
-/// A system error on a memory file, as a WASIp1 errno.
+/// A system error on a memory file, as a WASIp1 error.
 #[cfg(unix)]
 fn sys(e: SysErrno) -> types::Error {
-    match e {
-        SysErrno::INVAL => Errno::Inval,
-        SysErrno::PERM => Errno::Perm,
-        SysErrno::NOMEM => Errno::Nomem,
-        SysErrno::FBIG => Errno::Fbig,
-        _ => Errno::Io,
-    }
-    .into()
+    super::fs_err(FsError::from_system(e))
 }
 
-/// The rights a memory-file fd has.
+/// The rights a `from_bytes` or preopened memory-file fd has.
 pub(super) fn rights(writable: bool) -> types::Rights {
     let read = types::Rights::FD_READ
         | types::Rights::FD_SEEK
@@ -177,59 +169,80 @@ pub(super) fn read_into(
     Ok(n as u32)
 }
 
-/// Writes the guest's ciovecs to `entry`'s file at `offset`, never past the
-/// end (`EFBIG` when nothing fits; `EBADF` on a read-only fd).
+/// Writes the guest's ciovecs to `file` at `offset` (at its end if
+/// `append`), as `MemFile::write_with` allows: a growable file grows (within
+/// the limits), a fixed-size one takes what fits before its end (`EFBIG`
+/// once nothing fits). The caller has checked the fd may write. Returns
+/// where the bytes went and how many.
 pub(super) fn write_from(
     mem: &GuestMemory<'_>,
-    entry: &MemFd,
+    file: &MemFile,
     ciovs: types::CiovecArray,
     offset: u64,
-) -> Result<u32> {
-    if !entry.writable {
-        return err(Errno::Badf);
-    }
-    let room = entry.size.saturating_sub(offset);
+    append: bool,
+) -> Result<(u64, u32)> {
+    let fs = super::fs_err;
     // One ciovec in unshared memory, the common case: straight from it,
     // without building span lists (the same checks as below).
     if ciovs.len() == 1 {
         let iov = mem.read(ciovs.iter().next().expect("one ciovec")?)?;
         if let Some(bytes) = mem.as_slice(iov.buf.as_array(iov.buf_len))? {
-            let len = u64::from(iov.buf_len).min(room) as usize;
-            if len == 0 {
-                return if iov.buf_len > 0 {
-                    err(Errno::Fbig)
-                } else {
-                    Ok(0)
-                };
+            if bytes.is_empty() {
+                return Ok((offset, 0));
             }
-            pwritev_all(&entry.file, &mut [IoSlice::new(&bytes[..len])], offset)?;
-            return Ok(len as u32);
+            let (at, n) = file
+                .write_with(offset, bytes.len() as u64, append, |fd, at, room| {
+                    pwritev_all(fd, &mut [IoSlice::new(&bytes[..room as usize])], at)?;
+                    Ok(room)
+                })
+                .map_err(fs)?;
+            return Ok((at, n as u32));
         }
     }
     let fields = |iov: types::Ciovec| (iov.buf, iov.buf_len);
-    let (spans, asked) = spans(mem, ciovs, fields, room)?;
-    if spans.is_empty() {
-        // Nothing fits (the file cannot grow), or nothing was asked for.
-        return if asked { err(Errno::Fbig) } else { Ok(0) };
+    let (spans, _) = spans(mem, ciovs, fields, u64::MAX)?;
+    let total: u64 = spans.iter().map(|s| u64::from(s.len)).sum();
+    if total == 0 {
+        return Ok((offset, 0));
     }
-    let mut total = 0;
-    match mem {
-        GuestMemory::Unshared(bytes) => {
-            let mut bufs: Vec<IoSlice<'_>> = spans
-                .iter()
-                .map(|s| IoSlice::new(&bytes[s.range()]))
-                .collect();
-            pwritev_all(&entry.file, &mut bufs, offset)?;
-            total = spans.iter().map(|s| s.len).sum();
-        }
-        GuestMemory::Shared(_) => {
-            for span in &spans {
-                bounce_write(mem, &entry.file, *span, offset + u64::from(total))?;
-                total += span.len;
+    let (at, n) = file
+        .write_with(offset, total, append, |fd, at, room| {
+            let spans = clamp(&spans, room);
+            match mem {
+                GuestMemory::Unshared(bytes) => {
+                    let mut bufs: Vec<IoSlice<'_>> = spans
+                        .iter()
+                        .map(|s| IoSlice::new(&bytes[s.range()]))
+                        .collect();
+                    pwritev_all(fd, &mut bufs, at)?;
+                }
+                GuestMemory::Shared(_) => {
+                    let mut done = 0u64;
+                    for span in &spans {
+                        bounce_write(mem, fd, *span, at + done)?;
+                        done += u64::from(span.len);
+                    }
+                }
             }
+            Ok(room)
+        })
+        .map_err(fs)?;
+    Ok((at, n as u32))
+}
+
+/// `spans` cut to `room` bytes in all.
+fn clamp(spans: &[Span], room: u64) -> Vec<Span> {
+    let mut left = room;
+    let mut out = Vec::new();
+    for span in spans {
+        if left == 0 {
+            break;
         }
+        let len = u64::from(span.len).min(left) as u32;
+        out.push(Span { ptr: span.ptr, len });
+        left -= u64::from(len);
     }
-    Ok(total)
+    out
 }
 
 /// `spans` as `&mut` slices of `bytes`, in their own order, if no two
@@ -277,19 +290,24 @@ fn preadv_full(file: &File, mut bufs: &mut [IoSliceMut<'_>], offset: u64) -> Res
     Ok(done)
 }
 
-/// Writes every buffer at `offset` (the caller keeps them inside the file).
+/// Writes every buffer at `offset` (the caller keeps them inside what the
+/// file allows).
 #[cfg(unix)]
-fn pwritev_all(file: &File, mut bufs: &mut [IoSlice<'_>], offset: u64) -> Result<()> {
+fn pwritev_all(
+    file: &File,
+    mut bufs: &mut [IoSlice<'_>],
+    offset: u64,
+) -> std::result::Result<(), FsError> {
     let mut done = 0;
     while !bufs.is_empty() {
         match rustix::io::pwritev(file, bufs, offset + done as u64) {
-            Ok(0) => return err(Errno::Io),
+            Ok(0) => return Err(FsError::Nospc),
             Ok(n) => {
                 done += n;
                 IoSlice::advance_slices(&mut bufs, n);
             }
             Err(SysErrno::INTR) => {}
-            Err(e) => return Err(sys(e)),
+            Err(e) => return Err(FsError::from_system(e)),
         }
     }
     Ok(())
@@ -325,38 +343,45 @@ fn bounce_read(mem: &mut GuestMemory<'_>, file: &File, span: Span, offset: u64) 
 }
 
 /// Writes `span` from shared memory to `file` at `offset`, through a
-/// bounded host buffer.
-fn bounce_write(mem: &GuestMemory<'_>, file: &File, span: Span, offset: u64) -> Result<()> {
+/// bounded host buffer (the span was checked inside memory before).
+fn bounce_write(
+    mem: &GuestMemory<'_>,
+    file: &File,
+    span: Span,
+    offset: u64,
+) -> std::result::Result<(), FsError> {
     let mut done: u32 = 0;
     while done < span.len {
         let chunk = (span.len - done).min(BOUNCE as u32);
-        let bytes = mem.as_cow(span.ptr.add(done)?.as_array(chunk))?;
+        let bytes = span
+            .ptr
+            .add(done)
+            .and_then(|p| mem.as_cow(p.as_array(chunk)))
+            .map_err(|_| FsError::Inval)?;
         pwritev_all(file, &mut [IoSlice::new(&bytes)], offset + u64::from(done))?;
         done += chunk;
     }
     Ok(())
 }
 
-/// `fd_filestat_get` of a memory file.
-#[cfg(unix)]
-pub(super) fn filestat(file: &File) -> Result<types::Filestat> {
-    let st = rustix::fs::fstat(file).map_err(sys)?;
-    let ns = |secs: i64, nsecs: i64| -> u64 {
-        u64::try_from(secs)
-            .unwrap_or(0)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(u64::try_from(nsecs).unwrap_or(0))
-    };
-    Ok(types::Filestat {
-        dev: st.st_dev as u64,
-        ino: st.st_ino as u64,
-        filetype: types::Filetype::RegularFile,
-        nlink: st.st_nlink as u64,
-        size: u64::try_from(st.st_size).unwrap_or(0),
-        atim: ns(st.st_atime as i64, st.st_atime_nsec as i64),
-        mtim: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
-        ctim: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
-    })
+/// A node's `stat` as a WASIp1 `filestat` (device 1, as wasmtime-wasi
+/// reports for every file).
+pub(super) fn filestat(stat: crate::memfile::Stat) -> types::Filestat {
+    use crate::memfile::Kind;
+    types::Filestat {
+        dev: crate::memfile::DEV,
+        ino: stat.ino,
+        filetype: match stat.kind {
+            Kind::File => types::Filetype::RegularFile,
+            Kind::Dir => types::Filetype::Directory,
+            Kind::Symlink => types::Filetype::SymbolicLink,
+        },
+        nlink: stat.nlink,
+        size: stat.size,
+        atim: stat.times.atime,
+        mtim: stat.times.mtime,
+        ctim: stat.times.ctime,
+    }
 }
 
 /// Not Unix: no memory file can be made (see `crate::memfd`), so no
@@ -369,15 +394,13 @@ mod not_unix {
         err(Errno::Notsup)
     }
 
-    pub(super) fn pwritev_all(_: &File, _: &mut [IoSlice<'_>], _: u64) -> Result<()> {
-        err(Errno::Notsup)
-    }
-
-    pub(in crate::p1) fn filestat(_: &File) -> Result<types::Filestat> {
-        err(Errno::Notsup)
+    pub(super) fn pwritev_all(
+        _: &File,
+        _: &mut [IoSlice<'_>],
+        _: u64,
+    ) -> std::result::Result<(), FsError> {
+        Err(FsError::Notsup)
     }
 }
-#[cfg(not(unix))]
-pub(super) use not_unix::filestat;
 #[cfg(not(unix))]
 use not_unix::{preadv_full, pwritev_all};

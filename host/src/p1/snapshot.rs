@@ -1,23 +1,22 @@
-//! WASIp1 over two fd tables: memory-file fds are served here, everything
+//! WASIp1 over two fd tables: wasi-memfd's fds are served here, everything
 //! else goes to wasmtime-wasi's [`WasiP1Ctx`](wasmtime_wasi::p1::WasiP1Ctx)
-//! unchanged.
+//! unchanged (under its own number, for a wasmtime-wasi fd the guest
+//! renumbered onto one of wasi-memfd's: see [`super::fds`]).
 //!
-//! On a memory-file fd every call behaves as on a regular read-only file,
-//! or a fixed-size writable one:
+//! **A file or directory of a memory directory** answers every call as
+//! wasmtime-wasi answers for a file or directory of a real directory on
+//! Linux: the errnos, the rights `fd_fdstat_get` reports, `fd_readdir`'s
+//! records and cookies, `APPEND`, `EBADF` for file calls on a directory.
+//! Beyond wasmtime-wasi: a read or write serves up to [`IOV_MAX`] iovecs at
+//! once (wasmtime-wasi serves the first non-empty one).
+//!
+//! **A `from_bytes` or preopened file** behaves as a regular read-only
+//! file, or a fixed-size writable one:
 //! - reads and writes go straight between the file and guest memory
 //!   (`preadv`/`pwritev` on the guest's iovecs: no host buffer; a shared
 //!   memory, which cannot be lent as a slice, goes through a 64 KiB buffer);
 //!   writes stop at the end of the file (`EFBIG` once nothing fits), and
 //!   `EBADF` on read-only files, as for an fd not open for writing;
-//! - every call's work is bounded by what the guest pays for: the iovec and
-//!   subscription arrays this layer reads are charged against the store's
-//!   hostcall fuel exactly as wasmtime-wasi charges its own (`ENOMEM` once
-//!   spent), and one read or write serves at most [`IOV_MAX`](super::IOV_MAX) (1024, Linux's
-//!   `IOV_MAX`) iovecs, with one `preadv`/`pwritev`: the rest are left for
-//!   the next call, which the short count tells the guest to make
-//!   (wasmtime-wasi itself serves only the first non-empty iovec). Every iovec must lie inside memory, even
-//!   the part a write clamped at the end of the file would not touch: one
-//!   outside traps, as wasmtime-wasi's do;
 //! - `fd_filestat_set_size` answers `EINVAL` for every size on a read-only
 //!   fd (as `ftruncate` on an `O_RDONLY` fd does); on a writable fd the
 //!   file's current size succeeds (as `ftruncate` to the same size does on
@@ -26,61 +25,107 @@
 //!   fixed (the memfd is sealed);
 //! - `fd_fdstat_set_flags` records `NONBLOCK`, `DSYNC`, `RSYNC` and `SYNC`
 //!   (memory I/O never blocks and is always synchronous) and refuses
-//!   `APPEND` with `ENOTSUP`; `fd_fdstat_set_rights` answers `ENOTSUP`, as
-//!   wasmtime-wasi does;
-//! - `fd_renumber` works between two open memory-file fds; into or out of
-//!   wasmtime-wasi's table it answers `EBADF` and changes nothing;
-//! - `fd_prestat_get` answers `EBADF` (not a preopened directory), directory
-//!   and path calls `ENOTDIR`, socket calls `ENOTSOCK`;
-//! - `poll_oneoff`: memory-file fds are always ready. When any subscription
-//!   names one, the call returns at once with an event for each such
-//!   subscription; the others are reported by a later call, as `poll` may.
-//!   Otherwise the call is wasmtime-wasi's. Each subscription costs a table
-//!   lookup (a file's size is known without a system call) and its event
-//!   is written straight to guest memory; while memory-file fds are open a
-//!   call takes at most [`POLL_MAX`] (4096) subscriptions (`EINVAL` past
-//!   that, as `poll` answers past its descriptor limit).
+//!   `APPEND` with `ENOTSUP`.
 //!
-//! The I/O itself, errnos and `filestat` are in [`super::io`].
+//! **Every wasi-memfd fd**: `fd_fdstat_set_rights` answers `ENOTSUP` (as
+//! wasmtime-wasi does); `fd_prestat_get` answers `EBADF` but for a memory
+//! directory's preopen; path calls on a file `EBADF` (`path_open`
+//! `ENOTDIR`); socket calls `ENOTSOCK`; `fd_renumber` works between any two
+//! open fds of either table; every call's work is bounded by what the
+//! guest pays for: the iovec and subscription arrays this layer reads are
+//! charged against the store's hostcall fuel exactly as wasmtime-wasi
+//! charges its own (`ENOMEM` once spent), and one read or write serves at
+//! most [`IOV_MAX`](super::IOV_MAX) (1024, Linux's `IOV_MAX`) iovecs, with
+//! one `preadv`/`pwritev`: the rest are left for the next call, which the
+//! short count tells the guest to make. Every iovec must lie inside memory,
+//! even the part a write clamped at the end of the file would not touch:
+//! one outside traps, as wasmtime-wasi's do.
+//!
+//! `poll_oneoff`: memory files are always ready. When any subscription
+//! names one, the call returns at once with an event for each such
+//! subscription; the others are reported by a later call, as `poll` may.
+//! Otherwise the call is wasmtime-wasi's. Each subscription costs a table
+//! lookup and its event is written straight to guest memory; while
+//! wasi-memfd fds are open a call takes at most [`POLL_MAX`] (4096)
+//! subscriptions (`EINVAL` past that, as `poll` answers past its descriptor
+//! limit), and a subscription on a memory directory, or on a wasmtime-wasi
+//! fd renumbered into wasi-memfd's range, is `EBADF`.
+//!
+//! The I/O itself is in [`super::io`], the path calls in [`super::paths`].
 
 use wasmtime_wasi::p1::types::{self, Errno};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
 
 use super::delegate::delegate;
-use super::fds::{FdTable, MemFd};
-use super::io::{charge, err, filestat, read_into, rights, write_from, Result};
+use super::fds::{Entry, FileFd, Origin, Slot};
+use super::io::{charge, filestat, read_into, rights, write_from, Result};
+use super::paths::{path_str, times};
 use super::sync::in_runtime;
-use super::WasiMemfdP1Ctx;
+use super::{err, fs_err, WasiMemfdP1Ctx};
 
-/// Most subscriptions one `poll_oneoff` takes while memory-file fds are open
+/// Most subscriptions one `poll_oneoff` takes while wasi-memfd fds are open
 /// (more answer `EINVAL`, as `poll` does past its descriptor limit): this
 /// layer reads each to find its own fds, so the cap bounds that work.
 pub const POLL_MAX: u32 = 4096;
 
+/// Rights wasmtime-wasi reports, for a memory directory's fds to report
+/// the same: a read-write preopen's base and inheriting rights, a directory
+/// opened in one, and a file opened with both, neither (read) or only
+/// write access.
+mod rights_of {
+    use wasmtime_wasi::p1::types::Rights;
+    pub(super) const PREOPEN: Rights = Rights::from_bits_truncate(0x07B7_FE00);
+    pub(super) const PREOPEN_INHERITING: Rights = Rights::from_bits_truncate(0x0FF7_FFFF);
+    pub(super) const DIR: Rights = Rights::from_bits_truncate(0x3FB7_FFBB);
+    pub(super) const FILE_RW: Rights = Rights::from_bits_truncate(0x3FFF_FFFF);
+    pub(super) const FILE_RO: Rights = Rights::from_bits_truncate(0x3FFF_FFBF);
+    pub(super) const FILE_WO: Rights = Rights::from_bits_truncate(0x3FFF_BFFD);
+}
+
+/// Where a call on an fd goes.
+pub(super) enum Route {
+    /// One of wasi-memfd's files or directories.
+    Mine,
+    /// wasmtime-wasi's, under this number.
+    Wasi(types::Fd),
+    /// Not open.
+    Closed,
+}
+
 impl WasiMemfdP1Ctx {
-    fn mem_fd(&self, fd: types::Fd) -> Option<&MemFd> {
-        self.fds.get(u32::from(fd))
+    pub(super) fn route(&mut self, fd: types::Fd) -> Route {
+        match self.fds.slot(u32::from(fd)) {
+            Slot::Ours(Entry::Alias(w)) => Route::Wasi(types::Fd::from(*w)),
+            Slot::Ours(_) => Route::Mine,
+            Slot::Closed => Route::Closed,
+            Slot::Wasi(w) => Route::Wasi(types::Fd::from(w)),
+        }
     }
 
-    fn mem_fd_mut(&mut self, fd: types::Fd) -> Option<&mut MemFd> {
-        self.fds.get_mut(u32::from(fd))
+    /// The memory file `fd` names, or `EBADF` (a directory).
+    fn file_mut(&mut self, fd: types::Fd) -> Result<&mut FileFd> {
+        match self.fds.get_mut(u32::from(fd)) {
+            Some(Entry::File(f)) => Ok(f),
+            _ => err(Errno::Badf),
+        }
     }
 
-    fn is_mem_fd(&self, fd: types::Fd) -> bool {
-        self.mem_fd(fd).is_some()
-    }
-
-    fn poll_event(&self, sub: &types::Subscription) -> Option<types::Event> {
+    fn poll_event(&mut self, sub: &types::Subscription) -> Option<Result<types::Event>> {
         let (fd, type_) = match &sub.u {
             types::SubscriptionU::FdRead(s) => (s.file_descriptor, types::Eventtype::FdRead),
             types::SubscriptionU::FdWrite(s) => (s.file_descriptor, types::Eventtype::FdWrite),
             types::SubscriptionU::Clock(_) => return None,
         };
-        let entry = self.mem_fd(fd)?;
-        let left = entry.size.saturating_sub(entry.pos);
+        let entry = match self.fds.slot(u32::from(fd)) {
+            Slot::Ours(Entry::File(f)) => f,
+            Slot::Wasi(_) => return None,
+            // A directory, an alias, a hidden or closed number.
+            _ => return Some(err(Errno::Badf)),
+        };
+        let left = entry.file.size().saturating_sub(entry.pos);
         let writing = matches!(type_, types::Eventtype::FdWrite);
-        let (error, nbytes) = if writing && !entry.writable {
+        let (error, nbytes) = if writing && !entry.access.write {
             (Errno::Badf, 0)
         } else {
             (Errno::Success, left)
@@ -90,13 +135,142 @@ impl WasiMemfdP1Ctx {
         } else {
             types::Eventrwflags::empty()
         };
-        Some(types::Event {
+        Some(Ok(types::Event {
             userdata: sub.userdata,
             error,
             type_,
             fd_readwrite: types::EventFdReadwrite { nbytes, flags },
-        })
+        }))
     }
+
+    /// `fd_renumber` across both tables: see [`super::fds`].
+    async fn renumber(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        from: types::Fd,
+        to: types::Fd,
+    ) -> Result<()> {
+        let (f, t) = (u32::from(from), u32::from(to));
+        let from_route = self.route(from);
+        let to_route = self.route(to);
+        if matches!(from_route, Route::Closed) || matches!(to_route, Route::Closed) {
+            return err(Errno::Badf);
+        }
+        if f == t {
+            return Ok(());
+        }
+        match (from_route, to_route) {
+            (Route::Wasi(a), Route::Wasi(b)) => {
+                in_runtime(self.wasi.fd_renumber(mem, a, b)).await?;
+                // An alias moved onto a wasmtime-wasi fd is that fd now.
+                if self.fds.get(f).is_some() {
+                    self.fds.remove(f);
+                }
+                if self.fds.get(t).is_some() {
+                    self.fds.remove(t);
+                }
+                Ok(())
+            }
+            (Route::Wasi(a), Route::Mine) => {
+                if self.fds.is_backed(t) {
+                    // The placeholder at `to` is closed; `from`'s fd takes
+                    // its number in wasmtime-wasi's table.
+                    in_runtime(self.wasi.fd_renumber(mem, a, to)).await?;
+                    self.close_entry(t);
+                    self.fds.release_backed(t);
+                    if self.fds.get(f).is_some() {
+                        self.fds.remove(f);
+                    }
+                } else {
+                    self.close_entry(t);
+                    if self.fds.get(f).is_some() {
+                        // An alias onto another alias's number.
+                        let moved = self.fds.remove(f).expect("checked");
+                        self.fds.put(t, moved);
+                    } else {
+                        self.fds.put(t, Entry::Alias(u32::from(a)));
+                    }
+                }
+                Ok(())
+            }
+            (Route::Mine, Route::Wasi(b)) => {
+                // `to`'s fd is closed and its number kept for wasi-memfd
+                // by moving a placeholder onto it.
+                let spare = self.spare_placeholder(mem).await?;
+                in_runtime(self.wasi.fd_renumber(mem, spare, b)).await?;
+                if self.fds.get(t).is_some() {
+                    // `to` was an alias onto `b`: gone with `b`.
+                    self.fds.remove(t);
+                }
+                let entry = self.fds.remove(f).expect("routed as mine");
+                self.fds.put(t, entry);
+                Ok(())
+            }
+            (Route::Mine, Route::Mine) => {
+                self.close_entry(t);
+                let entry = self.fds.remove(f).expect("routed as mine");
+                self.fds.put(t, entry);
+                Ok(())
+            }
+            _ => err(Errno::Badf),
+        }
+    }
+
+    /// Closes wasi-memfd's entry at `fd` (handing a memory file to the pool,
+    /// if any, to close off the guest's thread).
+    fn close_entry(&mut self, fd: u32) {
+        match self.fds.remove(fd) {
+            Some(Entry::File(f)) => {
+                // With a pool, its thread drops this handle: it closes the
+                // file (and frees its pages) off the guest's thread when
+                // this was the last. The file stays charged until then; a
+                // check that would refuse first closes that backlog itself.
+                if let Some(pool) = self.memfd.pool() {
+                    pool.release(f.file);
+                }
+            }
+            Some(Entry::Dir(_)) | None => {}
+            Some(Entry::Alias(_)) => {}
+        }
+    }
+
+    /// A new placeholder fd in wasmtime-wasi's table (a duplicate of a
+    /// memory directory's placeholder), for `fd_renumber` to move onto a
+    /// wasmtime-wasi fd that wasi-memfd takes over. `EBADF` without memory
+    /// directories.
+    async fn spare_placeholder(&mut self, _mem: &mut GuestMemory<'_>) -> Result<types::Fd> {
+        let Some(anchor) = self.fds.any_placeholder() else {
+            return err(Errno::Badf);
+        };
+        let mut scratch = b".\0\0\0".to_vec();
+        let mut smem = GuestMemory::Unshared(&mut scratch);
+        let fd = in_runtime(self.wasi.path_open(
+            &mut smem,
+            types::Fd::from(anchor),
+            types::Lookupflags::empty(),
+            GuestPtr::new((0, 1)),
+            types::Oflags::DIRECTORY,
+            types::Rights::empty(),
+            types::Rights::empty(),
+            types::Fdflags::empty(),
+        ))
+        .await?;
+        self.fds.hide(u32::from(fd));
+        Ok(fd)
+    }
+}
+
+/// Routes a call on `$fd`: wasmtime-wasi's fds to wasmtime-wasi (the fd
+/// replaced by its own number), closed ones `EBADF`, wasi-memfd's to
+/// `$mine`.
+macro_rules! on {
+    ($self:ident, $fd:ident, |$w:ident| $wasi:expr, $mine:expr) => {
+        match $self.route($fd) {
+            Route::Wasi($w) => $wasi,
+            Route::Closed => err(Errno::Badf),
+            Route::Mine => $mine,
+        }
+    };
 }
 
 impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
@@ -105,9 +279,9 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         self.wasi.set_hostcall_fuel(fuel)
     }
 
-    // Everything this layer does not serve itself (see `super::delegate`).
+    // Calls that name no fd: wasmtime-wasi's, unchanged (see
+    // `super::delegate`).
     delegate! {
-        // Calls that name no fd: wasmtime-wasi's, unchanged.
         fn args_get(argv: GuestPtr<GuestPtr<u8>>, argv_buf: GuestPtr<u8>) -> Result<()>;
         fn args_sizes_get() -> Result<(types::Size, types::Size)>;
         fn environ_get(environ: GuestPtr<GuestPtr<u8>>, environ_buf: GuestPtr<u8>) -> Result<()>;
@@ -118,29 +292,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fn proc_raise(sig: types::Signal) -> Result<()>;
         fn sched_yield() -> Result<()>;
         fn random_get(buf: GuestPtr<u8>, buf_len: types::Size) -> Result<()>;
-
-        // Calls that a memory-file fd cannot answer: the errno a regular
-        // file gives (not a directory, not a socket, no preopen, fixed
-        // metadata, no rights to change); wasmtime-wasi's for other fds.
-        [Notsup on fd] fn fd_fdstat_set_rights(fd: types::Fd, base: types::Rights, inheriting: types::Rights) -> Result<()>;
-        [Perm on fd] async fn fd_filestat_set_times(fd: types::Fd, atim: types::Timestamp, mtim: types::Timestamp, fst_flags: types::Fstflags) -> Result<()>;
-        [Badf on fd] fn fd_prestat_get(fd: types::Fd) -> Result<types::Prestat>;
-        [Badf on fd] fn fd_prestat_dir_name(fd: types::Fd, path: GuestPtr<u8>, path_max_len: types::Size) -> Result<()>;
-        [Notdir on fd] async fn fd_readdir(fd: types::Fd, buf: GuestPtr<u8>, buf_len: types::Size, cookie: types::Dircookie) -> Result<types::Size>;
-        [Notdir on dirfd] async fn path_create_directory(dirfd: types::Fd, path: GuestPtr<str>) -> Result<()>;
-        [Notdir on dirfd] async fn path_filestat_get(dirfd: types::Fd, flags: types::Lookupflags, path: GuestPtr<str>) -> Result<types::Filestat>;
-        [Notdir on dirfd] async fn path_filestat_set_times(dirfd: types::Fd, flags: types::Lookupflags, path: GuestPtr<str>, atim: types::Timestamp, mtim: types::Timestamp, fst_flags: types::Fstflags) -> Result<()>;
-        [Notdir on src_fd, target_fd] async fn path_link(src_fd: types::Fd, src_flags: types::Lookupflags, src_path: GuestPtr<str>, target_fd: types::Fd, target_path: GuestPtr<str>) -> Result<()>;
-        [Notdir on dirfd] async fn path_open(dirfd: types::Fd, dirflags: types::Lookupflags, path: GuestPtr<str>, oflags: types::Oflags, base: types::Rights, inheriting: types::Rights, fdflags: types::Fdflags) -> Result<types::Fd>;
-        [Notdir on dirfd] async fn path_readlink(dirfd: types::Fd, path: GuestPtr<str>, buf: GuestPtr<u8>, buf_len: types::Size) -> Result<types::Size>;
-        [Notdir on dirfd] async fn path_remove_directory(dirfd: types::Fd, path: GuestPtr<str>) -> Result<()>;
-        [Notdir on src_fd, dest_fd] async fn path_rename(src_fd: types::Fd, src_path: GuestPtr<str>, dest_fd: types::Fd, dest_path: GuestPtr<str>) -> Result<()>;
-        [Notdir on dirfd] async fn path_symlink(src_path: GuestPtr<str>, dirfd: types::Fd, dest_path: GuestPtr<str>) -> Result<()>;
-        [Notdir on dirfd] async fn path_unlink_file(dirfd: types::Fd, path: GuestPtr<str>) -> Result<()>;
-        [Notsock on fd] fn sock_accept(fd: types::Fd, flags: types::Fdflags) -> Result<types::Fd>;
-        [Notsock on fd] fn sock_recv(fd: types::Fd, ri_data: types::IovecArray, ri_flags: types::Riflags) -> Result<(types::Size, types::Roflags)>;
-        [Notsock on fd] fn sock_send(fd: types::Fd, si_data: types::CiovecArray, si_flags: types::Siflags) -> Result<types::Size>;
-        [Notsock on fd] fn sock_shutdown(fd: types::Fd, how: types::Sdflags) -> Result<()>;
     }
 
     async fn fd_advise(
@@ -151,10 +302,15 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         len: types::Filesize,
         advice: types::Advice,
     ) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return Ok(());
-        }
-        in_runtime(self.wasi.fd_advise(mem, fd, offset, len, advice)).await
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_advise(mem, w, offset, len, advice)).await,
+            {
+                self.file_mut(fd)?;
+                Ok(())
+            }
+        )
     }
 
     fn fd_allocate(
@@ -164,34 +320,49 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         offset: types::Filesize,
         len: types::Filesize,
     ) -> Result<()> {
-        let Some(entry) = self.mem_fd(fd) else {
-            return self.wasi.fd_allocate(mem, fd, offset, len);
-        };
-        match offset.checked_add(len) {
-            Some(end) if end <= entry.size => Ok(()),
-            _ => err(Errno::Perm),
-        }
+        on!(self, fd, |w| self.wasi.fd_allocate(mem, w, offset, len), {
+            let f = self.file_mut(fd)?;
+            match f.origin {
+                // As wasmtime-wasi: never supported on a file.
+                Origin::MemDir => err(Errno::Notsup),
+                // Inside a fixed-size file: nothing to do; past it: the
+                // seals refuse.
+                Origin::Memfd => match offset.checked_add(len) {
+                    Some(end) if end <= f.file.size() => Ok(()),
+                    _ => err(Errno::Perm),
+                },
+            }
+        })
     }
 
     async fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        if let Some(entry) = self.fds.remove(u32::from(fd)) {
-            // With a pool, its thread drops this handle: it closes the file
-            // (and frees its pages) off the guest's thread when this was
-            // the last. The file stays charged until then; a check that
-            // would refuse first closes that backlog itself.
-            if let Some(pool) = self.memfd.pool() {
-                pool.release(entry.file);
+        let n = u32::from(fd);
+        match self.fds.slot(n) {
+            Slot::Ours(Entry::Alias(w)) => {
+                let w = types::Fd::from(*w);
+                in_runtime(self.wasi.fd_close(mem, w)).await?;
+                self.fds.remove(n);
+                Ok(())
             }
-            return Ok(());
+            Slot::Ours(_) => {
+                self.close_entry(n);
+                Ok(())
+            }
+            Slot::Closed => err(Errno::Badf),
+            Slot::Wasi(_) => in_runtime(self.wasi.fd_close(mem, fd)).await,
         }
-        in_runtime(self.wasi.fd_close(mem, fd)).await
     }
 
     async fn fd_datasync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return Ok(());
-        }
-        in_runtime(self.wasi.fd_datasync(mem, fd)).await
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_datasync(mem, w)).await,
+            {
+                self.file_mut(fd)?;
+                Ok(())
+            }
+        )
     }
 
     async fn fd_fdstat_get(
@@ -199,15 +370,46 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         mem: &mut GuestMemory<'_>,
         fd: types::Fd,
     ) -> Result<types::Fdstat> {
-        let Some(entry) = self.mem_fd(fd) else {
-            return in_runtime(self.wasi.fd_fdstat_get(mem, fd)).await;
-        };
-        Ok(types::Fdstat {
-            fs_filetype: types::Filetype::RegularFile,
-            fs_flags: entry.flags,
-            fs_rights_base: rights(entry.writable),
-            fs_rights_inheriting: types::Rights::empty(),
-        })
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_fdstat_get(mem, w)).await,
+            {
+                Ok(match self.fds.get(u32::from(fd)) {
+                    Some(Entry::File(f)) => {
+                        let base = match (f.origin, f.access.read, f.access.write) {
+                            (Origin::Memfd, _, writable) => rights(writable),
+                            (Origin::MemDir, true, true) => rights_of::FILE_RW,
+                            (Origin::MemDir, true, false) => rights_of::FILE_RO,
+                            (Origin::MemDir, false, _) => rights_of::FILE_WO,
+                        };
+                        let inheriting = match f.origin {
+                            Origin::Memfd => types::Rights::empty(),
+                            Origin::MemDir => base,
+                        };
+                        types::Fdstat {
+                            fs_filetype: types::Filetype::RegularFile,
+                            fs_flags: f.flags,
+                            fs_rights_base: base,
+                            fs_rights_inheriting: inheriting,
+                        }
+                    }
+                    Some(Entry::Dir(d)) => {
+                        let (base, inheriting) = match d.preopen {
+                            Some(_) => (rights_of::PREOPEN, rights_of::PREOPEN_INHERITING),
+                            None => (rights_of::DIR, rights_of::DIR),
+                        };
+                        types::Fdstat {
+                            fs_filetype: types::Filetype::Directory,
+                            fs_flags: types::Fdflags::empty(),
+                            fs_rights_base: base,
+                            fs_rights_inheriting: inheriting,
+                        }
+                    }
+                    _ => return err(Errno::Badf),
+                })
+            }
+        )
     }
 
     fn fd_fdstat_set_flags(
@@ -216,14 +418,45 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         flags: types::Fdflags,
     ) -> Result<()> {
-        let Some(entry) = self.mem_fd_mut(fd) else {
-            return self.wasi.fd_fdstat_set_flags(mem, fd, flags);
-        };
-        if flags.contains(types::Fdflags::APPEND) {
-            return err(Errno::Notsup);
-        }
-        entry.flags = flags;
-        Ok(())
+        use types::Fdflags as F;
+        on!(
+            self,
+            fd,
+            |w| self.wasi.fd_fdstat_set_flags(mem, w, flags),
+            {
+                let f = self.file_mut(fd)?;
+                match f.origin {
+                    Origin::MemDir if flags.intersects(F::SYNC | F::DSYNC | F::RSYNC) => {
+                        err(Errno::Inval)
+                    }
+                    Origin::MemDir => {
+                        f.flags = flags & (F::APPEND | F::NONBLOCK);
+                        Ok(())
+                    }
+                    // A fixed-size file cannot append.
+                    Origin::Memfd if flags.contains(F::APPEND) => err(Errno::Notsup),
+                    Origin::Memfd => {
+                        f.flags = flags;
+                        Ok(())
+                    }
+                }
+            }
+        )
+    }
+
+    fn fd_fdstat_set_rights(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        base: types::Rights,
+        inheriting: types::Rights,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| self.wasi.fd_fdstat_set_rights(mem, w, base, inheriting),
+            err(Errno::Notsup)
+        )
     }
 
     async fn fd_filestat_get(
@@ -231,10 +464,18 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         mem: &mut GuestMemory<'_>,
         fd: types::Fd,
     ) -> Result<types::Filestat> {
-        let Some(entry) = self.mem_fd(fd) else {
-            return in_runtime(self.wasi.fd_filestat_get(mem, fd)).await;
-        };
-        filestat(&entry.file)
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_filestat_get(mem, w)).await,
+            {
+                Ok(filestat(match self.fds.get(u32::from(fd)) {
+                    Some(Entry::File(f)) => f.file.stat(),
+                    Some(Entry::Dir(d)) => d.dir.stat(),
+                    _ => return err(Errno::Badf),
+                }))
+            }
+        )
     }
 
     async fn fd_filestat_set_size(
@@ -243,12 +484,56 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         size: types::Filesize,
     ) -> Result<()> {
-        match self.mem_fd(fd) {
-            Some(entry) if !entry.writable => err(Errno::Inval),
-            Some(entry) if entry.size == size => Ok(()),
-            Some(_) => err(Errno::Perm),
-            None => in_runtime(self.wasi.fd_filestat_set_size(mem, fd, size)).await,
-        }
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_filestat_set_size(mem, w, size)).await,
+            {
+                let f = self.file_mut(fd)?;
+                if !f.access.write {
+                    // `ftruncate` on an fd not open for writing.
+                    return err(Errno::Inval);
+                }
+                f.file.set_len(size).map_err(fs_err)
+            }
+        )
+    }
+
+    async fn fd_filestat_set_times(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        atim: types::Timestamp,
+        mtim: types::Timestamp,
+        fst_flags: types::Fstflags,
+    ) -> Result<()> {
+        let (atime, mtime) = times(atim, mtim, fst_flags)?;
+        on!(
+            self,
+            fd,
+            |w| in_runtime(
+                self.wasi
+                    .fd_filestat_set_times(mem, w, atim, mtim, fst_flags)
+            )
+            .await,
+            {
+                match self.fds.get(u32::from(fd)) {
+                    Some(Entry::File(f)) => f.file.set_times(atime, mtime).map_err(fs_err),
+                    // wasmtime-wasi opens a preopen path-only: `futimens` on it
+                    // is `EBADF`, unless nothing is to change.
+                    Some(Entry::Dir(d))
+                        if d.preopen.is_some() && (atime.is_some() || mtime.is_some()) =>
+                    {
+                        err(Errno::Badf)
+                    }
+                    Some(Entry::Dir(d)) => {
+                        d.dir.set_times(atime, mtime);
+                        Ok(())
+                    }
+                    _ => err(Errno::Badf),
+                }
+            }
+        )
     }
 
     async fn fd_read(
@@ -257,13 +542,22 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         iovs: types::IovecArray,
     ) -> Result<types::Size> {
-        let Some(entry) = self.fds.get_mut(u32::from(fd)) else {
-            return in_runtime(self.wasi.fd_read(mem, fd, iovs)).await;
-        };
-        charge(&mut self.fuel, iovs)?;
-        let n = read_into(mem, &entry.file, iovs, entry.pos)?;
-        entry.pos += u64::from(n);
-        Ok(n)
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_read(mem, w, iovs)).await,
+            {
+                charge(&mut self.fuel, iovs)?;
+                let f = self.file_mut(fd)?;
+                if !f.access.read {
+                    return err(Errno::Badf);
+                }
+                let file = f.file.fd().map_err(fs_err)?;
+                let n = read_into(mem, &file, iovs, f.pos)?;
+                f.pos += u64::from(n);
+                Ok(n)
+            }
+        )
     }
 
     async fn fd_pread(
@@ -273,11 +567,20 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         iovs: types::IovecArray,
         offset: types::Filesize,
     ) -> Result<types::Size> {
-        let Some(entry) = self.fds.get(u32::from(fd)) else {
-            return in_runtime(self.wasi.fd_pread(mem, fd, iovs, offset)).await;
-        };
-        charge(&mut self.fuel, iovs)?;
-        read_into(mem, &entry.file, iovs, offset)
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_pread(mem, w, iovs, offset)).await,
+            {
+                charge(&mut self.fuel, iovs)?;
+                let f = self.file_mut(fd)?;
+                if !f.access.read {
+                    return err(Errno::Badf);
+                }
+                let file = f.file.fd().map_err(fs_err)?;
+                read_into(mem, &file, iovs, offset)
+            }
+        )
     }
 
     async fn fd_write(
@@ -286,13 +589,28 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         ciovs: types::CiovecArray,
     ) -> Result<types::Size> {
-        let Some(entry) = self.fds.get_mut(u32::from(fd)) else {
-            return in_runtime(self.wasi.fd_write(mem, fd, ciovs)).await;
-        };
-        charge(&mut self.fuel, ciovs)?;
-        let n = write_from(mem, entry, ciovs, entry.pos)?;
-        entry.pos += u64::from(n);
-        Ok(n)
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_write(mem, w, ciovs)).await,
+            {
+                charge(&mut self.fuel, ciovs)?;
+                let f = self.file_mut(fd)?;
+                if !f.access.write {
+                    return err(Errno::Badf);
+                }
+                let append = f.flags.contains(types::Fdflags::APPEND);
+                let (at, n) = write_from(mem, &f.file, ciovs, f.pos, append)?;
+                // With APPEND the offset is the end of the file after the
+                // write, as wasmtime-wasi sets it.
+                f.pos = if append {
+                    f.file.size()
+                } else {
+                    at + u64::from(n)
+                };
+                Ok(n)
+            }
+        )
     }
 
     async fn fd_pwrite(
@@ -302,11 +620,85 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         ciovs: types::CiovecArray,
         offset: types::Filesize,
     ) -> Result<types::Size> {
-        let Some(entry) = self.fds.get(u32::from(fd)) else {
-            return in_runtime(self.wasi.fd_pwrite(mem, fd, ciovs, offset)).await;
-        };
-        charge(&mut self.fuel, ciovs)?;
-        write_from(mem, entry, ciovs, offset)
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_pwrite(mem, w, ciovs, offset)).await,
+            {
+                charge(&mut self.fuel, ciovs)?;
+                let f = self.file_mut(fd)?;
+                if !f.access.write {
+                    return err(Errno::Badf);
+                }
+                // With APPEND the offset is ignored (Linux's pwrite on an
+                // O_APPEND fd); the fd's own offset stays.
+                let append = f.flags.contains(types::Fdflags::APPEND);
+                let (_, n) = write_from(mem, &f.file, ciovs, offset, append)?;
+                Ok(n)
+            }
+        )
+    }
+
+    fn fd_prestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Prestat> {
+        on!(self, fd, |w| self.wasi.fd_prestat_get(mem, w), {
+            match self.fds.get(u32::from(fd)) {
+                Some(Entry::Dir(d)) => match &d.preopen {
+                    Some(name) => Ok(types::Prestat::Dir(types::PrestatDir {
+                        pr_name_len: name.len() as types::Size,
+                    })),
+                    None => err(Errno::Badf),
+                },
+                _ => err(Errno::Badf),
+            }
+        })
+    }
+
+    fn fd_prestat_dir_name(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<u8>,
+        path_max_len: types::Size,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| self.wasi.fd_prestat_dir_name(mem, w, path, path_max_len),
+            {
+                match self.fds.get(u32::from(fd)) {
+                    Some(Entry::Dir(d)) if d.preopen.is_some() => {
+                        let name = d.preopen.as_deref().unwrap_or_default();
+                        if (path_max_len as usize) < name.len() {
+                            return err(Errno::Nametoolong);
+                        }
+                        mem.copy_from_slice(name.as_bytes(), path.as_array(name.len() as u32))?;
+                        Ok(())
+                    }
+                    // An fd, but not a preopen.
+                    _ => err(Errno::Notdir),
+                }
+            }
+        )
+    }
+
+    async fn fd_readdir(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+        cookie: types::Dircookie,
+    ) -> Result<types::Size> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_readdir(mem, w, buf, buf_len, cookie)).await,
+            self.mem_readdir(mem, fd, buf, buf_len, cookie)
+        )
     }
 
     async fn fd_renumber(
@@ -315,16 +707,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         from: types::Fd,
         to: types::Fd,
     ) -> Result<()> {
-        let (from_n, to_n) = (u32::from(from), u32::from(to));
-        if FdTable::in_range(from_n) || FdTable::in_range(to_n) {
-            // Both must be open memory-file fds; across tables nothing moves.
-            return if self.fds.renumber(from_n, to_n) {
-                Ok(())
-            } else {
-                err(Errno::Badf)
-            };
-        }
-        in_runtime(self.wasi.fd_renumber(mem, from, to)).await
+        self.renumber(mem, from, to).await
     }
 
     async fn fd_seek(
@@ -334,34 +717,316 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         offset: types::Filedelta,
         whence: types::Whence,
     ) -> Result<types::Filesize> {
-        let Some(entry) = self.mem_fd_mut(fd) else {
-            return in_runtime(self.wasi.fd_seek(mem, fd, offset, whence)).await;
-        };
-        let base = match whence {
-            types::Whence::Set => 0,
-            types::Whence::Cur => entry.pos,
-            types::Whence::End => entry.size,
-        };
-        let pos = i128::from(base) + i128::from(offset);
-        if !(0..=i128::from(i64::MAX)).contains(&pos) {
-            return err(Errno::Inval);
-        }
-        entry.pos = pos as u64;
-        Ok(entry.pos)
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.fd_seek(mem, w, offset, whence)).await,
+            {
+                let f = self.file_mut(fd)?;
+                let base = match whence {
+                    types::Whence::Set => 0,
+                    types::Whence::Cur => f.pos,
+                    types::Whence::End => f.file.size(),
+                };
+                let pos = i128::from(base) + i128::from(offset);
+                if !(0..=i128::from(i64::MAX)).contains(&pos) {
+                    return err(Errno::Inval);
+                }
+                f.pos = pos as u64;
+                Ok(f.pos)
+            }
+        )
     }
 
     async fn fd_sync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        if self.is_mem_fd(fd) {
-            return Ok(());
-        }
-        in_runtime(self.wasi.fd_sync(mem, fd)).await
+        on!(self, fd, |w| in_runtime(self.wasi.fd_sync(mem, w)).await, {
+            self.file_mut(fd)?;
+            Ok(())
+        })
     }
 
     fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<types::Filesize> {
-        match self.mem_fd(fd) {
-            Some(entry) => Ok(entry.pos),
-            None => self.wasi.fd_tell(mem, fd),
+        on!(
+            self,
+            fd,
+            |w| self.wasi.fd_tell(mem, w),
+            Ok(self.file_mut(fd)?.pos)
+        )
+    }
+
+    async fn path_create_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.path_create_directory(mem, w, path)).await,
+            {
+                let dir = self.mem_dir(fd)?;
+                dir.create_dir(&path_str(mem, path)?).map_err(fs_err)
+            }
+        )
+    }
+
+    async fn path_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Lookupflags,
+        path: GuestPtr<str>,
+    ) -> Result<types::Filestat> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.path_filestat_get(mem, w, flags, path)).await,
+            {
+                let dir = self.mem_dir(fd)?;
+                self.mem_path_filestat_get(&dir, flags, &path_str(mem, path)?)
+            }
+        )
+    }
+
+    async fn path_filestat_set_times(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Lookupflags,
+        path: GuestPtr<str>,
+        atim: types::Timestamp,
+        mtim: types::Timestamp,
+        fst_flags: types::Fstflags,
+    ) -> Result<()> {
+        let (atime, mtime) = times(atim, mtim, fst_flags)?;
+        on!(
+            self,
+            fd,
+            |w| in_runtime(
+                self.wasi
+                    .path_filestat_set_times(mem, w, flags, path, atim, mtim, fst_flags)
+            )
+            .await,
+            {
+                let dir = self.mem_dir(fd)?;
+                let follow = flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
+                dir.set_times_at(&path_str(mem, path)?, follow, atime, mtime)
+                    .map_err(fs_err)
+            }
+        )
+    }
+
+    async fn path_link(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        src_fd: types::Fd,
+        src_flags: types::Lookupflags,
+        src_path: GuestPtr<str>,
+        target_fd: types::Fd,
+        target_path: GuestPtr<str>,
+    ) -> Result<()> {
+        match (self.route(src_fd), self.route(target_fd)) {
+            (Route::Closed, _) | (_, Route::Closed) => err(Errno::Badf),
+            (Route::Wasi(a), Route::Wasi(b)) => {
+                in_runtime(
+                    self.wasi
+                        .path_link(mem, a, src_flags, src_path, b, target_path),
+                )
+                .await
+            }
+            (Route::Mine, Route::Mine) => {
+                let (from, to) = (self.mem_dir(src_fd)?, self.mem_dir(target_fd)?);
+                let (src, dst) = (path_str(mem, src_path)?, path_str(mem, target_path)?);
+                let follow = src_flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
+                from.link(&src, follow, &to, &dst).map_err(fs_err)
+            }
+            // A memory directory and a host directory: two filesystems.
+            _ => err(Errno::Xdev),
         }
+    }
+
+    async fn path_open(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        dirflags: types::Lookupflags,
+        path: GuestPtr<str>,
+        oflags: types::Oflags,
+        base: types::Rights,
+        inheriting: types::Rights,
+        fdflags: types::Fdflags,
+    ) -> Result<types::Fd> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(
+                self.wasi
+                    .path_open(mem, w, dirflags, path, oflags, base, inheriting, fdflags)
+            )
+            .await,
+            {
+                let path = path_str(mem, path)?;
+                let dir = match self.fds.get(u32::from(fd)) {
+                    Some(Entry::Dir(d)) => d.dir.clone(),
+                    _ => return err(Errno::Notdir),
+                };
+                self.mem_path_open(dir, dirflags, &path, oflags, base, fdflags)
+            }
+        )
+    }
+
+    async fn path_readlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<str>,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+    ) -> Result<types::Size> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.path_readlink(mem, w, path, buf, buf_len)).await,
+            {
+                let dir = self.mem_dir(fd)?;
+                let path = path_str(mem, path)?;
+                self.mem_path_readlink(mem, &dir, &path, buf, buf_len)
+            }
+        )
+    }
+
+    async fn path_remove_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.path_remove_directory(mem, w, path)).await,
+            {
+                let dir = self.mem_dir(fd)?;
+                dir.remove_dir(&path_str(mem, path)?).map_err(fs_err)
+            }
+        )
+    }
+
+    async fn path_rename(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        src_fd: types::Fd,
+        src_path: GuestPtr<str>,
+        dest_fd: types::Fd,
+        dest_path: GuestPtr<str>,
+    ) -> Result<()> {
+        match (self.route(src_fd), self.route(dest_fd)) {
+            (Route::Closed, _) | (_, Route::Closed) => err(Errno::Badf),
+            (Route::Wasi(a), Route::Wasi(b)) => {
+                in_runtime(self.wasi.path_rename(mem, a, src_path, b, dest_path)).await
+            }
+            (Route::Mine, Route::Mine) => {
+                let (from, to) = (self.mem_dir(src_fd)?, self.mem_dir(dest_fd)?);
+                let (src, dst) = (path_str(mem, src_path)?, path_str(mem, dest_path)?);
+                from.rename(&src, &to, &dst).map_err(fs_err)
+            }
+            _ => err(Errno::Xdev),
+        }
+    }
+
+    async fn path_symlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        src_path: GuestPtr<str>,
+        fd: types::Fd,
+        dest_path: GuestPtr<str>,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.path_symlink(mem, src_path, w, dest_path)).await,
+            {
+                let dir = self.mem_dir(fd)?;
+                let (target, path) = (path_str(mem, src_path)?, path_str(mem, dest_path)?);
+                dir.symlink(&target, &path).map_err(fs_err)
+            }
+        )
+    }
+
+    async fn path_unlink_file(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| in_runtime(self.wasi.path_unlink_file(mem, w, path)).await,
+            {
+                let dir = self.mem_dir(fd)?;
+                dir.unlink(&path_str(mem, path)?).map_err(fs_err)
+            }
+        )
+    }
+
+    fn sock_accept(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Fdflags,
+    ) -> Result<types::Fd> {
+        on!(
+            self,
+            fd,
+            |w| self.wasi.sock_accept(mem, w, flags),
+            err(Errno::Notsock)
+        )
+    }
+
+    fn sock_recv(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ri_data: types::IovecArray,
+        ri_flags: types::Riflags,
+    ) -> Result<(types::Size, types::Roflags)> {
+        on!(
+            self,
+            fd,
+            |w| self.wasi.sock_recv(mem, w, ri_data, ri_flags),
+            err(Errno::Notsock)
+        )
+    }
+
+    fn sock_send(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        si_data: types::CiovecArray,
+        si_flags: types::Siflags,
+    ) -> Result<types::Size> {
+        on!(
+            self,
+            fd,
+            |w| self.wasi.sock_send(mem, w, si_data, si_flags),
+            err(Errno::Notsock)
+        )
+    }
+
+    fn sock_shutdown(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        how: types::Sdflags,
+    ) -> Result<()> {
+        on!(
+            self,
+            fd,
+            |w| self.wasi.sock_shutdown(mem, w, how),
+            err(Errno::Notsock)
+        )
     }
 
     async fn poll_oneoff(
@@ -385,7 +1050,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             for sub in sub_array.iter() {
                 let sub = mem.read(sub?)?;
                 if let Some(event) = self.poll_event(&sub) {
-                    mem.write(events.add(count)?, event)?;
+                    mem.write(events.add(count)?, event?)?;
                     count += 1;
                 }
             }

@@ -1,0 +1,356 @@
+//! [`MemFile`]: one memory file as wasi-memfd keeps it, whichever way the
+//! guest got it (`from-bytes`, a preopened file, a file in a memory
+//! directory), and the rules every ABI applies to it the same way: what it
+//! allows ([`Seal`]), its size and its charge, its times and links, and the
+//! positioned writes that grow it within the limits.
+//!
+//! Handles (WASIp1 fds, component descriptors, streams, [`MemoryFile`]s the
+//! host keeps, a memory directory's names) share one `Arc<MemFile>`; its
+//! [`Charge`] is given back when the last goes.
+//!
+//! [`MemoryFile`]: crate::MemoryFile
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::backend::{self, Backend, Seal};
+use crate::error::FsError;
+use crate::limits::Charge;
+
+/// The device number every memory file and directory reports, as
+/// wasmtime-wasi reports 1 for every file it serves.
+pub(crate) const DEV: u64 = 1;
+
+/// A new inode number: unique in the process, never 0.
+pub(crate) fn next_ino() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// What a node is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// A node's times, in nanoseconds since the Unix epoch. `ctime` is the
+/// birth time, as wasmtime-wasi reports (statx `btime`): it never changes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Times {
+    pub(crate) atime: u64,
+    pub(crate) mtime: u64,
+    pub(crate) ctime: u64,
+}
+
+impl Times {
+    pub(crate) fn now() -> Times {
+        let t = now();
+        Times {
+            atime: t,
+            mtime: t,
+            ctime: t,
+        }
+    }
+
+    /// Applies a `set-times`: each `Some` replaces its time.
+    pub(crate) fn set(&mut self, atime: Option<u64>, mtime: Option<u64>) {
+        if let Some(t) = atime {
+            self.atime = t;
+        }
+        if let Some(t) = mtime {
+            self.mtime = t;
+        }
+    }
+}
+
+/// What `stat` reports of a node, in no ABI's types.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) kind: Kind,
+    pub(crate) ino: u64,
+    pub(crate) nlink: u64,
+    pub(crate) size: u64,
+    pub(crate) times: Times,
+}
+
+/// A memory file: see the [module documentation](self).
+#[derive(Debug)]
+pub(crate) struct MemFile {
+    ino: u64,
+    seal: Seal,
+    backend: Backend,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    content: Content,
+    /// Its size (kept here: the kernel's is the same, but this is what the
+    /// charge and the writes are checked against).
+    size: u64,
+    /// Its slot and bytes against the guest's limits; `None` for a
+    /// preopened file, which its handles charge one slot each.
+    charge: Option<Charge>,
+    times: Times,
+    /// Names it has in memory directories; 1 outside one.
+    links: u64,
+}
+
+/// Where the bytes are.
+#[derive(Debug)]
+enum Content {
+    /// A memory file.
+    File(Arc<File>),
+    /// Bytes a memory directory was preloaded with, made into a memory file
+    /// of the guest's own the first time anything opens it (so a tree of
+    /// many files holds no descriptor for the files nobody opens).
+    Bytes(Arc<[u8]>),
+}
+
+impl MemFile {
+    /// A memory file over `file`, `size` bytes long, charged `charge`.
+    pub(crate) fn new(
+        file: Arc<File>,
+        size: u64,
+        seal: Seal,
+        backend: Backend,
+        charge: Option<Charge>,
+    ) -> Arc<MemFile> {
+        Arc::new(MemFile {
+            ino: next_ino(),
+            seal,
+            backend,
+            state: Mutex::new(State {
+                content: Content::File(file),
+                size,
+                charge,
+                times: Times::now(),
+                links: 1,
+            }),
+        })
+    }
+
+    /// A growable file of a memory directory holding `bytes`, made into a
+    /// memory file when first opened ([`MemFile::fd`]).
+    pub(crate) fn preloaded(bytes: Arc<[u8]>, backend: Backend, charge: Charge) -> Arc<MemFile> {
+        let size = bytes.len() as u64;
+        Arc::new(MemFile {
+            ino: next_ino(),
+            seal: Seal::Growable,
+            backend,
+            state: Mutex::new(State {
+                content: Content::Bytes(bytes),
+                size,
+                charge: Some(charge),
+                times: Times::now(),
+                links: 1,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every field is consistent after each statement that changes it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What it allows.
+    pub(crate) fn seal(&self) -> Seal {
+        self.seal
+    }
+
+    /// Whether it is a file the kernel keeps from changing (read-only).
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.seal == Seal::ReadOnly
+    }
+
+    /// Its size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.lock().size
+    }
+
+    /// The open memory file, made now from preloaded bytes if this is the
+    /// first time it is needed.
+    pub(crate) fn fd(&self) -> Result<Arc<File>, FsError> {
+        let mut state = self.lock();
+        match &state.content {
+            Content::File(file) => Ok(file.clone()),
+            Content::Bytes(bytes) => {
+                let file = Arc::new(backend::create(
+                    self.backend,
+                    "preloaded",
+                    bytes,
+                    Seal::Growable,
+                )?);
+                state.content = Content::File(file.clone());
+                Ok(file)
+            }
+        }
+    }
+
+    /// The open memory file if it exists already (not made from preloaded
+    /// bytes).
+    pub(crate) fn fd_if_open(&self) -> Option<Arc<File>> {
+        match &self.lock().content {
+            Content::File(file) => Some(file.clone()),
+            Content::Bytes(_) => None,
+        }
+    }
+
+    /// All its bytes.
+    pub(crate) fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        match &self.lock().content {
+            Content::File(file) => backend::read_all(file),
+            Content::Bytes(bytes) => Ok(bytes.to_vec()),
+        }
+    }
+
+    /// What `stat` reports.
+    pub(crate) fn stat(&self) -> Stat {
+        let state = self.lock();
+        Stat {
+            kind: Kind::File,
+            ino: self.ino,
+            nlink: state.links,
+            size: state.size,
+            times: state.times,
+        }
+    }
+
+    /// Its inode number.
+    pub(crate) fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// One more name in a memory directory.
+    pub(crate) fn link(&self) {
+        self.lock().links += 1;
+    }
+
+    /// One name fewer.
+    pub(crate) fn unlink(&self) {
+        let mut state = self.lock();
+        state.links = state.links.saturating_sub(1);
+    }
+
+    /// Writes up to `len` bytes at `offset` (at the end of the file if
+    /// `append`) with `write(fd, at, room)`, which writes at most `room`
+    /// bytes at `at` and returns how many it wrote. The rules:
+    /// - a growable file grows first, its charge with it (`EFBIG` past the
+    ///   per-file limit, `EDQUOT` past the store's or the budget's bytes),
+    ///   and gives back what a short write did not use;
+    /// - a fixed-size file takes what fits before its end (`EFBIG` once
+    ///   nothing fits);
+    /// - a read-only file takes nothing (`EPERM`: the seals refuse it).
+    ///
+    /// Returns where the bytes went and how many.
+    pub(crate) fn write_with(
+        &self,
+        offset: u64,
+        len: u64,
+        append: bool,
+        write: impl FnOnce(&File, u64, u64) -> Result<u64, FsError>,
+    ) -> Result<(u64, u64), FsError> {
+        let fd = self.fd()?;
+        let mut state = self.lock();
+        let at = if append { state.size } else { offset };
+        let room = match self.seal {
+            Seal::ReadOnly => return Err(FsError::Perm),
+            Seal::FixedSize => {
+                let room = state.size.saturating_sub(at).min(len);
+                if room == 0 && len > 0 {
+                    return Err(FsError::Fbig);
+                }
+                room
+            }
+            Seal::Growable => {
+                let end = at.checked_add(len).ok_or(FsError::Fbig)?;
+                if end > state.size {
+                    if let Some(charge) = &mut state.charge {
+                        charge.resize(end)?;
+                    }
+                }
+                len
+            }
+        };
+        let written = match write(&fd, at, room) {
+            Ok(n) => n,
+            Err(e) => {
+                let size = state.size;
+                Self::settle(&mut state, size);
+                return Err(e);
+            }
+        };
+        if written > 0 {
+            let end = at + written;
+            let size = state.size.max(end);
+            Self::settle(&mut state, size);
+            state.times.mtime = now();
+        } else {
+            let size = state.size;
+            Self::settle(&mut state, size);
+        }
+        Ok((at, written))
+    }
+
+    /// Sets the size the state and the charge hold (a charge only ever
+    /// shrinks here: growth was charged before the write).
+    fn settle(state: &mut State, size: u64) {
+        state.size = size;
+        if let Some(charge) = &mut state.charge {
+            if charge.bytes() > size {
+                // Shrinking never fails.
+                let _ = charge.resize(size);
+            }
+        }
+    }
+
+    /// Sets the size (`ftruncate`): a growable file grows (charged first)
+    /// or shrinks; a fixed-size one accepts only its own size (as a sealed
+    /// memfd does); a read-only one nothing (`EPERM`).
+    pub(crate) fn set_len(&self, len: u64) -> Result<(), FsError> {
+        match self.seal {
+            Seal::ReadOnly => Err(FsError::Perm),
+            Seal::FixedSize if len == self.size() => Ok(()),
+            Seal::FixedSize => Err(FsError::Perm),
+            Seal::Growable => {
+                let fd = self.fd()?;
+                let mut state = self.lock();
+                if len > state.size {
+                    if let Some(charge) = &mut state.charge {
+                        charge.resize(len)?;
+                    }
+                }
+                if let Err(e) = backend::set_len(&fd, len) {
+                    let size = state.size;
+                    Self::settle(&mut state, size);
+                    return Err(FsError::from_system(e));
+                }
+                Self::settle(&mut state, len);
+                state.times.mtime = now();
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets its access and modification times (`None`: unchanged). Only a
+    /// file of a memory directory's own: the metadata of a sealed or
+    /// fixed-size file is fixed (`EPERM`).
+    pub(crate) fn set_times(&self, atime: Option<u64>, mtime: Option<u64>) -> Result<(), FsError> {
+        if self.seal != Seal::Growable {
+            return Err(FsError::Perm);
+        }
+        self.lock().times.set(atime, mtime);
+        Ok(())
+    }
+}

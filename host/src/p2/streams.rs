@@ -1,0 +1,180 @@
+//! `wasi:io` streams over a memory file, for `read-via-stream`,
+//! `write-via-stream` and `append-via-stream` on wasi-memfd's descriptors.
+//!
+//! Memory I/O never waits: every stream is always ready, and each call does
+//! one positioned read or write. A read gives at most [`CHUNK`] bytes and a
+//! write takes at most [`CHUNK`] (`check-write`), so no call's host work is
+//! larger than that; a write that would pass a limit fails the stream with
+//! the limit's error (`filesystem-error-code` tells which).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
+
+use crate::error::FsError;
+use crate::memfile::MemFile;
+
+/// Most bytes one stream read returns or one write takes.
+pub(crate) const CHUNK: usize = 1 << 20;
+
+/// Reads a memory file from an offset onwards.
+pub(crate) struct MemInput {
+    file: Arc<MemFile>,
+    pos: u64,
+    /// Whether its descriptor was opened for reading (else every read
+    /// fails: `bad-descriptor`, as `pread` on a write-only fd).
+    readable: bool,
+}
+
+impl MemInput {
+    pub(crate) fn new(file: Arc<MemFile>, pos: u64, readable: bool) -> Self {
+        MemInput {
+            file,
+            pos,
+            readable,
+        }
+    }
+}
+
+/// A stream's failure, as `filesystem-error-code` reads it back.
+fn failed(e: FsError) -> StreamError {
+    StreamError::LastOperationFailed(wasmtime::Error::new(e))
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for MemInput {
+    async fn ready(&mut self) {}
+}
+
+#[wasmtime_wasi::async_trait]
+impl InputStream for MemInput {
+    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+        if !self.readable {
+            return Err(failed(FsError::Badf));
+        }
+        let file = self.file.fd().map_err(failed)?;
+        let want = size.min(CHUNK);
+        let mut buf = vec![0u8; want];
+        let n = read_at(&file, &mut buf, self.pos).map_err(failed)?;
+        if n == 0 && want > 0 {
+            return Err(StreamError::Closed);
+        }
+        buf.truncate(n);
+        self.pos += n as u64;
+        Ok(Bytes::from(buf))
+    }
+
+    fn skip(&mut self, size: usize) -> StreamResult<usize> {
+        if !self.readable {
+            return Err(failed(FsError::Badf));
+        }
+        let left = self.file.size().saturating_sub(self.pos);
+        if left == 0 && size > 0 {
+            return Err(StreamError::Closed);
+        }
+        let n = (size as u64).min(left);
+        self.pos += n;
+        Ok(n as usize)
+    }
+}
+
+/// Reads into `buf` at `offset` until it is full or the file ends.
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> Result<usize, FsError> {
+    #[cfg(unix)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            match rustix::io::pread(file, &mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(FsError::from_system(e)),
+            }
+        }
+        Ok(done)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, buf, offset);
+        Err(FsError::Notsup)
+    }
+}
+
+/// Writes `data` at `at` whole.
+pub(crate) fn write_at(file: &std::fs::File, data: &[u8], at: u64) -> Result<u64, FsError> {
+    crate::backend::pwrite_all(file, data, at).map_err(FsError::from_system)?;
+    Ok(data.len() as u64)
+}
+
+/// Writes a memory file from an offset onwards, or at its end.
+pub(crate) struct MemOutput {
+    file: Arc<MemFile>,
+    /// Where the next write goes; `None`: at the end.
+    pos: Option<u64>,
+    /// Whether its descriptor was opened for writing (else every write
+    /// fails: `bad-descriptor`, as `pwrite` on a read-only fd).
+    writable: bool,
+}
+
+impl MemOutput {
+    pub(crate) fn at(file: Arc<MemFile>, pos: u64, writable: bool) -> Self {
+        MemOutput {
+            file,
+            pos: Some(pos),
+            writable,
+        }
+    }
+
+    pub(crate) fn append(file: Arc<MemFile>, writable: bool) -> Self {
+        MemOutput {
+            file,
+            pos: None,
+            writable,
+        }
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for MemOutput {
+    async fn ready(&mut self) {}
+}
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for MemOutput {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        if !self.writable {
+            return Err(failed(FsError::Badf));
+        }
+        if bytes.len() > CHUNK {
+            return Err(StreamError::trap("write more than check-write allowed"));
+        }
+        let (append, offset) = match self.pos {
+            Some(pos) => (false, pos),
+            None => (true, 0),
+        };
+        let written = self
+            .file
+            .write_with(offset, bytes.len() as u64, append, |fd, at, room| {
+                write_at(fd, &bytes[..room as usize], at)
+            });
+        match written {
+            Ok((at, n)) => {
+                if let Some(pos) = &mut self.pos {
+                    *pos = at + n;
+                }
+                Ok(())
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// Writes are synchronous: nothing is ever buffered.
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(CHUNK)
+    }
+}
