@@ -19,10 +19,10 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use crate::model::probe::Wasi;
-use crate::model::{Case, Outcomes};
 use arbitrary::Unstructured;
 use wasi_memfd::Backend;
+use wasi_memfd_testing::model::{self, Case, Outcomes};
+use wasi_memfd_testing::probe::Wasi;
 
 /// Cases per ABI (about a second each in release).
 const CASES: u64 = 2000;
@@ -71,7 +71,7 @@ fn case(seed: u64) -> Case {
             Wasi::Wasmtime
         },
         ops: (0..ops)
-            .map(|_| crate::model::arbitrary_op(&mut u).expect("enough bytes"))
+            .map(|_| model::arbitrary_op(&mut u).expect("enough bytes"))
             .collect(),
     }
 }
@@ -91,7 +91,7 @@ fn fuzz_input() -> Option<Case> {
     let path = std::env::var_os("MODEL_INPUT")?;
     let data = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("MODEL_INPUT={}: {e}", path.to_string_lossy()));
-    let case = crate::model::decode(&data);
+    let case = model::decode(&data);
     eprintln!("MODEL_INPUT decodes to {case:#?}");
     Some(case.unwrap_or_else(|| panic!("MODEL_INPUT: not a case (the fuzz target skips it)")))
 }
@@ -222,7 +222,7 @@ const COMPONENT_REACHED: &[&str] = &[
 
 #[test]
 fn p1() {
-    let Some(seen) = run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend)) else {
+    let Some(seen) = run_cases("p1", |case| model::p1::run(&case.ops, case.backend)) else {
         return;
     };
     assert_reached(&seen, P1_REACHED);
@@ -231,7 +231,7 @@ fn p1() {
 #[test]
 fn component() {
     let Some(seen) = run_cases("component", |case| {
-        crate::model::component::run(&case.ops, case.wasi)
+        model::component::run(&case.ops, case.wasi)
     }) else {
         return;
     };
@@ -243,9 +243,8 @@ fn component() {
 /// served files.
 #[test]
 fn p1_with_a_pool() {
-    let (seen, stats) = crate::model::with_pool(|| {
-        run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend))
-    });
+    let (seen, stats) =
+        model::with_pool(|| run_cases("p1", |case| model::p1::run(&case.ops, case.backend)));
     if let Some(seen) = seen {
         assert_reached(&seen, P1_REACHED);
         assert!(stats.small_taken > 0, "the pool served no file: {stats:?}");
@@ -255,9 +254,9 @@ fn p1_with_a_pool() {
 /// The component cases again, with memory files taken from a pool.
 #[test]
 fn component_with_a_pool() {
-    let (seen, stats) = crate::model::with_pool(|| {
+    let (seen, stats) = model::with_pool(|| {
         run_cases("component", |case| {
-            crate::model::component::run(&case.ops, case.wasi)
+            model::component::run(&case.ops, case.wasi)
         })
     });
     if let Some(seen) = seen {
