@@ -86,29 +86,11 @@ fn go_guest_failure_exits_nonzero() {
 /// tests read from the environment: every test passes, none skips.
 #[test]
 fn go_package_tests_in_runner() {
-    let (files, file_size, total) = ("16", "65536", "262144");
     let greeting = repo_root().join("guest/go/memfd/testdata/greeting.txt");
-    let preopen = preopen_arg("greeting", &greeting);
-    let flags: Vec<&std::ffi::OsStr> = vec![
-        "--max-files".as_ref(),
-        files.as_ref(),
-        "--max-file-size".as_ref(),
-        file_size.as_ref(),
-        "--max-total-size".as_ref(),
-        total.as_ref(),
-        "--preopen".as_ref(),
-        preopen.as_os_str(),
-    ];
-    let env = [
-        "WASI_MEMFD_TEST_PREOPEN=greeting".to_string(),
-        format!("WASI_MEMFD_TEST_MAX_FILES={files}"),
-        format!("WASI_MEMFD_TEST_MAX_FILE_SIZE={file_size}"),
-        format!("WASI_MEMFD_TEST_MAX_TOTAL_SIZE={total}"),
-    ];
-    let flags = flags
-        .into_iter()
-        .map(|f| f.to_os_string())
-        .chain(env.iter().flat_map(|e| ["--env".into(), e.into()]));
+    let mut flags = limits_with_env((16, 65536, 262144));
+    flags.push("--preopen".into());
+    flags.push(preopen_arg("greeting", &greeting));
+    flags.push("--env=WASI_MEMFD_TEST_PREOPEN=greeting".into());
     let run = RUNNER.run(
         flags,
         &guest("go-memfd-package"),

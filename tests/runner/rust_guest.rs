@@ -6,10 +6,10 @@
 //! add it), run in the `wasi-memfd` runner. A missing compiler fails these
 //! tests; they never skip.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use wasi_memfd_testing::guests::{guest, host_file, preopen_arg, Run};
+use wasi_memfd_testing::guests::{guest, host_file, limits_with_env, preopen_arg, Run};
 
 use crate::RUNNER;
 
@@ -18,11 +18,10 @@ const GREETING: &str = "hello from the host\n";
 const PREOPEN: &str = "greeting";
 /// The number of checks in memfd_test.rs.
 const CHECKS: usize = 18;
-/// Runner limits, passed to the guest too. Small, so the limit checks are
-/// quick; `dropped_files_are_closed` makes 200 files, far over MAX_FILES.
-const MAX_FILES: &str = "8";
-const MAX_FILE_SIZE: &str = "65536";
-const MAX_TOTAL_SIZE: &str = "262144";
+/// Runner limits (files, file size, total), passed to the guest too. Small,
+/// so the limit checks are quick; `dropped_files_are_closed` makes 200
+/// files, far over the 8 allowed.
+const LIMITS: (u32, u32, u32) = (8, 65536, 262144);
 
 /// The host file attached as [`PREOPEN`].
 fn greeting() -> PathBuf {
@@ -32,15 +31,11 @@ fn greeting() -> PathBuf {
 /// `<runner> run <limits> <extra> memfd_test.wasm`, the limits also passed
 /// to the guest in its environment.
 fn run_memfd_test(extra: &[&OsStr]) -> Run {
-    let limits = [
-        format!("--max-files={MAX_FILES}"),
-        format!("--max-file-size={MAX_FILE_SIZE}"),
-        format!("--max-total-size={MAX_TOTAL_SIZE}"),
-        format!("--env=WASI_MEMFD_TEST_MAX_FILES={MAX_FILES}"),
-        format!("--env=WASI_MEMFD_TEST_MAX_FILE_SIZE={MAX_FILE_SIZE}"),
-        format!("--env=WASI_MEMFD_TEST_MAX_TOTAL_SIZE={MAX_TOTAL_SIZE}"),
-    ];
-    let flags = limits.iter().map(OsStr::new).chain(extra.iter().copied());
+    let limits = limits_with_env(LIMITS);
+    let flags = limits
+        .iter()
+        .map(OsString::as_os_str)
+        .chain(extra.iter().copied());
     RUNNER.run(
         flags,
         &guest("rust-memfd-test"),

@@ -288,6 +288,24 @@ impl Runner {
     }
 }
 
+/// Runner flags for the limits `(files, file_size, total)`, with the same
+/// numbers in the environment variables the guests' limit checks read
+/// (`WASI_MEMFD_TEST_MAX_FILES`, `_MAX_FILE_SIZE`, `_MAX_TOTAL_SIZE`: the
+/// Go package tests and the Rust test guest).
+pub fn limits_with_env((files, file_size, total): (u32, u32, u32)) -> Vec<OsString> {
+    [
+        format!("--max-files={files}"),
+        format!("--max-file-size={file_size}"),
+        format!("--max-total-size={total}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_FILES={files}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_FILE_SIZE={file_size}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_TOTAL_SIZE={total}"),
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect()
+}
+
 /// `NAME=PATH` for `--preopen`.
 pub fn preopen_arg(name: &str, path: &Path) -> OsString {
     let mut arg = OsString::from(format!("{name}="));
