@@ -6,7 +6,8 @@
 #
 # Steps: formatting, clippy and rustdoc with warnings denied; the host unit
 # and integration tests (fault injection, model test, components and core
-# modules), the guests in every language through the runner; the WASI test
+# modules) and the Rust host examples (each checks its own result), the
+# guests in every language through the runner; the WASI test
 # suite (../shared/wasi-testsuite, or WASI_TESTSUITE=DIR); a short stress
 # run; packaging and the README's
 # embedding snippets built against the packaged crate; a check of the fuzz
@@ -61,7 +62,9 @@ step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps 
 step "guest toolchains" wait_toolchains
 
 # Tests run in release: one wasmtime build serves the runner, the tests, the
-# embedding check and the demo. The guest crate's documentation example
+# embedding check and the demo. `cargo test` also runs the examples `embed`,
+# `component` and `native-checksum` (`test = true, harness = false` in
+# host/Cargo.toml: each exits non-zero when its result is wrong). The guest crate's documentation example
 # needs its wasip2 API, so its doctests run with p2-host-check.
 step "cargo test" cargo test --release --workspace
 step "guest crate doctests" cargo test --release -p wasi-memfd-guest --features p2-host-check --doc

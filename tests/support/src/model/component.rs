@@ -1,5 +1,5 @@
 //! The component driver: runs [`Op`]s through a real component store (the
-//! probe component of `tests/probe/mod.rs`, linked with wasmtime-wasi and
+//! probe component of `crate::probe`, linked with wasmtime-wasi and
 //! wasi-memfd as the runner links them) and checks every answer against the
 //! model.
 //!
