@@ -111,4 +111,25 @@ pub mod errno {
     pub const NOTSOCK: i32 = 57;
     pub const NOTSUP: i32 = 58;
     pub const PERM: i32 = 63;
+
+    /// The name of `errno` (`EBADF` for 8), if it is one of the above.
+    pub fn name(errno: i32) -> Option<&'static str> {
+        Some(match errno {
+            SUCCESS => "SUCCESS",
+            BADF => "EBADF",
+            DQUOT => "EDQUOT",
+            FAULT => "EFAULT",
+            FBIG => "EFBIG",
+            INVAL => "EINVAL",
+            MFILE => "EMFILE",
+            NAMETOOLONG => "ENAMETOOLONG",
+            NOENT => "ENOENT",
+            NOMEM => "ENOMEM",
+            NOTDIR => "ENOTDIR",
+            NOTSOCK => "ENOTSOCK",
+            NOTSUP => "ENOTSUP",
+            PERM => "EPERM",
+            _ => return None,
+        })
+    }
 }

@@ -574,7 +574,7 @@ pub fn arbitrary_op(u: &mut Unstructured<'_>) -> arbitrary::Result<Op> {
     })
 }
 
-/// The outcomes the drivers saw, such as `p1 from_bytes errno 22` or
+/// The outcomes the drivers saw, such as `p1 from_bytes EFBIG` or
 /// `component set-size NotPermitted`. The seeded test checks that its
 /// sequences reach every outcome it expects, so a generator that stopped
 /// reaching a limit (or a driver that stopped calling something) fails it.

@@ -112,7 +112,10 @@ impl Driver {
     fn saw<T: Debug>(&mut self, what: &str, result: &Result<T, i32>) {
         self.seen.insert(match result {
             Ok(_) => format!("p1 {what} ok"),
-            Err(errno) => format!("p1 {what} errno {errno}"),
+            Err(e) => match errno::name(*e) {
+                Some(name) => format!("p1 {what} {name}"),
+                None => format!("p1 {what} errno {e}"),
+            },
         });
     }
 
