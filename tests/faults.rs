@@ -71,6 +71,15 @@ fn cases(backend: Backend) -> Vec<(Step, Errno, ErrorCode)> {
     cases
 }
 
+/// The steps that can fail when a guest opens a preopened file (it exists
+/// already: it is duplicated and put in the guest's table).
+fn preopen_cases() -> [(Step, Errno, ErrorCode); 2] {
+    [
+        (Step::Dup, Errno::MFILE, ErrorCode::TooManyFiles),
+        (Step::Table, Errno::NOMEM, ErrorCode::TooManyFiles),
+    ]
+}
+
 fn ctx(backend: Backend, budget: &Budget) -> WasiMemfdCtx {
     ctx_with(backend, budget, None)
 }
@@ -172,10 +181,7 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind() {
             }
         }
         // A preopened file: the dup and the table can fail.
-        for (step, errno, code) in [
-            (Step::Dup, Errno::MFILE, ErrorCode::TooManyFiles),
-            (Step::Table, Errno::NOMEM, ErrorCode::TooManyFiles),
-        ] {
+        for (step, errno, code) in preopen_cases() {
             let what = format!("core module, {backend:?}, open_preopened, {step:?}");
             let budget = Budget::new(1 << 20, 16);
             let mut guest = p1_guest(false, ctx(backend, &budget));
@@ -227,10 +233,7 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind_in_components() {
             let usage = guest.usage();
             assert_clean(backend, &baseline, &what, usage, &budget);
         }
-        for (step, errno, code) in [
-            (Step::Dup, Errno::MFILE, ErrorCode::TooManyFiles),
-            (Step::Table, Errno::NOMEM, ErrorCode::TooManyFiles),
-        ] {
+        for (step, errno, code) in preopen_cases() {
             let what = format!("component, {backend:?}, open-preopened, {step:?}");
             let budget = Budget::new(1 << 20, 16);
             let mut guest = Probe::new(Wasi::V0_2_0, ctx(backend, &budget));

@@ -454,16 +454,23 @@ impl Guest {
         self.open_preopened_raw(name.as_bytes())
     }
 
+    /// `calls[0]` (`fd_read`, `fd_write`: no `offset`) or `calls[1]`
+    /// (`fd_pread`, `fd_pwrite`) over the `count` iovecs at [`IOV`], the
+    /// count done at [`OUT`]: the errno.
+    fn vectored(&mut self, calls: [&str; 2], fd: u32, count: usize, offset: Option<u64>) -> i32 {
+        self.put(OUT, &UNWRITTEN.to_le_bytes());
+        let count = count as u32;
+        match offset {
+            None => self.call(calls[0], (fd, IOV, count, OUT)),
+            Some(offset) => self.call(calls[1], (fd, IOV, count, offset, OUT)),
+        }
+    }
+
     /// `fd_read` (no `offset`) or `fd_pread` into buffers of `lens` from
     /// [`BUF`]: the bytes read. Nothing past them may be written.
     fn read_into(&mut self, fd: u32, lens: &[u32], offset: Option<u64>) -> Result<Vec<u8>, i32> {
         self.read_iovecs(lens);
-        self.put(OUT, &UNWRITTEN.to_le_bytes());
-        let count = lens.len() as u32;
-        let errno = match offset {
-            None => self.call("fd_read", (fd, IOV, count, OUT)),
-            Some(offset) => self.call("fd_pread", (fd, IOV, count, offset, OUT)),
-        };
+        let errno = self.vectored(["fd_read", "fd_pread"], fd, lens.len(), offset);
         let total: u32 = lens.iter().sum();
         let read = result(errno, || self.u32_at(OUT));
         let n = *read.as_ref().unwrap_or(&0);
@@ -500,12 +507,7 @@ impl Guest {
     /// written.
     fn write_from(&mut self, fd: u32, chunks: &[&[u8]], offset: Option<u64>) -> Result<u32, i32> {
         self.write_iovecs(chunks);
-        self.put(OUT, &UNWRITTEN.to_le_bytes());
-        let count = chunks.len() as u32;
-        let errno = match offset {
-            None => self.call("fd_write", (fd, IOV, count, OUT)),
-            Some(offset) => self.call("fd_pwrite", (fd, IOV, count, offset, OUT)),
-        };
+        let errno = self.vectored(["fd_write", "fd_pwrite"], fd, chunks.len(), offset);
         result(errno, || self.u32_at(OUT))
     }
 
