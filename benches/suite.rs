@@ -47,10 +47,6 @@
 //!
 //! Numbers are for comparison on one machine, not assertions.
 
-#[path = "../tests/support/command.rs"]
-#[allow(dead_code)]
-mod command;
-
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::os::fd::OwnedFd;
@@ -257,7 +253,7 @@ fn core_module(engine: &Engine, body: &str) -> Module {
 /// project's WIT, encoded with wit-component.
 fn component_bytes() -> Vec<u8> {
     let core = wat::parse_str(COMPONENT_CORE).unwrap();
-    command::encode(core, COMPONENT_WORLD, "suite")
+    wasi_memfd_testing::component::encode(core, COMPONENT_WORLD, "suite")
 }
 
 /// A wasi-memfd context whose limits fit the largest size measured.
@@ -1201,12 +1197,7 @@ fn targets(results: &Results) {
 /// What the figures say, in words, from this run: against the fastest
 /// baseline, and what speed is not the reason to use.
 fn summary(results: &Results) {
-    let get = |len: usize, path: &str| {
-        results
-            .get(&len)
-            .and_then(|r| r.get(path))
-            .map(|f| f.wall)
-    };
+    let get = |len: usize, path: &str| results.get(&len).and_then(|r| r.get(path)).map(|f| f.wall);
     println!("## Summary (this run)");
     println!();
     if let (Some(w), Some(m)) = (get(64, WORKAROUND), get(64, CORE_SYNC)) {

@@ -5,8 +5,10 @@
 #
 # - target/embed-check/wasi-memfd-<version>/  the unpacked .crate
 # - target/embed-check/app/                   a new binary crate: one binary
-#   per README snippet (copied verbatim from README.md), and
-#   scripts/embed-check/make_guests.rs, which writes the guests they load
+#   per README snippet (copied verbatim from README.md), nothing else
+# - target/embed-check/guests/                the guests the snippets load,
+#   written first, inside the workspace, by the test-support crate's
+#   `make-guests` (tests/support/src/bin/make-guests.rs)
 # The build shares target/, Cargo.lock's versions and the release profile,
 # so the wasmtime the tests built is reused; only the unpacked crate and the
 # snippets compile (into target/release/embed_*).
@@ -24,8 +26,7 @@ work="$root/target/embed-check"
 rm -rf "$work"
 mkdir -p "$work/app/src/bin"
 tar -xzf "$crate" -C "$work"
-# make_guests encodes its component with the package's own WIT.
-ln -s "wasi-memfd-$version/wit" "$work/wit"
+cargo run --release --quiet -p wasi-memfd-testing --bin make-guests -- "$work/guests"
 
 python3 - "$root/README.md" "$work/app/src/bin" <<'PY'
 import re, sys
@@ -51,13 +52,12 @@ publish = false
 wasi-memfd = { path = "../wasi-memfd-$version" }
 wasmtime = "48"
 wasmtime-wasi = "48"
+# Not used by the snippets: with them the features cargo resolves for the
+# shared crates (wasmparser, indexmap, ...) are the workspace build's, so
+# target/'s wasmtime is reused instead of built again.
 wat = "1"
 wit-component = "0.254"
 wit-parser = "0.254"
-
-[[bin]]
-name = "make_guests"
-path = "$root/scripts/embed-check/make_guests.rs"
 
 [workspace]
 
@@ -71,7 +71,6 @@ cp Cargo.lock "$work/app/Cargo.lock"
 CARGO_TARGET_DIR="$root/target" \
     cargo build --release --offline --quiet --manifest-path "$work/app/Cargo.toml"
 bin="$root/target/release"
-"$bin/make_guests" "$work/guests"
 
 out="$(cd "$work/guests/component" && "$bin/embed_component")"
 [ "$out" = "4096 bytes of report" ] || { echo "embed-check: component snippet printed: $out" >&2; exit 1; }

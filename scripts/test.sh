@@ -6,7 +6,8 @@
 #
 # Steps: formatting, clippy and rustdoc with warnings denied; the host unit
 # and integration tests (fault injection, model test, components and core
-# modules), the guests in every language through the runner; the WASI test
+# modules) and the Rust host examples (each checks its own result), the
+# guests in every language through the runner; the WASI test
 # suite (../shared/wasi-testsuite, or WASI_TESTSUITE=DIR); a short stress
 # run; packaging and the README's
 # embedding snippets built against the packaged crate; a check of the fuzz
@@ -61,7 +62,9 @@ step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps 
 step "guest toolchains" wait_toolchains
 
 # Tests run in release: one wasmtime build serves the runner, the tests, the
-# embedding check and the demo. The guest crate's documentation example
+# embedding check and the demo. `cargo test` also runs the examples `embed`,
+# `component` and `native-checksum` (`test = true, harness = false` in
+# host/Cargo.toml: each exits non-zero when its result is wrong). The guest crate's documentation example
 # needs its wasip2 API, so its doctests run with p2-host-check.
 step "cargo test" cargo test --release --workspace
 step "guest crate doctests" cargo test --release -p wasi-memfd-guest --features p2-host-check --doc
@@ -82,15 +85,16 @@ step "WASI test suite (--dir)" wasi_testsuite
 # checks that every fd and every byte comes back.
 step "stress" cargo run --release --quiet --example stress -- 2 3000 4096
 
-# Every crate packages (nothing outside a package, such as the WIT, may be
-# missing) and would publish; the packaged library is then built and run
+# Every published crate packages (nothing outside a package, such as the
+# WIT, may be missing) and would publish (the test-support crate,
+# `publish = false`, is neither); the packaged library is then built and run
 # by the README's embedding snippets (scripts/embed-check.sh), which is the
 # verification: cargo's own would build wasmtime a second time, in debug.
 # --allow-dirty: a local run with uncommitted work checks it too.
 package() {
     rm -rf target/package
-    cargo package --workspace --allow-dirty --no-verify --quiet &&
-        cargo publish --workspace --dry-run --allow-dirty --no-verify --quiet &&
+    cargo package --workspace --exclude wasi-memfd-testing --allow-dirty --no-verify --quiet &&
+        cargo publish --workspace --exclude wasi-memfd-testing --dry-run --allow-dirty --no-verify --quiet &&
         bash scripts/embed-check.sh
 }
 step "package + embed check" package

@@ -5,10 +5,8 @@
 //! Counts the entries of `/proc/self/fd`, so this binary holds a single test:
 //! no other test thread can open or close descriptors while it counts.
 
-mod probe;
-
-use probe::{MemfdError, Probe, Wasi};
 use wasi_memfd::{Backend, WasiMemfdCtx};
+use wasi_memfd_testing::probe::{MemfdError, Probe, Wasi};
 
 /// Files made per store: well over anything the process opens by itself.
 const FILES: usize = 200;

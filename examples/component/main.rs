@@ -5,8 +5,9 @@
 //! The guest is a WAT core module (`guest.wat`) that wit-component encodes
 //! into a component of the world in `guest.wit`. Its one export, `run`,
 //! returns the bytes it held, the size `stat` gave and the bytes `read`
-//! gave. Run: `cargo run --release --example component`;
-//! `tests/host/component_example.rs` checks the round trip.
+//! gave, which the host checks: the guest's CSV, its size from `stat`, and
+//! the same bytes read back. Run: `cargo run --release --example
+//! component`; it exits non-zero on a mismatch, and `cargo test` runs it.
 
 use std::path::Path;
 
@@ -129,7 +130,11 @@ fn main() -> wasmtime::Result<()> {
         report.read_back.len(),
         String::from_utf8_lossy(&report.read_back)
     );
-    if report.read_back == report.held && report.size == report.held.len() as u64 {
+    let csv = b"name,qty\nwidget,3\ngadget,7\n";
+    if report.held == csv
+        && report.read_back == report.held
+        && report.size == report.held.len() as u64
+    {
         println!("round trip ok: the descriptor holds exactly the guest's bytes");
         Ok(())
     } else {

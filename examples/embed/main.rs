@@ -5,8 +5,10 @@
 //! `output`, runs a WASIp1 guest (WAT, inline below) that opens both with
 //! `wasi_memfd.open_preopened`, reads `input` with `fd_read`, upper-cases it
 //! and writes it into `output` with `fd_write`; then the host reads `output`
-//! back. Run: `cargo run --release --example embed`; `tests/host/embed_example.rs`
-//! checks its output.
+//! back, and checks it: the upper-cased text, then the dots it did not
+//! overwrite (a writable preopened file keeps its size). Run: `cargo run
+//! --release --example embed`; it exits non-zero on a mismatch, and `cargo
+//! test` runs it.
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::WasiMemfdCtx;
@@ -47,11 +49,21 @@ const GUEST: &str = r#"
 fn main() -> wasmtime::Result<()> {
     let output = run()?;
     println!("{}", String::from_utf8_lossy(&output));
+    let text = b"HELLO FROM THE HOST";
+    if output.len() != 64 {
+        wasmtime::bail!(
+            "output is {} bytes: a writable preopened file keeps its 64",
+            output.len()
+        );
+    }
+    if &output[..text.len()] != text || output[text.len()..].iter().any(|&b| b != b'.') {
+        wasmtime::bail!("output is not the upper-cased input followed by the dots");
+    }
     Ok(())
 }
 
 /// Runs the guest and returns the bytes of `output` afterwards.
-pub fn run() -> wasmtime::Result<Vec<u8>> {
+fn run() -> wasmtime::Result<Vec<u8>> {
     let engine = Engine::default();
     let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
     wasi_memfd::p1::add_to_linker_sync(&mut linker, |ctx| ctx)?;

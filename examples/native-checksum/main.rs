@@ -9,8 +9,9 @@
 //! of its own bytes with [`WasiMemfdP1Ctx::from_bytes`] (`native.greeting`),
 //! which the guest checksums the same way.
 //!
-//! Run: `cargo run --release --example native-checksum`;
-//! `tests/host/native_checksum_example.rs` checks it.
+//! Both sums are checked against the bytes. Run: `cargo run --release
+//! --example native-checksum`; it exits non-zero on a mismatch, and `cargo
+//! test` runs it.
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::{MemoryFile, WasiMemfdCtx};
@@ -18,10 +19,10 @@ use wasmtime::{Caller, Engine, Linker, Module, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// What the host gives the guest through `native.greeting`.
-pub const GREETING: &[u8] = b"hello from the host, as a file";
+const GREETING: &[u8] = b"hello from the host, as a file";
 
 /// Bytes the guest fills with its pattern (`i * 7 mod 256`) and hands over.
-pub const LEN: usize = 1 << 20;
+const LEN: usize = 1 << 20;
 
 const GUEST: &str = r#"
 (module
@@ -44,7 +45,7 @@ const GUEST: &str = r#"
 "#;
 
 /// FNV-1a over `bytes`.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -82,7 +83,7 @@ fn checksum_mapped(file: &MemoryFile) -> std::io::Result<u64> {
 }
 
 /// Runs the guest; returns the checksums of its own file and of the host's.
-pub fn run() -> wasmtime::Result<(u64, u64)> {
+fn run() -> wasmtime::Result<(u64, u64)> {
     let engine = Engine::default();
     let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
     wasi_memfd::p1::add_to_linker_sync(&mut linker, |s| s)?;
@@ -122,5 +123,13 @@ fn main() -> wasmtime::Result<()> {
     let (own, greeting) = run()?;
     println!("the guest's 1 MiB file, summed in place by the host: {own:016x}");
     println!("the host's greeting file, summed the same way:       {greeting:016x}");
+    if own == u64::MAX {
+        wasmtime::bail!("the host did not recognise the guest's fd");
+    }
+    let pattern: Vec<u8> = (0..LEN).map(|i| (i * 7) as u8).collect();
+    if own != fnv1a(&pattern) || greeting != fnv1a(GREETING) {
+        wasmtime::bail!("a checksum differs from the bytes'");
+    }
+    println!("both match the bytes");
     Ok(())
 }

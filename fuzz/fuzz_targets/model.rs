@@ -3,14 +3,12 @@
 //! of ops (`model::Case`), run through a real WASIp1 store and a real
 //! component store and compared with the plain model after every op.
 //!
-//! The driver is the one `cargo test --release -p wasi-memfd --test host model_tests` runs
-//! (`tests/model/mod.rs`), included here by path: one copy of it.
+//! The driver is the one `cargo test --release -p wasi-memfd --test host
+//! model_tests` runs: the test-support crate's `model` (`tests/support/`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[path = "../../tests/model/mod.rs"]
-mod model;
+use wasi_memfd_testing::model;
 
 fuzz_target!(|case: model::Case| {
     model::run(&case);

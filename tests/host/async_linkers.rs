@@ -3,10 +3,13 @@
 
 use std::future::Future;
 
-use crate::command;
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::p2::WasiMemfdP2Ctx;
 use wasi_memfd::WasiMemfdCtx;
+use wasi_memfd_testing::component::{memfd_command_component, memfd_command_component_of};
+use wasi_memfd_testing::p1::layout::{DATA, NAME, OUT};
+use wasi_memfd_testing::p1::{errno, Guest};
+use wasi_memfd_testing::pattern;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_wasi::runtime::in_tokio;
@@ -17,7 +20,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 fn run_component_async(memfd: WasiMemfdCtx) -> Result<(), ()> {
     use wasmtime_wasi::p2::bindings::Command;
     let engine = Engine::default();
-    let component = Component::new(&engine, command::memfd_command_component()).unwrap();
+    let component = Component::new(&engine, memfd_command_component()).unwrap();
     let mut linker = wasmtime::component::Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasi_memfd::p2::add_to_linker_async(&mut linker).unwrap();
@@ -91,14 +94,6 @@ fn core_module_async_linker_round_trips_through_fd_read() {
     );
 }
 
-/// `make(ptr, len) -> errno`: `from_bytes` of an empty name, read-only, the
-/// fd written at 0.
-const P1_MAKE: &str = r#"(module
-  (import "wasi_memfd" "from_bytes" (func $from_bytes (param i32 i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 64)
-  (func (export "make") (param i32 i32) (result i32)
-    (call $from_bytes (local.get 0) (local.get 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))"#;
-
 /// Bytes a large `from_bytes` passes in the tests below: four 1 MiB chunks,
 /// so three yields.
 const LARGE: usize = 3 * 1024 * 1024 + 1;
@@ -144,33 +139,23 @@ fn current_thread() -> tokio::runtime::Runtime {
 /// executor runs once per yield at least.
 #[test]
 fn core_module_async_from_bytes_yields_between_chunks() {
-    let engine = Engine::default();
-    let module = Module::new(&engine, P1_MAKE).unwrap();
-    let mut linker = Linker::<WasiMemfdP1Ctx>::new(&engine);
-    wasi_memfd::p1::add_to_linker_async(&mut linker, |ctx| ctx).unwrap();
-    let wasi = WasiCtxBuilder::new().build_p1();
-    let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, WasiMemfdCtx::default()));
+    let mut g = Guest::of_async(WasiMemfdCtx::default());
+    let data = pattern(LARGE);
+    g.grow_to(DATA as usize + LARGE);
+    g.put(DATA, &data);
+    let from_bytes = g.func::<(u32, u32, u32, u32, u32, u32), i32>("from_bytes");
     let rt = current_thread();
-    let instance = rt
-        .block_on(linker.instantiate_async(&mut store, &module))
-        .unwrap();
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
-    let data: Vec<u8> = (0..LARGE).map(|i| (i % 251) as u8).collect();
-    memory.write(&mut store, 16, &data).unwrap();
-    let make = instance
-        .get_typed_func::<(i32, i32), i32>(&mut store, "make")
-        .unwrap();
-    let (errno, turns) = turns_beside(&rt, make.call_async(&mut store, (16, LARGE as i32)));
-    assert_eq!(errno.unwrap(), 0, "from_bytes failed");
+    let call = from_bytes.call_async(&mut g.store, (DATA, LARGE as u32, NAME, 0, 0, OUT));
+    let (result, turns) = turns_beside(&rt, call);
+    assert_eq!(result.unwrap(), errno::SUCCESS, "from_bytes failed");
     assert!(
         turns >= 3,
         "another task ran {turns} times during a four-chunk copy (want one per yield)"
     );
-    let mut fd = [0u8; 4];
-    memory.read(&store, 0, &mut fd).unwrap();
-    let file = store
+    let file = g
+        .store
         .data()
-        .memory_file(u32::from_le_bytes(fd))
+        .memory_file(g.u32_at(OUT))
         .expect("the new fd is a memory file");
     assert!(
         file.read_all().unwrap() == data,
@@ -183,8 +168,7 @@ fn core_module_async_from_bytes_yields_between_chunks() {
 fn component_async_from_bytes_yields_between_chunks() {
     use wasmtime_wasi::p2::bindings::Command;
     let engine = Engine::default();
-    let component =
-        Component::new(&engine, command::memfd_command_component_of(LARGE as u32)).unwrap();
+    let component = Component::new(&engine, memfd_command_component_of(LARGE as u32)).unwrap();
     let mut linker = wasmtime::component::Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasi_memfd::p2::add_to_linker_async(&mut linker).unwrap();

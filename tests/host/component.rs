@@ -3,7 +3,7 @@
 //! `wasi:filesystem` and `wasi:io/streams`, in wasmtime with wasmtime-wasi
 //! and wasi-memfd linked as the runner links them.
 //!
-//! The guest is the probe (`tests/probe/mod.rs`): each of its exports
+//! The guest is the probe (`wasi_memfd_testing::probe`, `tests/support/`): each of its exports
 //! forwards to one import, so every assertion is made here. Each test has its
 //! own store; the compiled probe is shared.
 //!
@@ -14,15 +14,11 @@
 //! memory. Descriptor leaks are checked in `tests/fd_leaks.rs`, which runs
 //! alone in its own process.
 
-use crate::probe::{
+use wasi_memfd::{Backend, Usage, WasiMemfdCtx, MAX_NAME_LEN};
+use wasi_memfd_testing::pattern;
+use wasi_memfd_testing::probe::{
     DescriptorFlags, DescriptorType, FsError, MemfdError, Probe, StreamError, Wasi,
 };
-use wasi_memfd::{Backend, Usage, WasiMemfdCtx, MAX_NAME_LEN};
-
-/// `len` bytes that differ from their neighbours: byte `i` is `i % 251`.
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
-}
 
 fn usage(files: usize, bytes: u64) -> Usage {
     Usage { files, bytes }
@@ -656,7 +652,7 @@ fn lists_larger_than_the_default_hostcall_fuel_get_a_file_once_the_fuel_fits() {
     // A store made through WasiMemfdP2Ctx::into_store is fitted already.
     let ctx = WasiMemfdCtx::builder().max_file_size(1 << 30).build();
     let store = wasi_memfd::p2::WasiMemfdP2Ctx::new(wasmtime_wasi::WasiCtx::builder().build(), ctx)
-        .into_store(crate::probe::engine());
+        .into_store(wasi_memfd_testing::engine());
     assert!(store.hostcall_fuel() >= 1 << 30);
 }
 

@@ -2,25 +2,23 @@
 //! (wasmtime's own `tests/all` pattern): one link instead of one per file.
 //!
 //! Tests that count the process's file descriptors cannot share a process
-//! with tests that open memory files beside them, so `tests/fd_leaks.rs` and
-//! `tests/p1_leaks.rs` stay binaries of their own.
+//! with tests that open memory files beside them, so `tests/fd_leaks.rs`,
+//! `tests/p1_leaks.rs` and `tests/faults.rs` are binaries of their own.
 //!
-//! Shared code: the model (`tests/model/`, also the fuzz target's) holds the
-//! probe component and the WAT trampoline; `tests/support/command.rs` builds
-//! a `wasi:cli/command` component.
-
-#[path = "../support/command.rs"]
-mod command;
-#[path = "../model/mod.rs"]
-mod model;
-
-use model::{probe, trampoline};
+//! The harnesses are the test-support crate's (`tests/support/`,
+//! `wasi_memfd_testing`): the probe component for components, the
+//! trampoline guest (`p1::Guest`) for core modules, the model.
+//!
+//! The examples `embed`, `component` and `native-checksum` check their own
+//! results; `cargo test` runs them (`test = true`, `harness = false` in
+//! `host/Cargo.toml`).
 
 mod async_linkers;
 mod component;
-mod component_example;
-mod embed_example;
 mod model_tests;
-mod native_checksum_example;
-mod p1;
+mod p1_bounds;
+mod p1_fds;
+mod p1_from_bytes;
+mod p1_io;
+mod p1_poll;
 mod p1_shared_memory;

@@ -19,10 +19,10 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use crate::model::probe::Wasi;
-use crate::model::{Case, Outcomes};
 use arbitrary::Unstructured;
 use wasi_memfd::Backend;
+use wasi_memfd_testing::model::{self, Case, Outcomes};
+use wasi_memfd_testing::probe::Wasi;
 
 /// Cases per ABI (about a second each in release).
 const CASES: u64 = 2000;
@@ -71,7 +71,7 @@ fn case(seed: u64) -> Case {
             Wasi::Wasmtime
         },
         ops: (0..ops)
-            .map(|_| crate::model::arbitrary_op(&mut u).expect("enough bytes"))
+            .map(|_| model::arbitrary_op(&mut u).expect("enough bytes"))
             .collect(),
     }
 }
@@ -91,7 +91,7 @@ fn fuzz_input() -> Option<Case> {
     let path = std::env::var_os("MODEL_INPUT")?;
     let data = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("MODEL_INPUT={}: {e}", path.to_string_lossy()));
-    let case = crate::model::decode(&data);
+    let case = model::decode(&data);
     eprintln!("MODEL_INPUT decodes to {case:#?}");
     Some(case.unwrap_or_else(|| panic!("MODEL_INPUT: not a case (the fuzz target skips it)")))
 }
@@ -146,48 +146,48 @@ fn assert_reached(seen: &Outcomes, expected: &[&str]) {
 /// Every outcome the p1 cases must reach.
 const P1_REACHED: &[&str] = &[
     "p1 from_bytes ok",
-    "p1 from_bytes errno 19", // EDQUOT
-    "p1 from_bytes errno 21", // EFAULT
-    "p1 from_bytes errno 22", // EFBIG
-    "p1 from_bytes errno 28", // EINVAL: flags, NUL, UTF-8
-    "p1 from_bytes errno 33", // EMFILE
-    "p1 from_bytes errno 37", // ENAMETOOLONG
+    "p1 from_bytes EDQUOT",
+    "p1 from_bytes EFAULT",
+    "p1 from_bytes EFBIG",
+    "p1 from_bytes EINVAL", // flags, NUL, UTF-8
+    "p1 from_bytes EMFILE",
+    "p1 from_bytes ENAMETOOLONG",
     "p1 open_preopened ok",
-    "p1 open_preopened errno 28",
-    "p1 open_preopened errno 33",
-    "p1 open_preopened errno 37",
-    "p1 open_preopened errno 44", // ENOENT
+    "p1 open_preopened EINVAL",
+    "p1 open_preopened EMFILE",
+    "p1 open_preopened ENAMETOOLONG",
+    "p1 open_preopened ENOENT",
     "p1 fd_read ok",
     "p1 fd_read short",
-    "p1 fd_read errno 8", // EBADF
+    "p1 fd_read EBADF",
     "p1 fd_pread ok",
     "p1 fd_pread short",
-    "p1 fd_pread errno 8",
-    "p1 fd_pread errno 28", // beyond the kernel's offsets
+    "p1 fd_pread EBADF",
+    "p1 fd_pread EINVAL", // beyond the kernel's offsets
     "p1 fd_write ok",
     "p1 fd_write short",
-    "p1 fd_write errno 8",
-    "p1 fd_write errno 22",
+    "p1 fd_write EBADF",
+    "p1 fd_write EFBIG",
     "p1 fd_pwrite ok",
     "p1 fd_pwrite short",
-    "p1 fd_pwrite errno 8",
-    "p1 fd_pwrite errno 22",
+    "p1 fd_pwrite EBADF",
+    "p1 fd_pwrite EFBIG",
     "p1 fd_seek ok",
-    "p1 fd_seek errno 28",
-    "p1 fd_seek errno 8",
+    "p1 fd_seek EINVAL",
+    "p1 fd_seek EBADF",
     "p1 fd_tell ok",
-    "p1 fd_tell errno 8",
+    "p1 fd_tell EBADF",
     "p1 fd_filestat_get ok",
-    "p1 fd_filestat_get errno 8",
+    "p1 fd_filestat_get EBADF",
     "p1 fd_fdstat_get ok",
     "p1 fd_filestat_set_size ok",
-    "p1 fd_filestat_set_size errno 28",
-    "p1 fd_filestat_set_size errno 63", // EPERM
-    "p1 fd_filestat_set_size errno 8",
+    "p1 fd_filestat_set_size EINVAL",
+    "p1 fd_filestat_set_size EPERM",
+    "p1 fd_filestat_set_size EBADF",
     "p1 fd_renumber ok",
-    "p1 fd_renumber errno 8",
+    "p1 fd_renumber EBADF",
     "p1 fd_close ok",
-    "p1 fd_close errno 8",
+    "p1 fd_close EBADF",
 ];
 
 /// Every outcome the component cases must reach.
@@ -222,7 +222,7 @@ const COMPONENT_REACHED: &[&str] = &[
 
 #[test]
 fn p1() {
-    let Some(seen) = run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend)) else {
+    let Some(seen) = run_cases("p1", |case| model::p1::run(&case.ops, case.backend)) else {
         return;
     };
     assert_reached(&seen, P1_REACHED);
@@ -231,7 +231,7 @@ fn p1() {
 #[test]
 fn component() {
     let Some(seen) = run_cases("component", |case| {
-        crate::model::component::run(&case.ops, case.wasi)
+        model::component::run(&case.ops, case.wasi)
     }) else {
         return;
     };
@@ -243,9 +243,8 @@ fn component() {
 /// served files.
 #[test]
 fn p1_with_a_pool() {
-    let (seen, stats) = crate::model::with_pool(|| {
-        run_cases("p1", |case| crate::model::p1::run(&case.ops, case.backend))
-    });
+    let (seen, stats) =
+        model::with_pool(|| run_cases("p1", |case| model::p1::run(&case.ops, case.backend)));
     if let Some(seen) = seen {
         assert_reached(&seen, P1_REACHED);
         assert!(stats.small_taken > 0, "the pool served no file: {stats:?}");
@@ -255,9 +254,9 @@ fn p1_with_a_pool() {
 /// The component cases again, with memory files taken from a pool.
 #[test]
 fn component_with_a_pool() {
-    let (seen, stats) = crate::model::with_pool(|| {
+    let (seen, stats) = model::with_pool(|| {
         run_cases("component", |case| {
-            crate::model::component::run(&case.ops, case.wasi)
+            model::component::run(&case.ops, case.wasi)
         })
     });
     if let Some(seen) = seen {

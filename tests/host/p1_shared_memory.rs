@@ -5,29 +5,19 @@
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;
 use wasi_memfd::WasiMemfdCtx;
+use wasi_memfd_testing::trampoline::{self, errno};
 use wasmtime::{Config, Engine, Linker, Module, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
-/// Re-exports of the imports through wasm functions (so each call has a
-/// calling instance whose `memory` the host finds).
+/// The trampoline (every import wrapped in an exported wasm function, so
+/// each call has a calling instance whose `memory` the host finds) with
+/// `memory` as its memory.
 fn module(engine: &Engine, memory: &str) -> Module {
-    let wat = format!(
-        r#"(module
-          (import "wasi_memfd" "from_bytes" (func $fb (param i32 i32 i32 i32 i32 i32) (result i32)))
-          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
-          (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
-          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-          {memory}
-          (func (export "from_bytes") (param i32 i32 i32 i32 i32 i32) (result i32)
-            (call $fb (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)))
-          (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
-            (call $read (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
-          (func (export "fd_seek") (param i32 i64 i32 i32) (result i32)
-            (call $seek (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
-          (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
-            (call $write (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"#
-    );
-    Module::new(engine, wat).unwrap()
+    Module::new(
+        engine,
+        trampoline::wat_with_memory(trampoline::IMPORTS, memory),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -50,8 +40,8 @@ fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
     let data: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
     let mem = plain.get_memory(&mut store, "memory").unwrap();
     mem.write(&mut store, 4096, &data).unwrap();
-    let errno = from_bytes_plain(&mut store, &plain, data.len(), 0);
-    assert_eq!(errno, 0);
+    let made = from_bytes_plain(&mut store, &plain, data.len(), 0);
+    assert_eq!(made, errno::SUCCESS);
     let mut fd = [0u8; 4];
     mem.read(&store, 0, &mut fd).unwrap();
     let fd = i32::from_le_bytes(fd);
@@ -68,8 +58,8 @@ fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
         .unwrap();
     assert_eq!(
         from_bytes.call(&mut store, (4096, 16, 0, 0, 0, 0)).unwrap(),
-        58,
-        "ENOTSUP for a shared memory"
+        errno::NOTSUP,
+        "for a shared memory"
     );
 
     // Two iovecs: 200 KiB (over the 64 KiB host buffer) then 100 KiB + 1
@@ -88,7 +78,10 @@ fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
     let fd_read = shared
         .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "fd_read")
         .unwrap();
-    assert_eq!(fd_read.call(&mut store, (fd, 16, 2, 32)).unwrap(), 0);
+    assert_eq!(
+        fd_read.call(&mut store, (fd, 16, 2, 32)).unwrap(),
+        errno::SUCCESS
+    );
     // SAFETY: as above, the guest is not running.
     let byte = |at: usize| unsafe { *smem.data()[at].get() };
     let nread = u32::from_le_bytes([byte(32), byte(33), byte(34), byte(35)]);
@@ -101,8 +94,8 @@ fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
     // Writes from shared memory: the plain instance makes a writable copy;
     // the shared instance overwrites its first 150 KiB + 3 with 0xAB; the
     // plain instance reads it all back.
-    let errno = from_bytes_plain(&mut store, &plain, data.len(), 1);
-    assert_eq!(errno, 0);
+    let made = from_bytes_plain(&mut store, &plain, data.len(), 1);
+    assert_eq!(made, errno::SUCCESS);
     let mut wfd = [0u8; 4];
     mem.read(&store, 0, &mut wfd).unwrap();
     let wfd = i32::from_le_bytes(wfd);
@@ -116,7 +109,10 @@ fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
     let fd_write = shared
         .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "fd_write")
         .unwrap();
-    assert_eq!(fd_write.call(&mut store, (wfd, 16, 1, 32)).unwrap(), 0);
+    assert_eq!(
+        fd_write.call(&mut store, (wfd, 16, 1, 32)).unwrap(),
+        errno::SUCCESS
+    );
     assert_eq!(
         byte(32) as usize | (byte(33) as usize) << 8 | (byte(34) as usize) << 16,
         patch
@@ -124,13 +120,19 @@ fn shared_memory_guests_get_enotsup_and_correct_reads_and_writes() {
     let seek = plain
         .get_typed_func::<(i32, i64, i32, i32), i32>(&mut store, "fd_seek")
         .unwrap();
-    assert_eq!(seek.call(&mut store, (wfd, 0, 0, 40)).unwrap(), 0);
+    assert_eq!(
+        seek.call(&mut store, (wfd, 0, 0, 40)).unwrap(),
+        errno::SUCCESS
+    );
     let iov = [8192u32.to_le_bytes(), (data.len() as u32).to_le_bytes()].concat();
     mem.write(&mut store, 16, &iov).unwrap();
     let plain_read = plain
         .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "fd_read")
         .unwrap();
-    assert_eq!(plain_read.call(&mut store, (wfd, 16, 1, 32)).unwrap(), 0);
+    assert_eq!(
+        plain_read.call(&mut store, (wfd, 16, 1, 32)).unwrap(),
+        errno::SUCCESS
+    );
     let mut back = vec![0u8; data.len()];
     mem.read(&store, 8192, &mut back).unwrap();
     assert!(

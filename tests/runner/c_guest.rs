@@ -2,18 +2,20 @@
 //! in the `wasi-memfd` runner: fstat, lseek, read, pread, stdio, fcntl,
 //! close, writable files, every errno, preopened files and the runner limits.
 //!
-//! It is built with `zig cc -target wasm32-wasi` into `target/guests/c/`.
-//! Also: the C++ guest `tests/guests/c/memfd_test.cpp` (`zig c++`, libc++),
-//! and `tests/guests/c/header_check.c` compiled as C99..C23 and C++11..C++23
-//! under `-pedantic`, and for wasm64, wasm32-wasip2, a native target and
-//! wasm32-freestanding, where the header's `#error` must come first.
-//! Zig comes from `scripts/toolchains.sh` (`WASI_MEMFD_ZIG`, else
-//! `target/venv`); without it these tests fail, they never skip.
+//! It is built by `scripts/guests.sh c-memfd-test` (`zig cc -target
+//! wasm32-wasi`). Also: the C++ guest `tests/guests/c/memfd_test.cpp`
+//! (`cxx-memfd-test`: `zig c++`, libc++), and `tests/guests/c/header_check.c`
+//! compiled as C99..C23 and C++11..C++23 under `-pedantic`, and for wasm64,
+//! wasm32-wasip2, a native target and wasm32-freestanding, where the
+//! header's `#error` must come first (these compile checks call zig
+//! directly, the zig `scripts/toolchains.sh` names). Without Zig these tests
+//! fail, they never skip.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
-use crate::guests::*;
+use wasi_memfd_testing::guests::*;
+
+use crate::RUNNER;
 
 /// Every check of `memfd_test basic`, as it prints them.
 const BASIC_CHECKS: &[&str] = &[
@@ -59,20 +61,9 @@ const LIMIT_PREOPEN_CHECKS: &[&str] = &[
 
 const GREETING: &str = "A file attached by the host, read from C.";
 
-/// `target/guests/c/memfd_test.wasm`, built once per test process.
-fn memfd_test() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let wasm = out_dir("c").join("memfd_test.wasm");
-        run_checked(
-            zig_cc()
-                .arg("-o")
-                .arg(&wasm)
-                .arg(repo_root().join("tests/guests/c/memfd_test.c")),
-            "building tests/guests/c/memfd_test.c with zig cc",
-        );
-        wasm
-    })
+/// `target/guests/c-memfd-test.wasm`.
+fn memfd_test() -> PathBuf {
+    guest("c-memfd-test")
 }
 
 fn greeting_file() -> PathBuf {
@@ -81,19 +72,19 @@ fn greeting_file() -> PathBuf {
 
 #[test]
 fn c_guest_basic() {
-    let run = run_guest(Vec::<&str>::new(), memfd_test(), ["basic"]);
+    let run = RUNNER.run(Vec::<&str>::new(), &memfd_test(), ["basic"]);
     assert_all_checks_pass(&run, BASIC_CHECKS);
 }
 
 #[test]
 fn c_guest_preopen() {
-    let run = run_preopen("c", memfd_test(), GREETING, GREETING);
+    let run = RUNNER.run_preopen("c", &memfd_test(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
 #[test]
 fn c_guest_limits() {
-    let run = run_limits(&[], memfd_test(), (6, 3000, 8000), &[]);
+    let run = RUNNER.run_limits(&[], &memfd_test(), (6, 3000, 8000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
@@ -101,9 +92,9 @@ fn c_guest_limits() {
 #[test]
 fn c_guest_limits_with_preopen() {
     let preopen = preopen_arg("greeting", &greeting_file());
-    let run = run_limits(
+    let run = RUNNER.run_limits(
         &["--preopen".as_ref(), preopen.as_os_str()],
-        memfd_test(),
+        &memfd_test(),
         (6, 3000, 8000),
         &["greeting"],
     );
@@ -119,7 +110,7 @@ fn c_guest_limits_with_preopen() {
 /// its first failure, with no count).
 #[test]
 fn c_guest_failure_exits_nonzero() {
-    let run = run_preopen("c", memfd_test(), GREETING, "something else");
+    let run = RUNNER.run_preopen("c", &memfd_test(), GREETING, "something else");
     run.assert_code(1);
     assert!(
         run.stdout().lines().any(|l| l.starts_with("FAIL: ")),
@@ -128,43 +119,16 @@ fn c_guest_failure_exits_nonzero() {
     );
 }
 
-/// `zig <driver> -target <target>` (driver `cc` or `c++`) with warnings as
-/// errors, `-pedantic`, `guest/c` on the include path and the caches of
-/// [`zig_cc`].
-fn zig(driver: &str, target: &str) -> std::process::Command {
-    let words = zig_cmd();
-    let cache = repo_root().join("target/zig");
-    let mut cmd = std::process::Command::new(&words[0]);
-    cmd.args(&words[1..])
-        .args([driver, "-target", target])
-        .args(["-Wall", "-Wextra", "-Werror", "-pedantic"])
-        .args(["-Wconversion", "-Wsign-conversion", "-Wshadow", "-Wundef"])
-        .arg("-I")
-        .arg(repo_root().join("guest/c"));
-    for (var, sub) in [
-        ("ZIG_GLOBAL_CACHE_DIR", "global-cache"),
-        ("ZIG_LOCAL_CACHE_DIR", "local-cache"),
-    ] {
-        if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
-            cmd.env(var, cache.join(sub));
-        }
-    }
-    cmd
-}
-
 /// The C++ guest `tests/guests/c/memfd_test.cpp`: the header from C++
-/// (libc++, `zig c++`; zig's wasm32-wasi libc++ has no exceptions).
+/// (libc++, `zig c++ -fno-exceptions`: zig's wasm32-wasi libc++ has no
+/// exceptions).
 #[test]
 fn cxx_guest_basic() {
-    let wasm = out_dir("c").join("memfd_test_cpp.wasm");
-    run_checked(
-        zig("c++", "wasm32-wasi")
-            .args(["-O2", "-s", "-fno-exceptions", "-o"])
-            .arg(&wasm)
-            .arg(repo_root().join("tests/guests/c/memfd_test.cpp")),
-        "building tests/guests/c/memfd_test.cpp with zig c++",
+    let run = RUNNER.run(
+        Vec::<&str>::new(),
+        &guest("cxx-memfd-test"),
+        Vec::<&str>::new(),
     );
-    let run = run_guest(Vec::<&str>::new(), &wasm, Vec::<&str>::new());
     assert_all_checks_pass(
         &run,
         &[

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::command::{memfd_command_component, memfd_command_component_of};
+use wasi_memfd_testing::component::{memfd_command_component, memfd_command_component_of};
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
+use crate::RUNNER;
 
 /// Writes `wat` to a fresh file named `name` under target/, returns its path.
 fn guest(name: &str, wat: &str) -> PathBuf {

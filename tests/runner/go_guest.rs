@@ -1,19 +1,23 @@
 //! Go guests in the `wasi-memfd` runner.
 //!
-//! - `tests/guests/go` (memfdcheck), built for GOOS=wasip1 into
-//!   `target/guests/go/`, run in each of its modes: the whole []byte -> fd ->
-//!   *os.File path, archive/zip, writable files, the errnos, preopened files
-//!   and the three runner limits.
-//! - The `guest/go` package's own tests, through `go test -exec`, with the
-//!   runner flags and environment that `guest/go/test.sh` passes.
+//! - `tests/guests/go` (memfdcheck, `scripts/guests.sh go-memfdcheck`), run
+//!   in each of its modes: the whole []byte -> fd -> *os.File path,
+//!   archive/zip, writable files, the errnos, preopened files and the three
+//!   runner limits.
+//! - The `guest/go` package's own tests, once: the wasip1 test binary
+//!   (`scripts/guests.sh go-memfd-package`) run in the runner with the
+//!   limits, preopened file and environment its limit and preopen tests
+//!   expect (written only here); on the host, its `ErrUnsupported` stubs
+//!   with `go test`; and gofmt over every Go source.
 //!
-//! Go comes from `scripts/toolchains.sh` (`WASI_MEMFD_GO`, else
-//! `target/venv`); without it these tests fail, they never skip.
+//! Go comes from `scripts/toolchains.sh`; without it these tests fail, they
+//! never skip.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
-use crate::guests::*;
+use wasi_memfd_testing::guests::*;
+
+use crate::RUNNER;
 
 /// Every check of `memfdcheck basic`, as it prints them.
 const BASIC_CHECKS: &[&str] = &[
@@ -44,119 +48,100 @@ const PREOPEN_CHECKS: &[&str] = &["OpenPreopened: contents, Stat, independent of
 
 const GREETING: &str = "Hello from a file the host attached.";
 
-/// `target/guests/go/memfdcheck.wasm`, built once per test process.
-fn memfdcheck() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let wasm = out_dir("go").join("memfdcheck.wasm");
-        run_checked(
-            go_wasip1()
-                .current_dir(repo_root().join("tests/guests/go"))
-                .args(["vet", "./..."]),
-            "go vet tests/guests/go",
-        );
-        run_checked(
-            go_wasip1()
-                .current_dir(repo_root().join("tests/guests/go"))
-                .args(["build", "-o"])
-                .arg(&wasm)
-                .arg("."),
-            "building tests/guests/go for wasip1",
-        );
-        wasm
-    })
+/// `target/guests/go-memfdcheck.wasm`.
+fn memfdcheck() -> PathBuf {
+    guest("go-memfdcheck")
 }
 
 #[test]
 fn go_guest_basic() {
-    let run = run_guest(Vec::<&str>::new(), memfdcheck(), ["basic"]);
+    let run = RUNNER.run(Vec::<&str>::new(), &memfdcheck(), ["basic"]);
     assert_all_checks_pass(&run, BASIC_CHECKS);
 }
 
 #[test]
 fn go_guest_preopen() {
-    let run = run_preopen("go", memfdcheck(), GREETING, GREETING);
+    let run = RUNNER.run_preopen("go", &memfdcheck(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
 #[test]
 fn go_guest_limits() {
-    let run = run_limits(&[], memfdcheck(), (5, 4096, 10000), &[]);
+    let run = RUNNER.run_limits(&[], &memfdcheck(), (5, 4096, 10000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
 /// A failed check reaches the runner's exit status.
 #[test]
 fn go_guest_failure_exits_nonzero() {
-    let run = run_preopen("go", memfdcheck(), GREETING, "not the greeting");
+    let run = RUNNER.run_preopen("go", &memfdcheck(), GREETING, "not the greeting");
     assert_one_check_failed(
         &run,
         "FAIL: OpenPreopened: contents, Stat, independent offsets",
     );
 }
 
-/// Runner flags and environment for the `guest/go` package tests; keep in
-/// step with `guest/go/test.sh`.
-fn package_exec() -> String {
-    let greeting = repo_root().join("guest/go/memfd/testdata/greeting.txt");
-    let q = |s: &str| {
-        assert!(!s.contains('\''), "path {s:?} has a quote");
-        format!("'{s}'")
-    };
-    [
-        q(RUNNER),
-        "run".into(),
-        "--max-files 16 --max-file-size 65536 --max-total-size 262144".into(),
-        format!(
-            "--preopen {}",
-            q(&format!("greeting={}", greeting.display()))
-        ),
-        "--env WASI_MEMFD_TEST_PREOPEN=greeting".into(),
-        "--env WASI_MEMFD_TEST_MAX_FILES=16".into(),
-        "--env WASI_MEMFD_TEST_MAX_FILE_SIZE=65536".into(),
-        "--env WASI_MEMFD_TEST_MAX_TOTAL_SIZE=262144".into(),
-    ]
-    .join(" ")
-}
-
-/// `go test` of guest/go inside the runner: every test runs, none skips.
+/// The `guest/go` package's tests (`memfd/memfd_test.go`) in the runner,
+/// under the limits and with the preopened file its limit and preopen
+/// tests read from the environment: every test passes, none skips.
 #[test]
 fn go_package_tests_in_runner() {
-    let dir = repo_root().join("guest/go");
-    run_checked(
-        go_wasip1().current_dir(&dir).args(["vet", "./..."]),
-        "go vet guest/go (wasip1)",
+    let greeting = repo_root().join("guest/go/memfd/testdata/greeting.txt");
+    let mut flags = limits_with_env((16, 65536, 262144));
+    flags.push("--preopen".into());
+    flags.push(preopen_arg("greeting", &greeting));
+    flags.push("--env=WASI_MEMFD_TEST_PREOPEN=greeting".into());
+    let run = RUNNER.run(
+        flags,
+        &guest("go-memfd-package"),
+        ["-test.v", "-test.count=1"],
     );
-    let out = run_checked(
-        go_wasip1()
-            .current_dir(&dir)
-            .args(["test", "-count=1", "-v", "-exec"])
-            .arg(package_exec())
-            .arg("./..."),
-        "go test guest/go in the runner",
+    run.assert_code(0);
+    let out = run.stdout();
+    assert!(
+        !out.contains("--- SKIP"),
+        "a test skipped:\n{}",
+        run.describe()
     );
-    assert!(!out.contains("--- SKIP"), "a test skipped:\n{out}");
-    assert!(!out.contains("--- FAIL"), "a test failed:\n{out}");
+    assert!(
+        !out.contains("--- FAIL"),
+        "a test failed:\n{}",
+        run.describe()
+    );
+    // Every test the file declares passed.
+    let source = std::fs::read_to_string(repo_root().join("guest/go/memfd/memfd_test.go"))
+        .expect("read guest/go/memfd/memfd_test.go");
+    let tests: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.strip_prefix("func Test"))
+        .filter_map(|l| l.split_once('('))
+        .map(|(name, _)| name)
+        .collect();
     for test in [
-        "TestRoundTrip",
-        "TestStat",
-        "TestSeekAndReadAt",
-        "TestReadOnlyRefusesWrites",
-        "TestWritable",
-        "TestNameWithNUL",
-        "TestNameNotUTF8",
-        "TestNameTooLong",
-        "TestOpenPreopenedMissing",
-        "TestOpenPreopened",
-        "TestMaxFileSize",
-        "TestMaxTotalSize",
-        "TestMaxFiles",
+        "RoundTrip",
+        "Stat",
+        "SeekAndReadAt",
+        "ReadOnlyRefusesWrites",
+        "Writable",
+        "NameWithNUL",
+        "NameNotUTF8",
+        "NameTooLong",
+        "OpenPreopenedMissing",
+        "OpenPreopened",
+        "MaxFileSize",
+        "MaxTotalSize",
+        "MaxFiles",
     ] {
+        assert!(tests.contains(&test), "memfd_test.go has no Test{test}");
+    }
+    for test in tests {
         assert!(
-            out.contains(&format!("--- PASS: {test} ")),
-            "{test} did not pass:\n{out}"
+            out.contains(&format!("--- PASS: Test{test} ")),
+            "Test{test} did not pass:\n{}",
+            run.describe()
         );
     }
+    assert_eq!(out.lines().last(), Some("PASS"), "{}", run.describe());
 }
 
 /// Outside wasip1 the package compiles and reports ErrUnsupported.
@@ -178,7 +163,7 @@ fn go_package_tests_on_host() {
 /// The Go sources are gofmt-clean.
 #[test]
 fn go_sources_are_gofmt_clean() {
-    let gofmt = go_bin().with_file_name("gofmt");
+    let gofmt = std::path::Path::new(toolchain("WASI_MEMFD_GO")).with_file_name("gofmt");
     let root = repo_root();
     let out = run_checked(
         std::process::Command::new(&gofmt)
@@ -195,11 +180,11 @@ fn go_sources_are_gofmt_clean() {
 /// the 8 MiB check takes), the guest sees exactly what it sees without.
 #[test]
 fn go_guest_with_a_pool() {
-    let run = run_guest(["--pool", "8,1,12M"], memfdcheck(), ["basic"]);
+    let run = RUNNER.run(["--pool", "8,1,12M"], &memfdcheck(), ["basic"]);
     assert_all_checks_pass(&run, BASIC_CHECKS);
-    let run = run_limits(
+    let run = RUNNER.run_limits(
         &["--pool".as_ref(), "8".as_ref()],
-        memfdcheck(),
+        &memfdcheck(),
         (5, 4096, 10000),
         &[],
     );

@@ -2,25 +2,26 @@
 //!
 //! - `tests/guests/js/memfd_test.js`, built with componentize-js against the
 //!   `command` world (through `guest/js/componentize.mjs`; it imports the
-//!   `guest/js/wasi-memfd.js` helper) into `target/guests/js/`, run in each of
+//!   `guest/js/wasi-memfd.js` helper) by `scripts/guests.sh js-memfd-test`,
+//!   run in each of
 //!   its modes: the bytes -> descriptor -> `MemFile` reader path (contents,
 //!   `stat`, reads at offsets, `read-via-stream`, JSON, writable files, every
 //!   error code), preopened files (read-only and writable) and the three
 //!   runner limits.
-//! - `examples/js-zip`, fed both ways (`--dir` with `fromBytes`, and
+//! - `examples/js-zip` (`js-zip`), fed both ways (`--dir` with `fromBytes`, and
 //!   `--preopen` with `openPreopened`); its listing of the Go example's
 //!   `sample.zip` must equal `examples/zip-lister/expected.txt`.
 //!
-//! componentize-js comes from `scripts/toolchains.sh`
-//! (`WASI_MEMFD_NODE_MODULES`, else `target/js/node_modules`); without it
-//! these tests fail, they never skip. Each component (about 14 MB) is built
-//! once per test process (about 10 s); the runner compiles it once (about
-//! 12 s) and then finds it in its code cache.
+//! componentize-js comes from `scripts/toolchains.sh`; without it these
+//! tests fail, they never skip. `scripts/guests.sh` builds each component
+//! (about 14 MB, about 10 s) only when its sources change; the runner
+//! compiles it once (about 12 s) and then finds it in its code cache.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
-use crate::guests::*;
+use wasi_memfd_testing::guests::*;
+
+use crate::RUNNER;
 
 /// Every check of `memfd_test basic`, as it prints them.
 const BASIC_CHECKS: &[&str] = &[
@@ -54,38 +55,25 @@ const LIMIT_CHECKS: &[&str] = &[
 
 const GREETING: &str = "Hello from a file the host attached.";
 
-/// Builds `SOURCE` (relative to the repository root) into
-/// `target/guests/js/OUT`.
-fn componentize(source: &str, out: &str) -> PathBuf {
-    let wasm = out_dir("js").join(out);
-    run_checked(
-        componentize_js().arg(source).arg(&wasm),
-        &format!("componentize-js {source}"),
-    );
-    wasm
+/// `target/guests/js-memfd-test.wasm`.
+fn memfd_test() -> PathBuf {
+    guest("js-memfd-test")
 }
 
-/// `target/guests/js/memfd_test.wasm`, built once per test process.
-fn memfd_test() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| componentize("tests/guests/js/memfd_test.js", "memfd_test.wasm"))
-}
-
-/// `target/guests/js/js-zip.wasm`, built once per test process.
-fn js_zip() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| componentize("examples/js-zip/app.js", "js-zip.wasm"))
+/// `target/guests/js-zip.wasm`.
+fn js_zip() -> PathBuf {
+    guest("js-zip")
 }
 
 #[test]
 fn js_guest_basic() {
-    let run = run_guest(Vec::<&str>::new(), memfd_test(), ["basic"]);
+    let run = RUNNER.run(Vec::<&str>::new(), &memfd_test(), ["basic"]);
     assert_all_checks_pass(&run, BASIC_CHECKS);
 }
 
 #[test]
 fn js_guest_preopen() {
-    let run = run_preopen("js", memfd_test(), GREETING, GREETING);
+    let run = RUNNER.run_preopen("js", &memfd_test(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
@@ -93,19 +81,19 @@ fn js_guest_preopen() {
 /// writes the bytes back to the host file.
 #[test]
 fn js_guest_preopen_writable() {
-    assert_preopen_writable("js", memfd_test(), GREETING, PREOPEN_WRITABLE_CHECKS);
+    RUNNER.assert_preopen_writable("js", &memfd_test(), GREETING, PREOPEN_WRITABLE_CHECKS);
 }
 
 #[test]
 fn js_guest_limits() {
-    let run = run_limits(&[], memfd_test(), (5, 4096, 10000), &[]);
+    let run = RUNNER.run_limits(&[], &memfd_test(), (5, 4096, 10000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
 /// A failed check reaches the runner's exit status.
 #[test]
 fn js_guest_failure_exits_nonzero() {
-    let run = run_preopen("js", memfd_test(), GREETING, "not the greeting");
+    let run = RUNNER.run_preopen("js", &memfd_test(), GREETING, "not the greeting");
     assert_one_check_failed(
         &run,
         "FAIL: openPreopened: contents, stat, independent files",
@@ -114,10 +102,10 @@ fn js_guest_failure_exits_nonzero() {
 
 #[test]
 fn js_zip_example_from_bytes() {
-    assert_example_from_dir(js_zip(), "zip-lister", "sample.zip");
+    RUNNER.assert_example_from_dir(&js_zip(), "zip-lister", "sample.zip");
 }
 
 #[test]
 fn js_zip_example_preopen() {
-    assert_example_preopened(js_zip(), "zip-lister", "sample.zip", "archive");
+    RUNNER.assert_example_preopened(&js_zip(), "zip-lister", "sample.zip", "archive");
 }

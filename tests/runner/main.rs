@@ -1,12 +1,14 @@
 //! The runner's integration tests, as one test binary with a module each
 //! (wasmtime's own `tests/all` pattern): the `wasi-memfd` binary run as a
-//! user runs it, with guests in every supported language built on the fly
-//! into `target/guests/` (toolchains from `scripts/toolchains.sh`).
+//! user runs it, with guests in every supported language built by
+//! `scripts/guests.sh` into `target/guests/` (toolchains from
+//! `scripts/toolchains.sh`), through the helpers of the test-support crate
+//! (`wasi_memfd_testing::guests`).
 
-#[path = "../support/command.rs"]
-mod command;
-#[path = "../support/guests.rs"]
-mod guests;
+use wasi_memfd_testing::guests::Runner;
+
+/// The runner under test, as cargo built it for this test binary.
+pub const RUNNER: Runner = Runner(env!("CARGO_BIN_EXE_wasi-memfd"));
 
 mod c_guest;
 mod cli;

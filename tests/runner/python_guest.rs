@@ -2,24 +2,24 @@
 //!
 //! - `tests/guests/python/memfd_test.py`, built with componentize-py against
 //!   the `wasi-memfd:memfd/command` world with `guest/python` (the
-//!   `wasi_memfd` helper) on its module path, into `target/guests/python/`,
-//!   run in each of its modes: the bytes -> descriptor -> Python file object
+//!   `wasi_memfd` helper) on its module path (`scripts/guests.sh
+//!   python-memfd-test`), run in each of its modes: the bytes -> descriptor -> Python file object
 //!   path (contents, `stat`, reads at offsets, `read-via-stream`, zipfile,
 //!   json, writable files, every error code), preopened files (read-only and
 //!   writable) and the three runner limits.
-//! - `examples/python-zip`, fed both ways (`--dir` + `from_bytes`, and
+//! - `examples/python-zip` (`python-zip`), fed both ways (`--dir` + `from_bytes`, and
 //!   `--preopen` + `open_preopened`); its listing of the Go example's
 //!   `sample.zip` must equal `examples/zip-lister/expected.txt`.
 //!
-//! componentize-py comes from `scripts/toolchains.sh`
-//! (`WASI_MEMFD_COMPONENTIZE_PY`, else `target/venv`); without it these tests
-//! fail, they never skip. Each component is built once per test process
-//! (about 20 s).
+//! componentize-py comes from `scripts/toolchains.sh`; without it these
+//! tests fail, they never skip. `scripts/guests.sh` builds each component
+//! (about 20 s) only when its sources change.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
-use crate::guests::*;
+use wasi_memfd_testing::guests::*;
+
+use crate::RUNNER;
 
 /// Every check of `memfd_test basic`, as it prints them.
 const BASIC_CHECKS: &[&str] = &[
@@ -55,54 +55,25 @@ const LIMIT_CHECKS: &[&str] = &[
 
 const GREETING: &str = "Hello from a file the host attached.";
 
-/// Builds `MODULE` (a `.py` file in `dir`) into `target/guests/python/OUT`.
-fn componentize(dir: &Path, module: &str, out: &str) -> PathBuf {
-    let wasm = out_dir("python").join(out);
-    run_checked(
-        componentize_py()
-            .arg("-p")
-            .arg(dir)
-            .arg(module)
-            .arg("-o")
-            .arg(&wasm),
-        &format!("componentize-py {}/{module}.py", dir.display()),
-    );
-    wasm
+/// `target/guests/python-memfd-test.wasm`.
+fn memfd_test() -> PathBuf {
+    guest("python-memfd-test")
 }
 
-/// `target/guests/python/memfd_test.wasm`, built once per test process.
-fn memfd_test() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        componentize(
-            &repo_root().join("tests/guests/python"),
-            "memfd_test",
-            "memfd_test.wasm",
-        )
-    })
-}
-
-/// `target/guests/python/python-zip.wasm`, built once per test process.
-fn python_zip() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        componentize(
-            &repo_root().join("examples/python-zip"),
-            "app",
-            "python-zip.wasm",
-        )
-    })
+/// `target/guests/python-zip.wasm`.
+fn python_zip() -> PathBuf {
+    guest("python-zip")
 }
 
 #[test]
 fn python_guest_basic() {
-    let run = run_guest(Vec::<&str>::new(), memfd_test(), ["basic"]);
+    let run = RUNNER.run(Vec::<&str>::new(), &memfd_test(), ["basic"]);
     assert_all_checks_pass(&run, BASIC_CHECKS);
 }
 
 #[test]
 fn python_guest_preopen() {
-    let run = run_preopen("python", memfd_test(), GREETING, GREETING);
+    let run = RUNNER.run_preopen("python", &memfd_test(), GREETING, GREETING);
     assert_all_checks_pass(&run, PREOPEN_CHECKS);
 }
 
@@ -110,19 +81,19 @@ fn python_guest_preopen() {
 /// writes the bytes back to the host file.
 #[test]
 fn python_guest_preopen_writable() {
-    assert_preopen_writable("python", memfd_test(), GREETING, PREOPEN_WRITABLE_CHECKS);
+    RUNNER.assert_preopen_writable("python", &memfd_test(), GREETING, PREOPEN_WRITABLE_CHECKS);
 }
 
 #[test]
 fn python_guest_limits() {
-    let run = run_limits(&[], memfd_test(), (5, 4096, 10000), &[]);
+    let run = RUNNER.run_limits(&[], &memfd_test(), (5, 4096, 10000), &[]);
     assert_all_checks_pass(&run, LIMIT_CHECKS);
 }
 
 /// A failed check reaches the runner's exit status.
 #[test]
 fn python_guest_failure_exits_nonzero() {
-    let run = run_preopen("python", memfd_test(), GREETING, "not the greeting");
+    let run = RUNNER.run_preopen("python", &memfd_test(), GREETING, "not the greeting");
     assert_one_check_failed(
         &run,
         "FAIL: open_preopened: contents, stat, independent offsets",
@@ -131,10 +102,10 @@ fn python_guest_failure_exits_nonzero() {
 
 #[test]
 fn python_zip_example_from_bytes() {
-    assert_example_from_dir(python_zip(), "zip-lister", "sample.zip");
+    RUNNER.assert_example_from_dir(&python_zip(), "zip-lister", "sample.zip");
 }
 
 #[test]
 fn python_zip_example_preopen() {
-    assert_example_preopened(python_zip(), "zip-lister", "sample.zip", "archive");
+    RUNNER.assert_example_preopened(&python_zip(), "zip-lister", "sample.zip", "archive");
 }

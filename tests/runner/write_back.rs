@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_wasi-memfd");
+use crate::RUNNER;
 
 /// What the guest writes into its writable memory file.
 const GUEST_BYTES: &[u8] = b"GUEST";

@@ -79,7 +79,7 @@ func wantErrno(t *testing.T, err error, op, path string, errno syscall.Errno) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	want := pattern(60_000) // under test.sh's --max-file-size
+	want := pattern(60_000) // under go_guest.rs's --max-file-size
 	f := mustFromBytes(t, want, "round-trip")
 	if f.Name() != "round-trip" {
 		t.Errorf("Name() = %q", f.Name())
@@ -360,12 +360,13 @@ func TestOpenPreopenedMissing(t *testing.T) {
 	wantErrno(t, err, memfd.OpOpenPreopened, "", syscall.ENOENT)
 }
 
-// envInt reads a limit the test runner was started with; see test.sh.
+// envInt reads a limit the test runner was started with; see
+// tests/runner/go_guest.rs.
 func envInt(t *testing.T, key string) int {
 	t.Helper()
 	v := os.Getenv(key)
 	if v == "" {
-		t.Skipf("%s is not set: run with guest/go/test.sh (it passes the matching runner flags)", key)
+		t.Skipf("%s is not set: run by tests/runner/go_guest.rs (it passes the matching runner flags)", key)
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
@@ -377,7 +378,7 @@ func envInt(t *testing.T, key string) int {
 func TestOpenPreopened(t *testing.T) {
 	name := os.Getenv("WASI_MEMFD_TEST_PREOPEN")
 	if name == "" {
-		t.Skip("WASI_MEMFD_TEST_PREOPEN is not set: run with guest/go/test.sh (it passes --preopen)")
+		t.Skip("WASI_MEMFD_TEST_PREOPEN is not set: run by tests/runner/go_guest.rs (it passes --preopen)")
 	}
 	a, err := memfd.OpenPreopened(name)
 	if err != nil {

@@ -3,20 +3,17 @@
 //! `Result<MemFile, Error>`, `MemFile: Read + Write + Seek`), plus the
 //! wasip1-only `as_file`/`into_file`.
 //!
-//! Built with Debian's rustc 1.63 (no cargo) by `tests/runner/rust_guest.rs`:
+//! Built without cargo by `bash scripts/guests.sh rust-memfd-test` (into
+//! `target/guests/rust-memfd-test.wasm`) and run by
+//! `tests/runner/rust_guest.rs` as:
 //!
 //! ```sh
-//! rustc --edition 2021 --crate-type rlib --crate-name wasi_memfd_guest \
-//!     --target wasm32-wasi -O guest/rust/src/lib.rs --out-dir target/guests/rust
-//! rustc --edition 2021 --crate-type bin --target wasm32-wasi -O \
-//!     --extern wasi_memfd_guest=target/guests/rust/libwasi_memfd_guest.rlib \
-//!     tests/guests/rust/memfd_test.rs -o target/guests/rust/memfd_test.wasm
 //! wasi-memfd run --preopen greeting=PATH \
-//!     --max-files 8 --max-file-size 64K --max-total-size 256K \
-//!     --env WASI_MEMFD_TEST_MAX_FILES=8 \
-//!     --env WASI_MEMFD_TEST_MAX_FILE_SIZE=65536 \
-//!     --env WASI_MEMFD_TEST_MAX_TOTAL_SIZE=262144 \
-//!     target/guests/rust/memfd_test.wasm
+//!     --max-files=8 --max-file-size=65536 --max-total-size=262144 \
+//!     --env=WASI_MEMFD_TEST_MAX_FILES=8 \
+//!     --env=WASI_MEMFD_TEST_MAX_FILE_SIZE=65536 \
+//!     --env=WASI_MEMFD_TEST_MAX_TOTAL_SIZE=262144 \
+//!     target/guests/rust-memfd-test.wasm
 //! ```
 //!
 //! The file at PATH must hold exactly [`GREETING`]; the `WASI_MEMFD_TEST_*`

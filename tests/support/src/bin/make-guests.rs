@@ -3,9 +3,11 @@
 //! makes a memory file, and `p1/guest.wasm`, a core module that makes one
 //! and reads it back through `fd_read`. Each traps (or fails its run) when
 //! wasi-memfd answers anything but success.
+//!
+//! `cargo run --release -p wasi-memfd-testing --bin make-guests DIR`, run by
+//! `scripts/embed-check.sh` before it builds the snippets out of tree.
 
-#[path = "../../tests/support/command.rs"]
-mod command;
+use wasi_memfd_testing::component;
 
 const P1_GUEST: &str = r#"(module
   (import "wasi_memfd" "from_bytes"
@@ -30,9 +32,9 @@ const P1_GUEST: &str = r#"(module
       (then unreachable))))"#;
 
 fn main() {
-    let out = std::path::PathBuf::from(std::env::args_os().nth(1).expect("usage: make_guests DIR"));
+    let out = std::path::PathBuf::from(std::env::args_os().nth(1).expect("usage: make-guests DIR"));
     for (dir, wasm) in [
-        ("component", command::memfd_command_component()),
+        ("component", component::memfd_command_component()),
         ("p1", wat::parse_str(P1_GUEST).expect("the p1 guest parses")),
     ] {
         std::fs::create_dir_all(out.join(dir)).unwrap();

@@ -1,13 +1,13 @@
 //! The WASIp1 trampoline: a WAT module that imports host functions and
 //! exports, under the same names, wasm functions that call them with their
-//! arguments unchanged, with its linear memory. Shared by `p1.rs` and the
-//! model test (`model/p1.rs`, also built into the fuzz target).
+//! arguments unchanged, with its linear memory. [`crate::p1::Guest`]
+//! instantiates it; tests that need another memory (a shared one) or
+//! another store layout take its text from [`wat_with_memory`] rather than
+//! writing a trampoline by hand.
 //!
 //! Re-exporting an import as-is would not do: called from Rust, a host
 //! function then has no calling instance, so it cannot find the guest's
 //! `memory`.
-//!
-//! Part of the model (`tests/model/mod.rs`); tests use `crate::trampoline`.
 
 /// Imports per module: function name and parameter types. Every function
 /// returns an `i32` (an errno).
@@ -64,6 +64,12 @@ pub const IMPORTS: Imports<'static> = &[
 /// wasm function of the same name, and an exported memory of `pages`
 /// 64 KiB pages.
 pub fn wat(imports: Imports<'_>, pages: u32) -> String {
+    wat_with_memory(imports, &format!("(memory (export \"memory\") {pages})"))
+}
+
+/// [`wat`] with `memory` as the module's memory declaration (such as
+/// `(memory (export "memory") 8 8 shared)`).
+pub fn wat_with_memory(imports: Imports<'_>, memory: &str) -> String {
     let funcs = || {
         imports.iter().flat_map(|(module, funcs)| {
             funcs
@@ -85,7 +91,7 @@ pub fn wat(imports: Imports<'_>, pages: u32) -> String {
             "  (func (export \"{name}\") (param {params}) (result i32) (call ${name}{args}))\n"
         );
     }
-    wat += &format!("  (memory (export \"memory\") {pages})\n)\n");
+    wat += &format!("  {memory}\n)\n");
     wat
 }
 
@@ -100,8 +106,30 @@ pub mod errno {
     pub const MFILE: i32 = 33;
     pub const NAMETOOLONG: i32 = 37;
     pub const NOENT: i32 = 44;
+    pub const NOMEM: i32 = 48;
     pub const NOTDIR: i32 = 54;
     pub const NOTSOCK: i32 = 57;
     pub const NOTSUP: i32 = 58;
     pub const PERM: i32 = 63;
+
+    /// The name of `errno` (`EBADF` for 8), if it is one of the above.
+    pub fn name(errno: i32) -> Option<&'static str> {
+        Some(match errno {
+            SUCCESS => "SUCCESS",
+            BADF => "EBADF",
+            DQUOT => "EDQUOT",
+            FAULT => "EFAULT",
+            FBIG => "EFBIG",
+            INVAL => "EINVAL",
+            MFILE => "EMFILE",
+            NAMETOOLONG => "ENAMETOOLONG",
+            NOENT => "ENOENT",
+            NOMEM => "ENOMEM",
+            NOTDIR => "ENOTDIR",
+            NOTSOCK => "ENOTSOCK",
+            NOTSUP => "ENOTSUP",
+            PERM => "EPERM",
+            _ => return None,
+        })
+    }
 }

@@ -2,19 +2,20 @@
 //! a real WASIp1 store and a real component store, each answer compared
 //! with a plain in-memory model.
 //!
-//! One driver, two feeders: `tests/host/model_tests.rs` feeds it from a seeded PRNG
-//! (the test command), `fuzz/fuzz_targets/model.rs` from libFuzzer (with
-//! coverage guidance), both through [`arbitrary::Unstructured`] into a
-//! [`Case`] and [`run`]. The fuzz target includes this file with
-//! `#[path = "../../tests/model/mod.rs"]`, so there is one copy of it.
+//! One driver, two feeders: `tests/host/model_tests.rs` feeds it from a
+//! seeded PRNG (the test command), `fuzz/fuzz_targets/model.rs` from
+//! libFuzzer (with coverage guidance), both through
+//! [`arbitrary::Unstructured`] into a [`Case`] and [`run`].
 //!
 //! - [`Op`] is one guest call, with small arguments (data up to 4 KiB,
 //!   offsets near the file sizes plus the extremes, names including the
 //!   empty one, NUL, non-UTF-8 and over 249 bytes);
 //! - [`state`] is the model: files as `Vec<u8>`, who holds them, the
 //!   limits, and the per-ABI rules as plain functions;
-//! - [`p1`] drives a WASIp1 store through a WAT trampoline module;
-//! - [`component`] drives a component store through the probe component.
+//! - [`p1`] drives a WASIp1 store through the trampoline guest
+//!   ([`crate::p1::Guest`]);
+//! - [`component`] drives a component store through the probe component
+//!   ([`crate::probe`]).
 //!
 //! Each driver applies an op to the store and to the model, asserts that the
 //! answers match (errno or error code, bytes read, positions, sizes, fd
@@ -22,25 +23,18 @@
 //! it compares every open file's bytes, closes everything and asserts that
 //! usage is back to zero. The limits are small ([`limits`]) so every limit
 //! error is reached within a few ops.
-#![allow(dead_code)]
 
 pub mod component;
 pub mod p1;
 pub mod state;
 
-#[path = "../probe/mod.rs"]
-pub mod probe;
-#[path = "../support/trampoline.rs"]
-pub mod trampoline;
-
 use arbitrary::{Arbitrary, Unstructured};
 use wasi_memfd::{Backend, MAX_NAME_LEN};
 
+use crate::probe;
+pub use crate::trampoline::errno;
 pub use state::Whence;
 pub use wasi_memfd::Limits;
-
-/// WASIp1 errnos.
-pub use trampoline::errno;
 
 thread_local! {
     /// The pool the drivers on this thread build their stores with, inside
@@ -580,7 +574,7 @@ pub fn arbitrary_op(u: &mut Unstructured<'_>) -> arbitrary::Result<Op> {
     })
 }
 
-/// The outcomes the drivers saw, such as `p1 from_bytes errno 22` or
+/// The outcomes the drivers saw, such as `p1 from_bytes EFBIG` or
 /// `component set-size NotPermitted`. The seeded test checks that its
 /// sequences reach every outcome it expects, so a generator that stopped
 /// reaching a limit (or a driver that stopped calling something) fails it.

@@ -1,41 +1,45 @@
 //! Fault injection through real stores: every system call that can fail
-//! after a memory file starts to exist is made to fail ([`crate::faults`]),
-//! on both backends and both guest ABIs, and each time the tests show that
-//! no descriptor is left open, nothing is left charged (to the store or to
-//! a shared budget), the guest is told the right error, and the same store
-//! then makes a file as if nothing had happened.
+//! after a memory file starts to exist is made to fail (the test-only seam,
+//! `wasi_memfd::fault_injection`, of the `fault-injection` feature, which
+//! the test-support crate turns on), on both backends and both guest ABIs,
+//! and each time the tests show that no descriptor is left open, nothing is
+//! left charged (to the store or to a shared budget), the guest is told the
+//! right error, and the same store then makes a file as if nothing had
+//! happened.
 //!
 //! Descriptors are counted by what they point to (`/proc/self/fd` links to
-//! `memfd:wasi-memfd:fault-*`, or to `/dev/shm/wasi-memfd-*` under
-//! [`SHM_LOCK`]), so the other unit tests may run beside these. Files from
-//! a [`Pool`] all share one name with the pool's ready files, so the pooled
-//! cases follow the one file a call took, by inode, instead.
+//! `memfd:wasi-memfd:fault-*`, or to `/dev/shm/wasi-memfd-*`), so this is a
+//! test binary of its own: no test of another binary makes such files in
+//! this process. The tests here that count take [`COUNTING`]. Files from a
+//! [`Pool`] all share one name with the pool's ready files, so the pooled
+//! cases follow the one file a call took, by inode (with the pool's test
+//! hooks), instead.
 
 use std::sync::Mutex;
 
-use rustix::io::Errno;
-use wasmtime::{Engine, Linker, Module, Store};
+use wasi_memfd::fault_injection::{self as faults, Errno, Step};
+use wasi_memfd::{Backend, Budget, ErrorCode, Pool, PoolConfig, Usage, WasiMemfdCtx};
+use wasi_memfd_testing::p1::layout::{DATA, NAME, OUT};
+use wasi_memfd_testing::p1::{errno, Guest, WRITABLE};
+use wasi_memfd_testing::probe::{MemfdError, Probe, Wasi};
+use wasi_memfd_testing::wait_until;
 
-use crate::faults::{self, Step};
-use crate::p1::WasiMemfdP1Ctx;
-use crate::pool::tests::wait_until;
-use crate::{Backend, Budget, ErrorCode, Pool, PoolConfig, Usage, WasiMemfdCtx};
+/// Held by every test here that makes files named [`NAME`] or shared-memory
+/// files, so counting them sees only that test's.
+static COUNTING: Mutex<()> = Mutex::new(());
 
-#[path = "../../tests/probe/mod.rs"]
-#[allow(unused_imports)]
-mod probe;
-
-/// Held by every unit test that makes shared-memory files, so counting
-/// `/dev/shm/wasi-memfd-*` links here sees only this test's.
-pub(crate) static SHM_LOCK: Mutex<()> = Mutex::new(());
+/// Takes [`COUNTING`] (a failed test does not poison it for the others).
+fn counting() -> std::sync::MutexGuard<'static, ()> {
+    COUNTING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The memfd name prefix of every file these tests make.
-const NAME: &str = "fault-case";
+const FILE_NAME: &str = "fault-case";
 
 /// Descriptors this process has open on memory files these tests made.
 fn leaked(backend: Backend) -> Vec<String> {
     let wanted = match backend {
-        Backend::Memfd => format!("/memfd:wasi-memfd:{NAME}"),
+        Backend::Memfd => format!("/memfd:wasi-memfd:{FILE_NAME}"),
         _ => "/dev/shm/wasi-memfd-".to_owned(),
     };
     std::fs::read_dir("/proc/self/fd")
@@ -65,6 +69,15 @@ fn cases(backend: Backend) -> Vec<(Step, Errno, ErrorCode)> {
         }
     }
     cases
+}
+
+/// The steps that can fail when a guest opens a preopened file (it exists
+/// already: it is duplicated and put in the guest's table).
+fn preopen_cases() -> [(Step, Errno, ErrorCode); 2] {
+    [
+        (Step::Dup, Errno::MFILE, ErrorCode::TooManyFiles),
+        (Step::Table, Errno::NOMEM, ErrorCode::TooManyFiles),
+    ]
 }
 
 fn ctx(backend: Backend, budget: &Budget) -> WasiMemfdCtx {
@@ -105,121 +118,33 @@ fn assert_uncharged(what: &str, usage: Usage, budget: &Budget) {
     assert!(!faults::disarm(), "{what}: the armed step never ran");
 }
 
-/// A core module that forwards `from_bytes`, `open_preopened` and
-/// `fd_close`, with the name at 0 and the data at 64.
-const P1_GUEST: &str = r#"(module
-  (import "wasi_memfd" "from_bytes" (func $from_bytes (param i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasi_memfd" "open_preopened" (func $open_preopened (param i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "fault-case")
-  (data (i32.const 16) "pre")
-  (data (i32.const 64) "0123456789")
-  ;; from_bytes(len, flags) -> errno; the fd is at 32.
-  (func (export "make") (param i32 i32) (result i32)
-    (call $from_bytes (i32.const 64) (local.get 0) (i32.const 0) (i32.const 10) (local.get 1) (i32.const 32)))
-  (func (export "pre") (result i32)
-    (call $open_preopened (i32.const 16) (i32.const 3) (i32.const 32)))
-  (func (export "fd") (result i32) (i32.load (i32.const 32)))
-  (func (export "close") (param i32) (result i32) (call $fd_close (local.get 0))))"#;
-
-/// An engine, [`P1_GUEST`] compiled, and a sync and an async linker for it.
-struct P1Setup {
-    engine: Engine,
-    module: Module,
-    sync_linker: Linker<WasiMemfdP1Ctx>,
-    async_linker: Linker<WasiMemfdP1Ctx>,
-}
-
-impl P1Setup {
-    fn new() -> Self {
-        let engine = Engine::default();
-        let module = Module::new(&engine, P1_GUEST).unwrap();
-        let mut sync_linker = Linker::new(&engine);
-        crate::p1::add_to_linker_sync(&mut sync_linker, |s| s).unwrap();
-        let mut async_linker = Linker::new(&engine);
-        crate::p1::add_to_linker_async(&mut async_linker, |s| s).unwrap();
-        P1Setup {
-            engine,
-            module,
-            sync_linker,
-            async_linker,
-        }
-    }
-
-    /// A new store over `memfd`, instantiated with the sync or async linker.
-    fn guest(&self, asynchronous: bool, memfd: WasiMemfdCtx) -> P1 {
-        let linker = if asynchronous {
-            &self.async_linker
-        } else {
-            &self.sync_linker
-        };
-        P1::new(&self.engine, linker, asynchronous, &self.module, memfd)
+/// A trampoline guest over `memfd`, served by the sync or the async linker.
+fn p1_guest(asynchronous: bool, memfd: WasiMemfdCtx) -> Guest {
+    if asynchronous {
+        Guest::of_async(memfd)
+    } else {
+        Guest::of(memfd)
     }
 }
 
-struct P1 {
-    store: Store<WasiMemfdP1Ctx>,
-    instance: wasmtime::Instance,
-    /// Whether the linker is the async one (then every call is async).
-    asynchronous: bool,
+/// `from_bytes` of 10 bytes named [`FILE_NAME`]: the errno, and the fd on
+/// success.
+fn make(guest: &mut Guest, writable: bool) -> (i32, u32) {
+    let flags = if writable { WRITABLE } else { 0 };
+    match guest.make_named(b"0123456789", FILE_NAME.as_bytes(), flags) {
+        Ok(fd) => (errno::SUCCESS, fd),
+        Err(errno) => (errno, 0),
+    }
 }
 
-impl P1 {
-    fn new(
-        engine: &Engine,
-        linker: &Linker<WasiMemfdP1Ctx>,
-        asynchronous: bool,
-        module: &Module,
-        memfd: WasiMemfdCtx,
-    ) -> P1 {
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
-        let mut store = Store::new(engine, WasiMemfdP1Ctx::new(wasi, memfd));
-        let instance = if asynchronous {
-            wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, module))
-        } else {
-            linker.instantiate(&mut store, module)
-        }
-        .unwrap();
-        P1 {
-            store,
-            instance,
-            asynchronous,
-        }
-    }
-
-    fn call<P, R>(&mut self, name: &str, params: P) -> R
-    where
-        P: wasmtime::WasmParams + Send + Sync,
-        R: wasmtime::WasmResults + Send + Sync,
-    {
-        let func = self
-            .instance
-            .get_typed_func::<P, R>(&mut self.store, name)
-            .unwrap();
-        if self.asynchronous {
-            wasmtime_wasi::runtime::in_tokio(func.call_async(&mut self.store, params))
-        } else {
-            func.call(&mut self.store, params)
-        }
-        .unwrap()
-    }
-
-    /// `from_bytes` of 10 bytes: the errno, and the fd on success.
-    fn make(&mut self, writable: bool) -> (i32, u32) {
-        let errno: i32 = self.call("make", (10, i32::from(writable)));
-        (errno, self.call::<(), i32>("fd", ()) as u32)
-    }
-
-    fn usage(&mut self) -> Usage {
-        self.store.data_mut().memfd().usage()
-    }
+/// `open_preopened("pre")`: the errno.
+fn open_pre(guest: &mut Guest) -> i32 {
+    guest.open_preopened("pre").err().unwrap_or(errno::SUCCESS)
 }
 
 #[test]
 fn every_failure_after_a_file_exists_leaves_nothing_behind() {
-    let _shm = SHM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let setup = P1Setup::new();
+    let _counting = counting();
 
     for backend in [Backend::Memfd, Backend::Shm] {
         for (step, errno, code) in cases(backend) {
@@ -233,15 +158,15 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind() {
                          writable {writable}, async {asynchronous}"
                     );
                     let budget = Budget::new(1 << 20, 16);
-                    let mut guest = setup.guest(asynchronous, ctx(backend, &budget));
+                    let mut guest = p1_guest(asynchronous, ctx(backend, &budget));
                     let baseline = Baseline(leaked(backend));
                     faults::inject(step, errno);
-                    let (got, _) = guest.make(writable);
+                    let (got, _) = make(&mut guest, writable);
                     assert_eq!(got, i32::from(code.errno()), "{what}");
                     let usage = guest.usage();
                     assert_clean(backend, &baseline, &what, usage, &budget);
                     // The same store goes on as if nothing happened.
-                    let (ok, fd) = guest.make(writable);
+                    let (ok, fd) = make(&mut guest, writable);
                     assert_eq!(ok, 0, "{what}: the next from_bytes");
                     let held = Usage {
                         files: 1,
@@ -249,35 +174,35 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind() {
                     };
                     assert_eq!(guest.usage(), held, "{what}");
                     assert_eq!(budget.usage(), held, "{what}");
-                    assert_eq!(guest.call::<i32, i32>("close", fd as i32), 0);
+                    assert_eq!(guest.close(fd), errno::SUCCESS);
                     let usage = guest.usage();
                     assert_clean(backend, &baseline, &what, usage, &budget);
                 }
             }
         }
         // A preopened file: the dup and the table can fail.
-        for (step, errno, code) in [
-            (Step::Dup, Errno::MFILE, ErrorCode::TooManyFiles),
-            (Step::Table, Errno::NOMEM, ErrorCode::TooManyFiles),
-        ] {
+        for (step, errno, code) in preopen_cases() {
             let what = format!("core module, {backend:?}, open_preopened, {step:?}");
             let budget = Budget::new(1 << 20, 16);
-            let mut guest = setup.guest(false, ctx(backend, &budget));
+            let mut guest = p1_guest(false, ctx(backend, &budget));
             let baseline = Baseline(leaked(backend));
             faults::inject(step, errno);
-            let got: i32 = guest.call("pre", ());
+            let got = open_pre(&mut guest);
             assert_eq!(got, i32::from(code.errno()), "{what}");
             let usage = guest.usage();
             assert_clean(backend, &baseline, &what, usage, &budget);
-            assert_eq!(guest.call::<(), i32>("pre", ()), 0, "{what}: the next open");
+            assert_eq!(
+                open_pre(&mut guest),
+                errno::SUCCESS,
+                "{what}: the next open"
+            );
         }
     }
 }
 
 #[test]
 fn every_failure_after_a_file_exists_leaves_nothing_behind_in_components() {
-    use probe::{MemfdError, Probe, Wasi};
-    let _shm = SHM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _counting = counting();
     let to_wit = |code: ErrorCode| -> MemfdError { code.into() };
     for backend in [Backend::Memfd, Backend::Shm] {
         for (step, errno, code) in cases(backend) {
@@ -288,12 +213,12 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind_in_components() {
             let mut guest = Probe::new(Wasi::V0_2_0, ctx(backend, &budget));
             let baseline = Baseline(leaked(backend));
             faults::inject(step, errno);
-            let got = guest.make(b"0123456789", NAME, writable);
+            let got = guest.make(b"0123456789", FILE_NAME, writable);
             assert_eq!(got, Err(to_wit(code)), "{what}");
             let usage = guest.usage();
             assert_clean(backend, &baseline, &what, usage, &budget);
             let h = guest
-                .make(b"0123456789", NAME, writable)
+                .make(b"0123456789", FILE_NAME, writable)
                 .expect("the next from-bytes");
             assert_eq!(guest.read_to_end(h, 0), b"0123456789", "{what}");
             assert_eq!(
@@ -308,10 +233,7 @@ fn every_failure_after_a_file_exists_leaves_nothing_behind_in_components() {
             let usage = guest.usage();
             assert_clean(backend, &baseline, &what, usage, &budget);
         }
-        for (step, errno, code) in [
-            (Step::Dup, Errno::MFILE, ErrorCode::TooManyFiles),
-            (Step::Table, Errno::NOMEM, ErrorCode::TooManyFiles),
-        ] {
+        for (step, errno, code) in preopen_cases() {
             let what = format!("component, {backend:?}, open-preopened, {step:?}");
             let budget = Budget::new(1 << 20, 16);
             let mut guest = Probe::new(Wasi::V0_2_0, ctx(backend, &budget));
@@ -337,12 +259,10 @@ fn open_inodes() -> Vec<(u64, u64)> {
 
 /// A small pool, full: every call below takes a file from it.
 fn full_pool() -> Pool {
-    let pool = Pool::new(PoolConfig {
-        small_files: 2,
-        large_files: 0,
-        ..PoolConfig::default()
-    })
-    .unwrap();
+    let mut config = PoolConfig::default();
+    config.small_files = 2;
+    config.large_files = 0;
+    let pool = Pool::new(config).unwrap();
     wait_until("the pool is full", || pool.ready() == (2, 0));
     pool
 }
@@ -380,7 +300,6 @@ fn pooled_cases() -> Vec<(Step, Errno, ErrorCode)> {
 
 #[test]
 fn every_failure_with_a_pooled_file_closes_it() {
-    let setup = P1Setup::new();
     let pool = full_pool();
     for (step, errno, code) in pooled_cases() {
         for writable in [false, true] {
@@ -391,16 +310,16 @@ fn every_failure_with_a_pooled_file_closes_it() {
                 );
                 let budget = Budget::new(1 << 20, 16);
                 let memfd = ctx_with(Backend::Memfd, &budget, Some(&pool));
-                let mut guest = setup.guest(asynchronous, memfd);
+                let mut guest = p1_guest(asynchronous, memfd);
                 faults::inject(step, errno);
-                let ((got, _), taken) = taking_one(&pool, &what, || guest.make(writable));
+                let ((got, _), taken) = taking_one(&pool, &what, || make(&mut guest, writable));
                 assert_eq!(got, i32::from(code.errno()), "{what}");
                 assert_pooled_clean(&what, taken, guest.usage(), &budget);
                 // The same store goes on; a closed file goes back to the
                 // pool's thread, which closes it.
-                let ((ok, fd), taken) = taking_one(&pool, &what, || guest.make(writable));
+                let ((ok, fd), taken) = taking_one(&pool, &what, || make(&mut guest, writable));
                 assert_eq!(ok, 0, "{what}: the next from_bytes");
-                assert_eq!(guest.call::<i32, i32>("close", fd as i32), 0);
+                assert_eq!(guest.close(fd), errno::SUCCESS);
                 wait_until("the pool's thread closes the released file", || {
                     !open_inodes().contains(&taken)
                 });
@@ -413,7 +332,6 @@ fn every_failure_with_a_pooled_file_closes_it() {
 
 #[test]
 fn every_failure_with_a_pooled_file_closes_it_in_components() {
-    use probe::{MemfdError, Probe, Wasi};
     let pool = full_pool();
     for (step, errno, code) in pooled_cases() {
         for writable in [false, true] {
@@ -423,11 +341,14 @@ fn every_failure_with_a_pooled_file_closes_it_in_components() {
             let memfd = ctx_with(Backend::Memfd, &budget, Some(&pool));
             let mut guest = Probe::new(Wasi::V0_2_0, memfd);
             faults::inject(step, errno);
-            let (got, taken) =
-                taking_one(&pool, &what, || guest.make(b"0123456789", NAME, writable));
+            let (got, taken) = taking_one(&pool, &what, || {
+                guest.make(b"0123456789", FILE_NAME, writable)
+            });
             assert_eq!(got, Err(MemfdError::from(code)), "{what}");
             assert_pooled_clean(&what, taken, guest.usage(), &budget);
-            let (h, taken) = taking_one(&pool, &what, || guest.make(b"0123456789", NAME, writable));
+            let (h, taken) = taking_one(&pool, &what, || {
+                guest.make(b"0123456789", FILE_NAME, writable)
+            });
             let h = h.expect("the next from-bytes");
             assert_eq!(guest.read_to_end(h, 0), b"0123456789", "{what}");
             guest.drop_descriptor(h);
@@ -439,18 +360,6 @@ fn every_failure_with_a_pooled_file_closes_it_in_components() {
         }
     }
 }
-
-/// A core module that makes a file of `len` bytes (from offset 0 of its
-/// 2 MiB memory) and closes it again: `cycle(len) -> errno`.
-const CYCLE_GUEST: &str = r#"(module
-  (import "wasi_memfd" "from_bytes" (func $from_bytes (param i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
-  (memory (export "memory") 32)
-  (func (export "cycle") (param i32) (result i32) (local $e i32)
-    (local.set $e (call $from_bytes (i32.const 0) (local.get 0) (i32.const 0) (i32.const 0)
-      (i32.const 0) (i32.const 16)))
-    (if (local.get $e) (then (return (local.get $e))))
-    (call $fd_close (i32.load (i32.const 16)))))"#;
 
 /// A guest closing big files faster than the pool's thread closes them
 /// (here: the thread is stopped) never holds more than its limits or the
@@ -464,23 +373,21 @@ fn a_pool_backlog_of_closed_files_stays_within_the_limits() {
     let budget = Budget::new(4 * MIB, 1000);
     let mut builder = WasiMemfdCtx::builder();
     builder.max_total_size(3 * MIB).pool(&pool).budget(&budget);
-    let engine = Engine::default();
-    let module = Module::new(&engine, CYCLE_GUEST).unwrap();
-    let mut linker = Linker::new(&engine);
-    crate::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
-    let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
-    let mut store = Store::new(&engine, WasiMemfdP1Ctx::new(wasi, builder.build()));
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let cycle = instance
-        .get_typed_func::<u32, i32>(&mut store, "cycle")
-        .unwrap();
+    let mut guest = Guest::with(&mut builder);
+    guest.grow_to(DATA as usize + MIB as usize);
+    // Makes a file of `MIB` bytes and closes it again.
+    let cycle = |guest: &mut Guest| {
+        let made = guest.make_raw(DATA, MIB as u32, NAME, 0, 0, OUT);
+        assert_eq!(made, errno::SUCCESS);
+        guest.close(guest.u32_at(OUT))
+    };
 
     pool.pause_freeing(true);
     let before = pool.stats();
     for i in 0..64 {
-        assert_eq!(cycle.call(&mut store, MIB as u32).unwrap(), 0, "cycle {i}");
+        assert_eq!(cycle(&mut guest), errno::SUCCESS, "cycle {i}");
         let held = pool.backlog_bytes();
-        let usage = store.data_mut().memfd().usage();
+        let usage = guest.usage();
         assert!(held <= 3 * MIB, "cycle {i}: {held} bytes wait to be closed");
         assert_eq!(usage.bytes, held, "cycle {i}: the backlog is charged");
         assert_eq!(budget.usage().bytes, held, "cycle {i}: and to the budget");
@@ -498,7 +405,7 @@ fn a_pool_backlog_of_closed_files_stays_within_the_limits() {
     wait_until("the thread closes the backlog", || {
         pool.backlog_bytes() == 0
     });
-    assert_eq!(store.data_mut().memfd().usage(), Usage::default());
+    assert_eq!(guest.usage(), Usage::default());
     assert_eq!(budget.usage(), Usage::default());
 }
 
@@ -507,13 +414,13 @@ fn a_pool_backlog_of_closed_files_stays_within_the_limits() {
 /// held for the guest, wherever the last handle is.
 #[test]
 fn a_memory_file_the_host_keeps_stays_charged_until_dropped() {
-    let setup = P1Setup::new();
+    let _counting = counting();
     let budget = Budget::new(1 << 20, 16);
-    let mut guest = setup.guest(false, ctx(Backend::Memfd, &budget));
-    let (errno, fd) = guest.make(false);
-    assert_eq!(errno, 0);
+    let mut guest = p1_guest(false, ctx(Backend::Memfd, &budget));
+    let (made, fd) = make(&mut guest, false);
+    assert_eq!(made, errno::SUCCESS);
     let kept = guest.store.data().memory_file(fd).expect("a memory file");
-    assert_eq!(guest.call::<i32, i32>("close", fd as i32), 0);
+    assert_eq!(guest.close(fd), errno::SUCCESS);
     let held = Usage {
         files: 1,
         bytes: 10,

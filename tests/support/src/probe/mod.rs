@@ -1,14 +1,12 @@
-//! The probe component and a store to run it in, shared by the component
-//! test binaries (`tests/host/component.rs`, `tests/fd_leaks.rs`).
+//! The probe component and a store to run it in: the component harness of
+//! `tests/host/component.rs`, `tests/fd_leaks.rs`, `tests/faults.rs` and the
+//! model's component driver.
 //!
-//! The probe (`tests/guests/component/probe.{wat,wit}`) is a core module
+//! The probe (`probe.wat`, `probe.wit` beside this file) is a core module
 //! whose exports forward to `wasi-memfd:memfd/memfd`, `wasi:filesystem/types`
 //! and `wasi:io/streams` imports, encoded into a component with
 //! wit-component. It holds the descriptors and streams; the tests pass their
 //! handle indices back in and make every assertion in Rust.
-//!
-//! Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -17,16 +15,18 @@ use wasi_memfd::{Usage, WasiMemfdCtx};
 use wasmtime::component::{
     Component, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower, ResourceTable,
 };
-use wasmtime::{Engine, Store};
+use wasmtime::Store;
 use wasmtime_wasi::WasiCtx;
+
+use crate::{engine, repo_root};
 
 pub use wasi_memfd::p2::bindings::ErrorCode as MemfdError;
 pub use wasmtime_wasi::p2::bindings::filesystem::types::{
     DescriptorFlags, DescriptorType, ErrorCode as FsError,
 };
 
-const PROBE_WAT: &str = include_str!("../guests/component/probe.wat");
-const PROBE_WIT: &str = include_str!("../guests/component/probe.wit");
+const PROBE_WAT: &str = include_str!("probe.wat");
+const PROBE_WIT: &str = include_str!("probe.wit");
 
 /// The wasi 0.2 release a probe is built against.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -64,13 +64,20 @@ impl Wasi {
     }
 }
 
-/// wasmtime-wasi's `src/p2/wit/deps` and the wasi version it holds, found
-/// with `cargo metadata` (offline, from the lock file).
+/// wasmtime-wasi's `src/p2/wit/deps` and the wasi version it holds.
+///
+/// Where cargo unpacked wasmtime-wasi is what `cargo metadata` reports
+/// (offline, from the lock file). It runs with `--filter-platform` for the
+/// host: without it cargo resolves every target platform and needs each
+/// one's crates, so it fails on a machine whose cargo cache lacks the
+/// Windows-only ones. Cargo.lock alone would give the version but not the
+/// directory (that would mean guessing cargo's registry layout).
 fn wasmtime_wasi_wit() -> &'static (PathBuf, String) {
     static WIT: OnceLock<(PathBuf, String)> = OnceLock::new();
     WIT.get_or_init(|| {
         let out = std::process::Command::new(env!("CARGO"))
             .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+            .args(["--filter-platform", &host_triple()])
             .arg("--manifest-path")
             .arg(repo_root().join("Cargo.toml"))
             .output()
@@ -104,12 +111,19 @@ fn wasmtime_wasi_wit() -> &'static (PathBuf, String) {
     })
 }
 
-fn repo_root() -> PathBuf {
-    // The test targets are registered by host/Cargo.toml.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf()
+/// The host's target triple, from `$RUSTC -vV` (`rustc` if unset), the
+/// compiler cargo would use.
+fn host_triple() -> String {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .unwrap_or_else(|e| panic!("running {} -vV: {e}", rustc.to_string_lossy()));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .unwrap_or_else(|| panic!("{} -vV names no host", rustc.to_string_lossy()))
+        .to_string()
 }
 
 /// The WIT of the probe's world and everything it uses, at `wasi`'s version.
@@ -163,12 +177,6 @@ pub fn probe_component_bytes(wasi: Wasi) -> Vec<u8> {
         .expect("the probe module matches its world")
         .encode()
         .unwrap_or_else(|e| panic!("encoding the probe component: {e:?}"))
-}
-
-/// One engine for every store of the process.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(Engine::default)
 }
 
 /// The probe, compiled and linked once per wasi version per process.

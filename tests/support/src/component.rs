@@ -1,7 +1,7 @@
-//! A small `wasi:cli/command` component that uses wasi-memfd, built from WAT
-//! and WIT with wit-component, shared by the runner and async-linker tests.
-
-use std::path::Path;
+//! Component encoding: a core module and a world over the project's `wit/`
+//! made into a component with wit-component ([`encode`], also the bench
+//! suite's), and a small `wasi:cli/command` component that uses wasi-memfd,
+//! run by the runner, async-linker and embedding tests.
 
 /// A `wasi:cli/command` component (no adapter: its core module imports only
 /// component functions) whose `run` makes a memory file and returns
@@ -45,9 +45,8 @@ pub fn memfd_command_component_of(len: u32) -> Vec<u8> {
 /// Encodes `core` as a component of `world`, declared in `world_wit` over
 /// the project's `wit/` (which brings `wasi:cli@0.2.0` with it).
 pub fn encode(core: Vec<u8>, world_wit: &str, world: &str) -> Vec<u8> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
     let mut resolve = wit_parser::Resolve::default();
-    resolve.push_dir(&root).unwrap();
+    resolve.push_dir(crate::repo_root().join("wit")).unwrap();
     let pkg = resolve.push_str("world.wit", world_wit).unwrap();
     let world = resolve.select_world(&[pkg], Some(world)).unwrap();
     let mut module = core;

@@ -17,8 +17,8 @@
 
 use wasi_memfd::{ErrorCode, Usage, MAX_NAME_LEN};
 
-use super::probe::FsError;
 use super::{errno, Limits};
+use crate::probe::FsError;
 
 /// One file the guest holds open, as the ledger counts it.
 #[derive(Clone, Debug)]

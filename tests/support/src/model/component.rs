@@ -1,5 +1,5 @@
 //! The component driver: runs [`Op`]s through a real component store (the
-//! probe component of `tests/probe/mod.rs`, linked with wasmtime-wasi and
+//! probe component of `crate::probe`, linked with wasmtime-wasi and
 //! wasi-memfd as the runner links them) and checks every answer against the
 //! model.
 //!
@@ -12,11 +12,11 @@ use std::fmt::Debug;
 
 use wasi_memfd::{Backend, Usage};
 
-use super::probe::{
-    DescriptorFlags, DescriptorType, FsError, MemfdError, Probe, StreamError, Wasi,
-};
 use super::state::{self, ComponentWrite, Model, MAX_READ, PAGE};
 use super::{limits, memfd_ctx, pattern, preopens, FdRef, Op, Outcomes};
+use crate::probe::{
+    DescriptorFlags, DescriptorType, FsError, MemfdError, Probe, StreamError, Wasi,
+};
 
 /// An error's name in the WIT, for [`Outcomes`].
 trait Label {

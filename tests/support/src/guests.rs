@@ -1,0 +1,404 @@
+//! The runner tests' helpers (`tests/runner/`): guests built by
+//! `scripts/guests.sh`, run in the `wasi-memfd` runner, and checks of what
+//! they printed.
+//!
+//! `scripts/toolchains.sh` and `scripts/guests.sh` are the one source of
+//! where each toolchain is and how each guest is built: [`toolchain`] runs
+//! `bash scripts/toolchains.sh --vars` once per process and reads its
+//! `NAME=VALUE` lines, [`guest`] runs `bash scripts/guests.sh NAME` once per
+//! name per process (the script rebuilds only what changed). A missing
+//! toolchain fails the test with the script's message: these tests never
+//! skip.
+//!
+//! The runner under test is the test binary's own
+//! (`env!("CARGO_BIN_EXE_wasi-memfd")`, which only an integration test of
+//! the runner's package can name): it hands it in as a [`Runner`].
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub use crate::repo_root;
+
+/// What `bash scripts/toolchains.sh --vars` printed, once per process.
+fn toolchains() -> &'static HashMap<String, String> {
+    static VARS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    VARS.get_or_init(|| {
+        let out = run_checked(
+            Command::new("bash")
+                .current_dir(repo_root())
+                .args(["scripts/toolchains.sh", "--vars"]),
+            "scripts/toolchains.sh --vars (installs the guest toolchains)",
+        );
+        out.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    })
+}
+
+/// The value `scripts/toolchains.sh` gives `var` (such as `WASI_MEMFD_GO`).
+pub fn toolchain(var: &str) -> &'static str {
+    toolchains()
+        .get(var)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("scripts/toolchains.sh --vars gives no {var}"))
+}
+
+/// `target/guests/NAME.wasm`, built by `bash scripts/guests.sh NAME` the
+/// first time this process asks for it (`--list` names the guests).
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let slot = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name.to_string())
+        .or_default()
+        .clone();
+    slot.get_or_init(|| {
+        // Installs the toolchains once, before any build needs them.
+        toolchains();
+        let out = run_checked(
+            Command::new("bash")
+                .current_dir(repo_root())
+                .args(["scripts/guests.sh", name]),
+            &format!("scripts/guests.sh {name}"),
+        );
+        let wasm = PathBuf::from(out.trim());
+        assert!(wasm.is_file(), "scripts/guests.sh {name} printed {out:?}");
+        wasm
+    })
+    .clone()
+}
+
+/// A `go` command for the host (GOOS and GOARCH unset) with the
+/// environment `scripts/toolchains.sh` exports (caches under `target/go/`,
+/// `-mod=mod`, no toolchain downloads) and Go's telemetry counters under
+/// `target/go/config`.
+pub fn go() -> Command {
+    let mut cmd = Command::new(toolchain("WASI_MEMFD_GO"));
+    for var in ["GOCACHE", "GOPATH", "GOMODCACHE", "GOFLAGS", "GOTOOLCHAIN"] {
+        cmd.env(var, toolchain(var));
+    }
+    cmd.env("CGO_ENABLED", "0")
+        .env("XDG_CONFIG_HOME", repo_root().join("target/go/config"))
+        .env_remove("GOOS")
+        .env_remove("GOARCH")
+        .env_remove("GOROOT");
+    cmd
+}
+
+/// `zig <driver> -target <target>` (driver `cc` or `c++`) with warnings as
+/// errors, `-pedantic`, `guest/c` on the include path and the caches
+/// `scripts/toolchains.sh` names: for compile checks that must fail or make
+/// no guest (the guests themselves are `scripts/guests.sh`'s).
+pub fn zig(driver: &str, target: &str) -> Command {
+    let mut cmd = Command::new(toolchain("WASI_MEMFD_ZIG"));
+    cmd.args([driver, "-target", target])
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .args(["-Wconversion", "-Wsign-conversion", "-Wshadow", "-Wundef"])
+        .arg("-I")
+        .arg(repo_root().join("guest/c"));
+    for var in ["ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR"] {
+        cmd.env(var, toolchain(var));
+    }
+    cmd
+}
+
+/// `target/test-files/<sub>`, created: host files the tests hand guests.
+pub fn out_dir(sub: &str) -> PathBuf {
+    let dir = repo_root().join("target/test-files").join(sub);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// Runs a command; panics with its output unless it succeeds. Returns its
+/// stdout.
+pub fn run_checked(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {cmd:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a guest run produced, with the command line that produced it.
+pub struct Run {
+    pub cmd: String,
+    pub out: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+
+    /// The command, exit status and both outputs, for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.cmd,
+            self.out.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Asserts the run exited with `code`.
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "wrong exit status\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// The `wasi-memfd` binary under test.
+#[derive(Copy, Clone, Debug)]
+pub struct Runner(pub &'static str);
+
+impl AsRef<OsStr> for Runner {
+    fn as_ref(&self) -> &OsStr {
+        self.0.as_ref()
+    }
+}
+
+impl Runner {
+    /// `wasi-memfd run FLAGS... WASM ARGS...`.
+    pub fn run<F, A>(self, flags: F, wasm: &Path, args: A) -> Run
+    where
+        F: IntoIterator,
+        F::Item: AsRef<OsStr>,
+        A: IntoIterator,
+        A::Item: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(self);
+        cmd.arg("run").args(flags).arg(wasm).args(args);
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        Run {
+            cmd: format!("{cmd:?}"),
+            out,
+        }
+    }
+
+    /// Runs a test guest in its `preopen` mode: `text` in the host file
+    /// `out_dir(sub)/greeting.txt`, attached read-only as `greeting`, and
+    /// the guest told to expect `expect` there (not `text`: a check that
+    /// must fail).
+    pub fn run_preopen(self, sub: &str, wasm: &Path, text: &str, expect: &str) -> Run {
+        let preopen = preopen_arg("greeting", &host_file(sub, "greeting.txt", text));
+        self.run(
+            ["--preopen".as_ref(), preopen.as_os_str()],
+            wasm,
+            ["preopen", "greeting", expect],
+        )
+    }
+
+    /// Runs a test guest in its `preopen-writable` mode, which uppercases
+    /// the `--preopen-writable` file `greeting` in place: every check in
+    /// `checks` passes, and the runner wrote the bytes back to the host
+    /// file.
+    pub fn assert_preopen_writable(self, sub: &str, wasm: &Path, text: &str, checks: &[&str]) {
+        let path = host_file(sub, "writable-greeting.txt", text);
+        let preopen = preopen_arg("greeting", &path);
+        let run = self.run(
+            ["--preopen-writable".as_ref(), preopen.as_os_str()],
+            wasm,
+            ["preopen-writable", "greeting", text],
+        );
+        assert_all_checks_pass(&run, checks);
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read writable-greeting.txt"),
+            text.to_uppercase(),
+            "the guest's write did not reach the host file\n{}",
+            run.describe()
+        );
+    }
+
+    /// Runs a test guest in its `limits` mode under `--max-files`,
+    /// `--max-file-size` and `--max-total-size`, passing the guest the same
+    /// numbers (and `extra` arguments after them).
+    pub fn run_limits(
+        self,
+        flags: &[&OsStr],
+        wasm: &Path,
+        (files, file_size, total): (u32, u32, u32),
+        extra: &[&str],
+    ) -> Run {
+        let (files, file_size, total) =
+            (files.to_string(), file_size.to_string(), total.to_string());
+        let mut all: Vec<&OsStr> = flags.to_vec();
+        for (flag, value) in [
+            ("--max-files", &files),
+            ("--max-file-size", &file_size),
+            ("--max-total-size", &total),
+        ] {
+            all.push(flag.as_ref());
+            all.push(value.as_ref());
+        }
+        let args = ["limits", files.as_str(), file_size.as_str(), total.as_str()];
+        self.run(all, wasm, args.iter().chain(extra))
+    }
+
+    /// Runs an example guest on `examples/<name>/<file>` reached through
+    /// `--dir` (as `/data/<file>`) and checks its output against `name`'s
+    /// `expected.txt`.
+    pub fn assert_example_from_dir(self, wasm: &Path, name: &str, file: &str) {
+        let dir = dir_arg(&example(name), "/data");
+        let run = self.run(
+            ["--dir".as_ref(), dir.as_os_str()],
+            wasm,
+            [format!("/data/{file}")],
+        );
+        assert_output(&run, &expected(name));
+    }
+
+    /// The same, with the file attached by the host (`--preopen
+    /// <preopen>=<file>`, the guest told `-preopen <preopen>`).
+    pub fn assert_example_preopened(self, wasm: &Path, name: &str, file: &str, preopen: &str) {
+        let arg = preopen_arg(preopen, &example(name).join(file));
+        let run = self.run(
+            ["--preopen".as_ref(), arg.as_os_str()],
+            wasm,
+            ["-preopen", preopen],
+        );
+        assert_output(&run, &expected(name));
+    }
+}
+
+/// Runner flags for the limits `(files, file_size, total)`, with the same
+/// numbers in the environment variables the guests' limit checks read
+/// (`WASI_MEMFD_TEST_MAX_FILES`, `_MAX_FILE_SIZE`, `_MAX_TOTAL_SIZE`: the
+/// Go package tests and the Rust test guest).
+pub fn limits_with_env((files, file_size, total): (u32, u32, u32)) -> Vec<OsString> {
+    [
+        format!("--max-files={files}"),
+        format!("--max-file-size={file_size}"),
+        format!("--max-total-size={total}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_FILES={files}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_FILE_SIZE={file_size}"),
+        format!("--env=WASI_MEMFD_TEST_MAX_TOTAL_SIZE={total}"),
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect()
+}
+
+/// `NAME=PATH` for `--preopen`.
+pub fn preopen_arg(name: &str, path: &Path) -> OsString {
+    let mut arg = OsString::from(format!("{name}="));
+    arg.push(path);
+    arg
+}
+
+/// `HOST::GUEST` for `--dir`.
+pub fn dir_arg(host: &Path, guest: &str) -> OsString {
+    let mut arg = host.as_os_str().to_owned();
+    arg.push("::");
+    arg.push(guest);
+    arg
+}
+
+/// Checks the output of a guest that prints `ok: CHECK` per passed check,
+/// `FAIL: ...` per failed one and `N passed, M failed` at the end: it exited
+/// 0, printed every check in `expected` and no failure, and counted them.
+pub fn assert_all_checks_pass(run: &Run, expected: &[&str]) {
+    run.assert_code(0);
+    let stdout = run.stdout();
+    assert!(
+        !stdout.contains("FAIL"),
+        "a check failed\n{}",
+        run.describe()
+    );
+    let oks: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok: "))
+        .collect();
+    for want in expected {
+        assert!(
+            oks.contains(want),
+            "check {want:?} was not reported as passed\n{}",
+            run.describe()
+        );
+    }
+    assert_eq!(
+        oks.len(),
+        expected.len(),
+        "unexpected number of passed checks\n{}",
+        run.describe()
+    );
+    let summary = format!("{} passed, 0 failed", expected.len());
+    assert_eq!(
+        stdout.lines().last(),
+        Some(summary.as_str()),
+        "missing summary line\n{}",
+        run.describe()
+    );
+}
+
+/// A host file `out_dir(sub)/name` holding `text`, for `--preopen`. Written
+/// under a temporary name and renamed into place, so tests running beside
+/// each other never see it half-written.
+pub fn host_file(sub: &str, name: &str, text: &str) -> PathBuf {
+    let path = out_dir(sub).join(name);
+    let tmp = out_dir(sub).join(format!("{name}.{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&tmp, text).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+    path
+}
+
+/// A test guest's one failed check reached the runner's exit status: it
+/// exited 1, printed `failure` and counted `0 passed, 1 failed`.
+pub fn assert_one_check_failed(run: &Run, failure: &str) {
+    run.assert_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains(failure) && stdout.lines().last() == Some("0 passed, 1 failed"),
+        "expected {failure:?} and 0 passed, 1 failed\n{}",
+        run.describe()
+    );
+}
+
+/// `examples/<name>` in the repository.
+pub fn example(name: &str) -> PathBuf {
+    repo_root().join("examples").join(name)
+}
+
+/// What `examples/<name>` must print: its `expected.txt`.
+pub fn expected(name: &str) -> String {
+    let path = example(name).join("expected.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Asserts that `run` exited 0 and printed exactly `want`.
+pub fn assert_output(run: &Run, want: &str) {
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout(),
+        want,
+        "output differs from expected.txt\n{}",
+        run.describe()
+    );
+}
