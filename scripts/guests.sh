@@ -50,6 +50,13 @@ build_c-memfd-test() {
         -o "$wasm" tests/guests/c/memfd_test.c
 }
 
+# Memory directories: a plain POSIX program, no wasi_memfd.h.
+inputs_c-memdir-test() { echo tests/guests/c/memdir_test.c; }
+build_c-memdir-test() {
+    "$WASI_MEMFD_ZIG" cc -target wasm32-wasi -O2 -s -Wall -Wextra -Werror \
+        -o "$wasm" tests/guests/c/memdir_test.c
+}
+
 inputs_cxx-memfd-test() { echo tests/guests/c/memfd_test.cpp guest/c; }
 build_cxx-memfd-test() {
     "$WASI_MEMFD_ZIG" c++ -target wasm32-wasi -O2 -s -fno-exceptions "${zig_strict[@]}" \
