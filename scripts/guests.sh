@@ -89,6 +89,10 @@ componentize_py() { # DIR MODULE
 inputs_python-memfd-test() { echo tests/guests/python guest/python wit; }
 build_python-memfd-test() { componentize_py tests/guests/python memfd_test; }
 
+# Memory directories: plain os/open() by path, no wasi_memfd import.
+inputs_python-memdir-test() { echo tests/guests/python guest/python wit; }
+build_python-memdir-test() { componentize_py tests/guests/python memdir_test; }
+
 inputs_python-zip() { echo examples/python-zip guest/python wit; }
 build_python-zip() { componentize_py examples/python-zip app; }
 
