@@ -69,6 +69,16 @@ build_c-file() {
         -o "$wasm" examples/c-file/c-file.c
 }
 
+# Memory-directory examples: unmodified programs, no wasi-memfd header.
+inputs_c-memdir() { echo examples/c-memdir/c-memdir.c; }
+build_c-memdir() {
+    "$WASI_MEMFD_ZIG" cc -target wasm32-wasi -O2 -s -Wall -Wextra -Werror \
+        -o "$wasm" examples/c-memdir/c-memdir.c
+}
+
+inputs_go-memdir() { echo examples/go-memdir/main.go examples/go-memdir/go.mod; }
+build_go-memdir() { go_vet_build examples/go-memdir; }
+
 rust_guest() { # SOURCE: the wasip1 half of guest/rust, then SOURCE against it
     local rlib="$work/libwasi_memfd_guest.rlib"
     "$WASI_MEMFD_RUSTC" --edition 2021 --crate-type rlib --crate-name wasi_memfd_guest \
@@ -95,6 +105,10 @@ build_python-memdir-test() { componentize_py tests/guests/python memdir_test; }
 
 inputs_python-zip() { echo examples/python-zip guest/python wit; }
 build_python-zip() { componentize_py examples/python-zip app; }
+
+# A plain Python component: no wasi_memfd import, files by path.
+inputs_python-memdir() { echo examples/python-memdir/app.py guest/python wit; }
+build_python-memdir() { componentize_py examples/python-memdir app; }
 
 componentize_js() { # SOURCE (relative to the root, which its imports assume)
     node guest/js/componentize.mjs "$1" "$wasm" >/dev/null
