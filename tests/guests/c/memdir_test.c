@@ -734,6 +734,52 @@ static int c_readdir_paging(void) {
     return 1;
 }
 
+static int c_atime_on_read(void) {
+    /* The kernel's relatime: a read moves atime when it is not newer than
+     * mtime (wasmtime-wasi reports what the kernel keeps). */
+    ENSURE_OK(put(P("atime"), "abc", 3));
+    const struct timespec old[2] = {{1000000000, 0}, {1100000000, 0}};
+    ENSURE_OK(utimensat(AT_FDCWD, P("atime"), old, 0));
+    char buf[4];
+    int64_t t0 = now_ns();
+    ENSURE(slurp(P("atime"), buf, sizeof buf) == 3, "read");
+    struct stat st;
+    ENSURE_OK(stat(P("atime"), &st));
+    ENSURE_OK(unlink(P("atime")));
+    ENSURE(ns(st.st_atim) > t0 - 1000000000LL, "atime %lld.%09ld after a read, still the old value",
+           (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec);
+    ENSURE(st.st_mtim.tv_sec == 1100000000, "a read moved mtime");
+    return 1;
+}
+
+static int c_readdir_while_unlinking(void) {
+    /* wasmtime-wasi lists the directory afresh on every fd_readdir and
+     * skips `cookie` entries of that listing, so a readdir()+unlink() pass
+     * over more entries than one 4 KiB readdir buffer holds skips the ones
+     * that moved into the removed entries' places: some are left. */
+    enum { COUNT = 300 };
+    ENSURE_OK(mkdir(P("churn"), 0755));
+    for (int i = 0; i < COUNT; i++)
+        ENSURE_OK(put(P("churn/entry-with-a-rather-long-name-%03d", i), "", 0));
+    DIR *d = opendir(P("churn"));
+    ENSURE(d != NULL, "opendir");
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        ENSURE_OK(unlinkat(dirfd(d), e->d_name, 0));
+        removed++;
+    }
+    ENSURE_OK(closedir(d));
+    int left = count_entries(P("churn"));
+    rm_rf(P("churn"));
+    ENSURE(removed + left == COUNT, "%d removed and %d left of %d", removed, left, COUNT);
+    ENSURE(left > 0 && removed < COUNT, "one pass removed %d of %d, left %d: readdir resumed after the last name, "
+           "not at the cookie's position in the directory as it is now", removed, COUNT, left);
+    return 1;
+}
+
 static int c_unlink_open(void) {
     const char *f = P("unlinked");
     ENSURE_OK(put(f, "still here", 10));
@@ -1133,11 +1179,13 @@ static void basic(void) {
     check("mtime moves after write, ftruncate and O_TRUNC; ctime (birth) stays", c_times_move);
     check("a directory's mtime moves on create, rename and unlink", c_dir_times_move);
     check("futimens/utimensat: exact times, UTIME_OMIT, UTIME_NOW, links", c_set_times_exact);
+    check("atime moves on a read (relatime, atime older than mtime)", c_atime_on_read);
     check("ftruncate grows with zeros and shrinks; EINVAL read-only or negative", c_ftruncate);
     check("fsync/fdatasync, posix_fallocate ENOTSUP, fsync of a directory EBADF", c_sync_fallocate);
     check("mkdir/rmdir: st_nlink 2 + subdirectories, ENOTEMPTY, EEXIST, ENOTDIR", c_dirs_nlink);
     check("opendir/readdir: . and .., d_type, d_ino == st_ino", c_readdir);
     check("readdir over 200 entries: telldir/seekdir/rewinddir", c_readdir_paging);
+    check("readdir while unlinking: cookies are positions in the current listing", c_readdir_while_unlinking);
     check("unlink of an open file: fd still works, nlink 0", c_unlink_open);
     check("rmdir of an open directory: nlink 0, only . and .., no creation", c_rmdir_open);
     check("EISDIR/ENOTDIR/ENOENT, EBADF on directory fds, ENAMETOOLONG", c_type_errors);
