@@ -101,7 +101,6 @@ pub fn run() -> wasmtime::Result<Report> {
         guest_component().map_err(wasmtime::Error::from_anyhow)?,
     )?;
     let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi_memfd::p2::add_to_linker_sync(&mut linker)?;
 
     let state = State {

@@ -22,7 +22,6 @@ fn run_component_async(memfd: WasiMemfdCtx) -> Result<(), ()> {
     let engine = Engine::default();
     let component = Component::new(&engine, memfd_command_component()).unwrap();
     let mut linker = wasmtime::component::Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasi_memfd::p2::add_to_linker_async(&mut linker).unwrap();
     let state = WasiMemfdP2Ctx::new(WasiCtxBuilder::new().build(), memfd);
     let mut store = Store::new(&engine, state);
@@ -170,7 +169,6 @@ fn component_async_from_bytes_yields_between_chunks() {
     let engine = Engine::default();
     let component = Component::new(&engine, memfd_command_component_of(LARGE as u32)).unwrap();
     let mut linker = wasmtime::component::Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasi_memfd::p2::add_to_linker_async(&mut linker).unwrap();
     let state = WasiMemfdP2Ctx::new(WasiCtxBuilder::new().build(), WasiMemfdCtx::default());
     let mut store = Store::new(&engine, state);

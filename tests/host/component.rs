@@ -98,8 +98,7 @@ fn both_backends_round_trip() {
     for backend in BACKENDS {
         let mut p = Probe::new(Wasi::V0_2_0, ctx_on(backend));
         let data = pattern(4096 + 3);
-        // Writable files need seals (see shm_refuses_writable_files).
-        for writable in [false, backend == Backend::Memfd] {
+        for writable in [false, true] {
             let h = p.make(&data, "backend", writable).unwrap();
             assert_eq!(p.stat_size(h), Ok(4099), "{backend:?}");
             assert_eq!(p.get_type(h), Ok(DescriptorType::RegularFile));
@@ -154,10 +153,10 @@ fn a_64_mib_list_round_trips() {
         assert_eq!(bytes, &data[offset..offset + 16], "at {offset}");
         assert!(!eof);
     }
-    // wasmtime-wasi answers a read with at most 64 KiB ...
-    let (bytes, eof) = p.read(h, 1 << 20, 20 << 20).unwrap();
-    assert_eq!(bytes.len(), 64 << 10);
-    assert!(bytes == data[20 << 20..(20 << 20) + (64 << 10)] && !eof);
+    // One read answers at most 1 MiB ...
+    let (bytes, eof) = p.read(h, 2 << 20, 20 << 20).unwrap();
+    assert_eq!(bytes.len(), 1 << 20);
+    assert!(bytes == data[20 << 20..(21 << 20)] && !eof);
     // ... so read the whole file back in a loop of reads.
     let all = p.read_to_end(h, 0);
     assert!(
@@ -499,42 +498,37 @@ fn writable_files_take_writes_in_place() {
     }
 }
 
-/// On the memfd backend a writable file's size is sealed: writes past the
-/// end and set-size to another size are refused (EPERM from the seals:
+/// A writable file keeps its size, on both backends (sealed on memfd;
+/// wasi-memfd serves every call on its descriptors, so on shm too): a write
+/// that straddles the end is short, to the end; one at or past the end, and
+/// set-size to another size, are refused (`file-too-large`,
 /// `not-permitted`), and nothing changes.
 #[test]
-fn memfd_writable_files_keep_their_size() {
-    let mut p = Probe::new(Wasi::V0_2_0, ctx_on(Backend::Memfd));
-    let h = p.make(b"hello", "rw", true).unwrap();
-    assert_eq!(p.write(h, b"!", 5), Err(FsError::NotPermitted));
-    assert_eq!(p.write(h, b"!", 1 << 20), Err(FsError::NotPermitted));
-    // A write that straddles the end is refused whole.
-    assert_eq!(p.write(h, b"xyz", 3), Err(FsError::NotPermitted));
-    for size in [0, 4, 6, 1 << 30] {
-        assert_eq!(p.set_size(h, size), Err(FsError::NotPermitted), "to {size}");
+fn writable_files_keep_their_size() {
+    for backend in BACKENDS {
+        let mut p = Probe::new(Wasi::V0_2_0, ctx_on(backend));
+        let h = p.make(b"hello", "rw", true).unwrap();
+        assert_eq!(p.write(h, b"!", 5), Err(FsError::FileTooLarge), "{backend:?}");
+        assert_eq!(p.write(h, b"!", 1 << 20), Err(FsError::FileTooLarge));
+        assert_eq!(p.write(h, b"xyz", 3), Ok(2), "{backend:?}: short, to the end");
+        for size in [0, 4, 6, 1 << 30] {
+            assert_eq!(p.set_size(h, size), Err(FsError::NotPermitted), "to {size}");
+        }
+        // Setting the size it already has changes nothing and is allowed.
+        assert_eq!(p.set_size(h, 5), Ok(()));
+        assert_eq!(p.stat_size(h), Ok(5));
+        assert_eq!(p.read(h, 100, 0), Ok((b"helxy".to_vec(), false)));
+        assert_eq!(p.usage(), usage(1, 5));
     }
-    // Setting the size it already has changes nothing and is allowed.
-    assert_eq!(p.set_size(h, 5), Ok(()));
-    assert_eq!(p.stat_size(h), Ok(5));
-    assert_eq!(p.read(h, 100, 0), Ok((b"hello".to_vec(), false)));
-    assert_eq!(p.usage(), usage(1, 5));
 }
 
-/// On the shm backend nothing in the kernel fixes a writable file's size
-/// (shared memory has no seals; see host/src/memfd.rs), and wasmtime-wasi's
-/// descriptors would let a guest grow it, uncharged: the component layer
-/// refuses writable files there, from `from-bytes` and from a writable
-/// preopen alike, before anything is made or charged. Read-only files work.
+/// Read-only files refuse every change, on both backends.
 #[test]
-fn shm_refuses_writable_files() {
+fn read_only_files_refuse_changes() {
     let mut builder = WasiMemfdCtx::builder();
     builder.backend(Backend::Shm);
-    builder.preopen_bytes("rw", b"........", true).unwrap();
     builder.preopen_bytes("ro", b"read only", false).unwrap();
     let mut p = Probe::new(Wasi::V0_2_0, builder.build());
-    assert_eq!(p.make(b"hello", "rw", true), Err(MemfdError::Unsupported));
-    assert_eq!(p.open_preopened("rw"), Err(MemfdError::Unsupported));
-    assert_eq!(p.usage(), Usage::default());
     let h = p.make(b"hello", "ro", false).unwrap();
     assert_eq!(p.write(h, b"!", 5), Err(FsError::NotPermitted));
     assert_eq!(p.set_size(h, 1 << 20), Err(FsError::NotPermitted));
@@ -572,11 +566,6 @@ fn preopened_files_open_as_often_as_asked() {
         assert_eq!(p.read_stream_to_end(s, 2), b"only");
         p.drop_stream(s);
 
-        if backend == Backend::Shm {
-            // Writable files need seals (see shm_refuses_writable_files).
-            assert_eq!(p.open_preopened("rw"), Err(MemfdError::Unsupported));
-            continue;
-        }
         // A writable preopen is shared by every descriptor and the host.
         let w1 = p.open_preopened("rw").unwrap();
         let w2 = p.open_preopened("rw").unwrap();
@@ -603,7 +592,7 @@ fn preopened_files_open_as_often_as_asked() {
     }
 }
 
-/// A writable preopen on memfd keeps its size, as from-bytes files do.
+/// A writable preopen keeps its size, as from-bytes files do.
 #[test]
 fn memfd_writable_preopens_keep_their_size() {
     let mut builder = WasiMemfdCtx::builder();
@@ -611,7 +600,7 @@ fn memfd_writable_preopens_keep_their_size() {
     builder.preopen_bytes("out", b"1234", true).unwrap();
     let mut p = Probe::new(Wasi::V0_2_0, builder.build());
     let h = p.open_preopened("out").unwrap();
-    assert_eq!(p.write(h, b"5", 4), Err(FsError::NotPermitted));
+    assert_eq!(p.write(h, b"5", 4), Err(FsError::FileTooLarge));
     assert_eq!(p.set_size(h, 0), Err(FsError::NotPermitted));
     assert_eq!(p.ctx().read_preopened("out").unwrap(), b"1234");
 }

@@ -39,8 +39,9 @@ pub(crate) struct FileDesc {
     /// `from-bytes` or preopened file is not (`not-permitted`, as
     /// wasmtime-wasi answers a read-only preopen's files).
     pub(crate) permitted: bool,
-    /// A preopened file's handle takes a slot of its own.
-    pub(crate) _slot: Option<Charge>,
+    /// A preopened file's handle takes a slot of its own, which its
+    /// streams share (a stream still reading keeps it).
+    pub(crate) slot: Option<Arc<Charge>>,
 }
 
 /// A descriptor on a directory of a memory directory.
@@ -281,6 +282,7 @@ impl MemDescriptor {
             .min(streams::CHUNK);
         let mut buf = vec![0; want];
         let n = streams::read_at(&fd, &mut buf, offset)?;
+        f.file.accessed();
         buf.truncate(n);
         Ok((buf, n == 0))
     }
@@ -329,6 +331,7 @@ impl MemDescriptor {
             f.file.clone(),
             offset,
             f.access.read,
+            f.slot.clone(),
         )))
     }
 
@@ -338,11 +341,12 @@ impl MemDescriptor {
         if !f.permitted {
             return Err(t::ErrorCode::NotPermitted.into());
         }
-        let file = f.file.clone();
-        Ok(match offset {
-            Some(offset) => Box::new(MemOutput::at(file, offset, f.access.write)),
-            None => Box::new(MemOutput::append(file, f.access.write)),
-        })
+        Ok(Box::new(MemOutput::new(
+            f.file.clone(),
+            offset,
+            f.access.write,
+            f.slot.clone(),
+        )))
     }
 
     // ---- directories ----
@@ -385,7 +389,7 @@ impl MemDescriptor {
                 file,
                 access,
                 permitted: true,
-                _slot: None,
+                slot: None,
             }),
         })
     }

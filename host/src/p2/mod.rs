@@ -273,7 +273,7 @@ pub(crate) fn push_file(
             write: writable,
         },
         permitted: writable,
-        _slot: slot,
+        slot: slot.map(Arc::new),
     });
     faults::check(Step::Table)
         .map_err(|_| ErrorCode::TooManyFiles)

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 use crate::error::FsError;
+use crate::limits::Charge;
 use crate::memfile::MemFile;
 
 /// Most bytes one stream read returns or one write takes.
@@ -25,14 +26,26 @@ pub(crate) struct MemInput {
     /// Whether its descriptor was opened for reading (else every read
     /// fails: `bad-descriptor`, as `pread` on a write-only fd).
     readable: bool,
+    /// The slot of a preopened file's descriptor, held while reading.
+    _slot: Option<Arc<Charge>>,
+    /// Closed for good: a read returned nothing (at the end, or of 0
+    /// bytes) or failed, as wasmtime-wasi's file streams close.
+    closed: bool,
 }
 
 impl MemInput {
-    pub(crate) fn new(file: Arc<MemFile>, pos: u64, readable: bool) -> Self {
+    pub(crate) fn new(
+        file: Arc<MemFile>,
+        pos: u64,
+        readable: bool,
+        slot: Option<Arc<Charge>>,
+    ) -> Self {
         MemInput {
             file,
             pos,
             readable,
+            _slot: slot,
+            closed: false,
         }
     }
 }
@@ -47,22 +60,39 @@ impl Pollable for MemInput {
     async fn ready(&mut self) {}
 }
 
+impl MemInput {
+    /// One read of at most a chunk at the stream's position.
+    fn read_chunk(&mut self, size: usize) -> Result<Bytes, FsError> {
+        if !self.readable {
+            return Err(FsError::Badf);
+        }
+        let file = self.file.fd()?;
+        let mut buf = vec![0u8; size.min(CHUNK)];
+        let n = read_at(&file, &mut buf, self.pos)?;
+        buf.truncate(n);
+        self.pos += n as u64;
+        self.file.accessed();
+        Ok(Bytes::from(buf))
+    }
+}
+
 #[wasmtime_wasi::async_trait]
 impl InputStream for MemInput {
     fn read(&mut self, size: usize) -> StreamResult<Bytes> {
-        if !self.readable {
-            return Err(failed(FsError::Badf));
-        }
-        let file = self.file.fd().map_err(failed)?;
-        let want = size.min(CHUNK);
-        let mut buf = vec![0u8; want];
-        let n = read_at(&file, &mut buf, self.pos).map_err(failed)?;
-        if n == 0 && want > 0 {
+        if self.closed {
             return Err(StreamError::Closed);
         }
-        buf.truncate(n);
-        self.pos += n as u64;
-        Ok(Bytes::from(buf))
+        match self.read_chunk(size) {
+            Ok(buf) if !buf.is_empty() => Ok(buf),
+            Ok(_) => {
+                self.closed = true;
+                Err(StreamError::Closed)
+            }
+            Err(e) => {
+                self.closed = true;
+                Err(failed(e))
+            }
+        }
     }
 
     fn skip(&mut self, size: usize) -> StreamResult<usize> {
@@ -79,8 +109,13 @@ impl InputStream for MemInput {
     }
 }
 
-/// Reads into `buf` at `offset` until it is full or the file ends.
+/// Reads into `buf` at `offset` until it is full or the file ends. An
+/// offset or end past `i64::MAX` is `EINVAL` whatever the length, as the
+/// kernel's range check answers a `pread`.
 pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> Result<usize, FsError> {
+    if u128::from(offset) + buf.len() as u128 > i64::MAX as u128 {
+        return Err(FsError::Inval);
+    }
     #[cfg(unix)]
     {
         let mut done = 0;
@@ -115,22 +150,23 @@ pub(crate) struct MemOutput {
     /// Whether its descriptor was opened for writing (else every write
     /// fails: `bad-descriptor`, as `pwrite` on a read-only fd).
     writable: bool,
+    /// The slot of a preopened file's descriptor, held while writing.
+    _slot: Option<Arc<Charge>>,
 }
 
 impl MemOutput {
-    pub(crate) fn at(file: Arc<MemFile>, pos: u64, writable: bool) -> Self {
+    /// A stream writing from `pos` on (`None`: at the end, each write).
+    pub(crate) fn new(
+        file: Arc<MemFile>,
+        pos: Option<u64>,
+        writable: bool,
+        slot: Option<Arc<Charge>>,
+    ) -> Self {
         MemOutput {
             file,
-            pos: Some(pos),
+            pos,
             writable,
-        }
-    }
-
-    pub(crate) fn append(file: Arc<MemFile>, writable: bool) -> Self {
-        MemOutput {
-            file,
-            pos: None,
-            writable,
+            _slot: slot,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Debug;
 
 use wasi_memfd::{Backend, Usage};
 
-use super::state::{self, ComponentWrite, Model, MAX_READ, PAGE};
+use super::state::{self, ComponentWrite, Model, MAX_READ};
 use super::{limits, memfd_ctx, pattern, preopens, FdRef, Op, Outcomes};
 use crate::probe::{
     DescriptorFlags, DescriptorType, FsError, MemfdError, Probe, StreamError, Wasi,
@@ -208,30 +208,13 @@ impl Driver {
                 let data = pattern(len.get(), seed);
                 let got = self.probe.write(d.handle, &data, offset);
                 let writable = self.model.writable(d.entry);
-                let written = match state::component_write(writable, size, offset, len.get()) {
-                    ComponentWrite::Exact(want) => {
-                        self.check("write", &got, &want);
-                        want.unwrap_or(0)
-                    }
-                    ComponentWrite::Straddles { fits } => match got {
-                        Err(FsError::NotPermitted) => {
-                            self.seen
-                                .insert("component write across the end refused".into());
-                            0
-                        }
-                        Ok(n) if n > 0 && n <= fits && (offset + n) % PAGE == 0 => {
-                            self.seen
-                                .insert("component write across the end short".into());
-                            n
-                        }
-                        other => panic!(
-                            "a write across the end answered {other:?} \
-                             (want not-permitted or a short count to a page \
-                             boundary, at most {fits}): {}",
-                            self.at
-                        ),
-                    },
-                };
+                let ComponentWrite::Exact(want) =
+                    state::component_write(writable, size, offset, len.get());
+                self.check("write", &got, &want);
+                if matches!(want, Ok(n) if n > 0 && n < len.get()) {
+                    self.seen.insert("component write across the end short".into());
+                }
+                let written = want.unwrap_or(0);
                 self.model
                     .overwrite(d.entry, offset, &data[..written as usize]);
             }

@@ -36,13 +36,19 @@ struct Fd {
 struct Fds {
     open: BTreeMap<u32, Fd>,
     free: BTreeSet<u32>,
+    /// A number the guest renumbered stdin onto: taken, but not a memory
+    /// file (the model sends no op to it).
+    stdin_at: Option<u32>,
 }
 
 impl Fds {
     fn insert(&mut self, fd: Fd) -> u32 {
         let n = match self.free.pop_first() {
             Some(n) => n,
-            None => self.open.keys().next_back().map_or(FIRST_FD, |&n| n + 1),
+            None => {
+                let last = self.open.keys().next_back().copied().max(self.stdin_at);
+                last.map_or(FIRST_FD, |n| n + 1)
+            }
         };
         self.open.insert(n, fd);
         n
@@ -317,17 +323,28 @@ impl Driver {
                     return;
                 }
                 let got = result(self.g.renumber(from, to), || ());
-                // Both must be open memory-file fds; `to`'s file is closed.
-                let both = self.fds.open.contains_key(&from) && self.fds.open.contains_key(&to);
-                let want = if !both {
-                    Err(errno::BADF)
-                } else {
+                let (from_open, to_open) = (
+                    self.fds.open.contains_key(&from),
+                    self.fds.open.contains_key(&to),
+                );
+                let want = if from == 0 && to_open && self.fds.stdin_at.is_none() {
+                    // stdin onto a memory fd: the memory file is closed and
+                    // the number is stdin's now (stdin's own is closed).
+                    let closed = self.fds.open.remove(&to).unwrap();
+                    self.model.release(closed.entry);
+                    self.fds.stdin_at = Some(to);
+                    Ok(())
+                } else if from_open && to_open {
                     if from != to {
                         let moved = self.fds.remove(from).unwrap();
                         let closed = self.fds.open.insert(to, moved).unwrap();
                         self.model.release(closed.entry);
                     }
                     Ok(())
+                } else {
+                    // Across to wasmtime-wasi's table without a memory
+                    // directory to keep the number, or a closed fd.
+                    Err(errno::BADF)
                 };
                 self.check("fd_renumber", &got, &want);
             }

@@ -291,14 +291,14 @@ impl Whence {
 }
 
 // ---------------------------------------------------------------------------
-// Components: wasmtime-wasi 48's `wasi:filesystem` on a memory file (sealed
-// memfd backend), as tests/host/component.rs pins it down.
+// Components: wasi-memfd's `wasi:filesystem` on a memory file, as
+// tests/host/component.rs pins it down.
 
-/// Most bytes one `read` or stream read returns (wasmtime-wasi's
-/// `MAX_READ_SIZE_ALLOC`).
-pub const MAX_READ: u64 = 64 * 1024;
+/// Most bytes one `read` or stream read returns (wasi-memfd's stream
+/// chunk).
+pub const MAX_READ: u64 = 1 << 20;
 
-/// `descriptor.read(len, offset)`: one `pread` of at most 64 KiB; `eof` is
+/// `descriptor.read(len, offset)`: one `pread` of at most 1 MiB; `eof` is
 /// set exactly when it returned nothing (so a read of 0 bytes is `eof`).
 pub fn component_read(data: &[u8], len: u64, offset: u64) -> Result<(Vec<u8>, bool), FsError> {
     let count = len.min(MAX_READ);
@@ -319,57 +319,38 @@ pub fn slice_at(data: &[u8], offset: u64, count: u64) -> Vec<u8> {
     data[offset as usize..(offset + count).min(size) as usize].to_vec()
 }
 
-/// What `descriptor.write(data, offset)` may answer on a memfd.
+/// What `descriptor.write(data, offset)` answers on a memory file.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ComponentWrite {
     /// Exactly this.
     Exact(Result<u64, FsError>),
-    /// A write that starts inside the file and runs past its end: the kernel
-    /// writes page by page and refuses the page that would grow the sealed
-    /// file, so the answer is `not-permitted` (nothing written) or a short
-    /// count that ends on a page boundary, at most `fits` bytes.
-    Straddles { fits: u64 },
 }
 
-/// The page size the kernel's page-by-page writes align to (x86-64, and the
-/// smallest on any Linux).
-pub const PAGE: u64 = 4096;
-
-/// `descriptor.write` of `len` bytes at `offset`: wasmtime-wasi refuses a
-/// read-only descriptor itself (`not-permitted`); otherwise one `pwrite`,
-/// which the seals refuse (`EPERM`: `not-permitted`) where it would grow the
-/// file.
+/// `descriptor.write` of `len` bytes at `offset`: a read-only descriptor
+/// is refused (`not-permitted`); a writable file keeps its size, so the
+/// bytes that fit before its end are written (`file-too-large` once none
+/// fit), as WASIp1's `fd_pwrite` does.
 pub fn component_write(writable: bool, size: u64, offset: u64, len: u64) -> ComponentWrite {
     use ComponentWrite::*;
     if !writable {
         return Exact(Err(FsError::NotPermitted));
     }
-    if !kernel_range_ok(offset, len) {
-        return Exact(Err(FsError::Invalid));
-    }
     if len == 0 {
         return Exact(Ok(0));
     }
-    if offset + len <= size {
-        Exact(Ok(len))
-    } else if offset >= size {
-        Exact(Err(FsError::NotPermitted))
+    let fits = size.saturating_sub(offset).min(len);
+    if fits == 0 {
+        Exact(Err(FsError::FileTooLarge))
     } else {
-        Straddles {
-            fits: size - offset,
-        }
+        Exact(Ok(fits))
     }
 }
 
-/// `descriptor.set-size`: wasmtime-wasi refuses read-only descriptors
-/// (`not-permitted`); `std`'s `set_len` refuses a size beyond `i64::MAX`
-/// (`invalid`); the seals allow only the current size.
+/// `descriptor.set-size`: a read-only descriptor is refused
+/// (`not-permitted`); a writable file keeps its size, so only its own size
+/// is allowed (`not-permitted` for any other, as the seals answer).
 pub fn component_set_size(writable: bool, size: u64, new: u64) -> Result<(), FsError> {
-    if !writable {
-        Err(FsError::NotPermitted)
-    } else if new > i64::MAX as u64 {
-        Err(FsError::Invalid)
-    } else if new == size {
+    if writable && new == size {
         Ok(())
     } else {
         Err(FsError::NotPermitted)

@@ -186,8 +186,7 @@ fn instance_pre(wasi: Wasi) -> &'static InstancePre<State> {
         let component =
             Component::new(engine(), probe_component_bytes(wasi)).expect("compiling the probe");
         let mut linker = Linker::new(engine());
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("linking wasmtime-wasi");
-        wasi_memfd::p2::add_to_linker_sync(&mut linker).expect("linking wasi-memfd");
+        wasi_memfd::p2::add_to_linker_sync(&mut linker).expect("linking WASI with wasi-memfd");
         linker
             .instantiate_pre(&component)
             .expect("the linker satisfies every import of the probe")
