@@ -315,6 +315,18 @@ impl MemFile {
         }
     }
 
+    /// Notes a read, as Linux's `relatime` does: the access time moves to
+    /// now if it was not after the last modification, or is a day old.
+    pub(crate) fn accessed(&self) {
+        const DAY: u64 = 24 * 60 * 60 * 1_000_000_000;
+        let mut state = self.lock();
+        let t = now();
+        let times = &mut state.times;
+        if times.atime <= times.mtime || t.saturating_sub(times.atime) >= DAY {
+            times.atime = t;
+        }
+    }
+
     /// Sets the size (`ftruncate`): a growable file grows (charged first)
     /// or shrinks; a fixed-size one accepts only its own size (as a sealed
     /// memfd does); a read-only one nothing (`EPERM`).

@@ -67,6 +67,11 @@ impl DirRef {
     pub(crate) fn len(&self) -> usize {
         self.dir.len()
     }
+
+    /// Changes with every entry added or removed.
+    pub(crate) fn generation(&self) -> u64 {
+        self.dir.generation()
+    }
 }
 
 /// The first contents of a memory directory, described by the host: files

@@ -114,6 +114,9 @@ pub(crate) struct DirInner {
     pub(crate) times: Times,
     /// Subdirectories, for the link count (2 + subdirectories).
     subdirs: u64,
+    /// Bumped by every change of the entries: a listing resumed at a
+    /// cookie may skip ahead by name only while it is unchanged.
+    generation: u64,
 }
 
 impl Dir {
@@ -127,6 +130,7 @@ impl Dir {
                 removed: false,
                 times: Times::now(),
                 subdirs: 0,
+                generation: 0,
             }),
             _charge: charge,
         })
@@ -179,6 +183,7 @@ impl Dir {
         }
         inner.entries.insert(name.to_owned(), node);
         inner.times.mtime = now();
+        inner.generation += 1;
         Ok(())
     }
 
@@ -190,6 +195,7 @@ impl Dir {
             inner.subdirs -= 1;
         }
         inner.times.mtime = now();
+        inner.generation += 1;
         Some(node)
     }
 
@@ -230,6 +236,11 @@ impl Dir {
     /// The number of entries.
     pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
+    }
+
+    /// The entries' generation (see `DirInner::generation`).
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().generation
     }
 }
 

@@ -71,9 +71,10 @@ pub(crate) struct DirFd {
     /// The guest path, for a preopen.
     pub(crate) preopen: Option<String>,
     /// Where the last `fd_readdir` stopped: the cookie that resumes after
-    /// the entry named, so paging through a large directory costs one
+    /// the entry named, while the directory's entries are as they were
+    /// (their generation), so paging through a large directory costs one
     /// lookup a call, not a walk from the start.
-    pub(crate) resume: Option<(u64, String)>,
+    pub(crate) resume: Option<(u64, String, u64)>,
 }
 
 /// An fd wasi-memfd serves.

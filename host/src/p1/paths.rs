@@ -148,6 +148,9 @@ impl WasiMemfdP1Ctx {
     /// name; cookies are positions. When the buffer fills, the part of the
     /// last record that fits is written and the call returns `buf_len`, as
     /// wasmtime-wasi does (a guest reads "maybe more" from a full buffer).
+    /// A cookie is a position in the listing as it is at the call, as
+    /// wasmtime-wasi's (which lists anew each call): entries added or
+    /// removed meanwhile shift what a cookie finds.
     pub(super) fn mem_readdir(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -172,8 +175,9 @@ impl WasiMemfdP1Ctx {
         if records.len() < max {
             // Entry `i` (from 0) is at position `i + 2`.
             let skip = cookie.saturating_sub(2);
+            let generation = d.dir.generation();
             let entries = match &d.resume {
-                Some((at, name)) if *at == cookie && cookie >= 2 => {
+                Some((at, name, g)) if *at == cookie && cookie >= 2 && *g == generation => {
                     d.dir.entries(Some(name), max - records.len())
                 }
                 _ if skip > d.dir.len() as u64 => Vec::new(),
@@ -210,7 +214,7 @@ impl WasiMemfdP1Ctx {
         }
         if let Some((next, name)) = last_whole {
             if next >= 3 {
-                d.resume = Some((next, name));
+                d.resume = Some((next, name, d.dir.generation()));
             }
         }
         Ok(used)

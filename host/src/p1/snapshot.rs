@@ -554,6 +554,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                 }
                 let file = f.file.fd().map_err(fs_err)?;
                 let n = read_into(mem, &file, iovs, f.pos)?;
+                f.file.accessed();
                 f.pos += u64::from(n);
                 Ok(n)
             }
@@ -578,7 +579,9 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                     return err(Errno::Badf);
                 }
                 let file = f.file.fd().map_err(fs_err)?;
-                read_into(mem, &file, iovs, offset)
+                let n = read_into(mem, &file, iovs, offset)?;
+                f.file.accessed();
+                Ok(n)
             }
         )
     }
