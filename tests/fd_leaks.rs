@@ -92,8 +92,10 @@ fn every_descriptor_is_closed() {
         for backend in [Backend::Memfd, Backend::Shm] {
             let p = busy_store(wasi, backend);
             let during = open_fds();
+            // One descriptor per from-bytes file; descriptors on a
+            // preopened file, and streams, share their file's.
             assert!(
-                during >= before + FILES + 10,
+                during >= before + FILES,
                 "{wasi:?} {backend:?}: {during} open while busy, {before} before"
             );
             drop(p);

@@ -29,8 +29,6 @@ pub enum Step {
     ReopenReadOnly,
     /// Unlinking a shared-memory object's name.
     Unlink,
-    /// Duplicating a preopened file's descriptor for the guest.
-    Dup,
     /// Putting the new file in the guest's table (component resource table
     /// or core-module fd table).
     Table,
