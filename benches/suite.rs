@@ -488,7 +488,6 @@ impl ComponentMake {
     fn new(engine: &Engine, max: usize, pool: Option<&Pool>) -> Self {
         let component = wasmtime::component::Component::new(engine, component_bytes()).unwrap();
         let mut linker = wasmtime::component::Linker::<WasiMemfdP2Ctx>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
         wasi_memfd::p2::add_to_linker_sync(&mut linker).unwrap();
         let ctx = WasiMemfdP2Ctx::new(WasiCtxBuilder::new().build(), memfd_ctx(max, pool));
         let mut store = Store::new(engine, ctx);
@@ -576,6 +575,152 @@ impl Bench for NativePread {
             }
             black_box(self.buf.bytes());
         }
+    }
+}
+
+/// The memory-directory workloads, one WASIp1 guest for both directories
+/// (a memory directory, and a tmpfs `--dir` through wasmtime-wasi), in the
+/// directory preopened as fd 3; each export does `n` operations and
+/// returns an errno (or 0):
+/// - `small(len, n)`: create `s` (`O_CREAT | O_TRUNC`), write `len` bytes,
+///   close it, unlink it;
+/// - `big(len, n)`: create `b`, write `len` bytes (`fd_write` until all are
+///   written), read them all back from offset 0 (`fd_pread` until all are
+///   read), close it, unlink it;
+/// - `pages(count, n)`: in the file `p` (opened once by `prepare_pages`,
+///   4 MiB), `count` writes of a 4 KiB page at offsets spread over the file
+///   (`fd_pwrite`), with an `fd_datasync` after every eighth, as a
+///   database's journal and pages do.
+const MEMDIR_GUEST: &str = r#"
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pwrite" (func $pwrite (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pread" (func $pread (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_datasync" (func $datasync (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+  (data (i32.const 48) "s")
+  (data (i32.const 52) "b")
+  (data (i32.const 56) "p")
+  (global $pages (mut i32) (i32.const -1))
+  ;; open(name at $name, CREAT|TRUNC, rights READ|WRITE) -> fd at 0
+  (func $create (param $name i32) (result i32)
+    (call $open (i32.const 3) (i32.const 0) (local.get $name) (i32.const 1)
+      (i32.const 9) (i64.const 66) (i64.const 0) (i32.const 0) (i32.const 0)))
+  (func $write_all (param $fd i32) (param $len i32) (result i32) (local $e i32) (local $done i32)
+    (block $out (loop $more
+      (br_if $out (i32.ge_u (local.get $done) (local.get $len)))
+      (i32.store (i32.const 16) (i32.add (i32.const 65536) (local.get $done)))
+      (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
+      (local.set $e (call $write (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 8)))
+      (br_if $out (local.get $e))
+      (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
+      (br $more)))
+    (local.get $e))
+  (func (export "small") (param $len i32) (param $n i32) (result i32) (local $e i32) (local $fd i32)
+    (block $out (loop $next
+      (br_if $out (i32.eqz (local.get $n)))
+      (local.set $e (call $create (i32.const 48)))
+      (br_if $out (local.get $e))
+      (local.set $fd (i32.load (i32.const 0)))
+      (local.set $e (call $write_all (local.get $fd) (local.get $len)))
+      (br_if $out (local.get $e))
+      (local.set $e (call $close (local.get $fd)))
+      (br_if $out (local.get $e))
+      (local.set $e (call $unlink (i32.const 3) (i32.const 48) (i32.const 1)))
+      (br_if $out (local.get $e))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
+  (func (export "big") (param $len i32) (param $n i32) (result i32)
+    (local $e i32) (local $fd i32) (local $done i32)
+    (block $out (loop $next
+      (br_if $out (i32.eqz (local.get $n)))
+      (local.set $e (call $create (i32.const 52)))
+      (br_if $out (local.get $e))
+      (local.set $fd (i32.load (i32.const 0)))
+      (local.set $e (call $write_all (local.get $fd) (local.get $len)))
+      (br_if $out (local.get $e))
+      (local.set $done (i32.const 0))
+      (block $all (loop $more
+        (br_if $all (i32.ge_u (local.get $done) (local.get $len)))
+        (i32.store (i32.const 16)
+          (i32.add (i32.add (i32.const 65536) (local.get $len)) (local.get $done)))
+        (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
+        (local.set $e (call $pread (local.get $fd) (i32.const 16) (i32.const 1)
+          (i64.extend_i32_u (local.get $done)) (i32.const 8)))
+        (br_if $out (local.get $e))
+        (if (i32.eqz (i32.load (i32.const 8))) (then (local.set $e (i32.const 1000)) (br $out)))
+        (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
+        (br $more)))
+      (local.set $e (call $close (local.get $fd)))
+      (br_if $out (local.get $e))
+      (local.set $e (call $unlink (i32.const 3) (i32.const 52) (i32.const 1)))
+      (br_if $out (local.get $e))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
+  (func (export "prepare_pages") (result i32) (local $e i32)
+    (local.set $e (call $create (i32.const 56)))
+    (if (local.get $e) (then (return (local.get $e))))
+    (global.set $pages (i32.load (i32.const 0)))
+    (call $write_all (global.get $pages) (i32.const 4194304)))
+  (func (export "pages") (param $count i32) (param $n i32) (result i32)
+    (local $e i32) (local $i i32) (local $at i64)
+    (block $out (loop $next
+      (br_if $out (i32.eqz (local.get $n)))
+      (local.set $i (i32.const 0))
+      (block $done (loop $page
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        ;; page (i * 389) mod 1024, 4 KiB each: spread over the 4 MiB file
+        (local.set $at (i64.shl (i64.extend_i32_u
+          (i32.rem_u (i32.mul (local.get $i) (i32.const 389)) (i32.const 1024))) (i64.const 12)))
+        (i32.store (i32.const 16) (i32.const 65536))
+        (i32.store (i32.const 20) (i32.const 4096))
+        (local.set $e (call $pwrite (global.get $pages) (i32.const 16) (i32.const 1)
+          (local.get $at) (i32.const 8)))
+        (br_if $out (local.get $e))
+        (if (i32.eqz (i32.and (local.get $i) (i32.const 7)))
+          (then
+            (local.set $e (call $datasync (global.get $pages)))
+            (br_if $out (local.get $e))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $page)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
+"#;
+
+/// Pages each `pages` operation writes.
+const PAGES_PER_OP: i32 = 64;
+
+/// One memory-directory workload through a guest: `func(len, n)`.
+struct DirWork<T: 'static> {
+    core: Core<T>,
+    func: &'static str,
+}
+
+impl<T: Send + 'static> Bench for DirWork<T> {
+    fn prepare(&mut self, len: usize) {
+        self.core.prepare(len);
+        if self.func == "pages" {
+            let errno = self.core.call::<(), i32>("prepare_pages", ());
+            assert_eq!(errno, 0, "prepare_pages");
+        }
+    }
+    fn run(&mut self, len: usize, n: u32) {
+        let arg = if self.func == "pages" {
+            PAGES_PER_OP
+        } else {
+            len as i32
+        };
+        let errno = self
+            .core
+            .call::<(i32, i32), i32>(self.func, (arg, n as i32));
+        assert_eq!(errno, 0, "{}({len}, {n})", self.func);
     }
 }
 
@@ -818,6 +963,16 @@ const READ_TMPFS: &str =
     "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, blocking on the calling thread: fastest)";
 const READ_TMPFS_HOP: &str =
     "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, default setting: a blocking-thread hop)";
+
+const DIR_MEM_SMALL: &str = "memory directory (--mem-dir): create, write 64 B, close, unlink";
+const DIR_TMPFS_SMALL: &str =
+    "tmpfs --dir, wasmtime-wasi fastest setting: create, write 64 B, close, unlink";
+const DIR_MEM_BIG: &str = "memory directory: write 64 MiB, read it back, close, unlink";
+const DIR_TMPFS_BIG: &str =
+    "tmpfs --dir, fastest setting: write 64 MiB, read it back, close, unlink";
+const DIR_MEM_PAGES: &str = "memory directory: 64 page writes of 4 KiB (pwrite) with 8 fdatasyncs";
+const DIR_TMPFS_PAGES: &str =
+    "tmpfs --dir, fastest setting: 64 page writes of 4 KiB with 8 fdatasyncs";
 
 /// The paths without and with the pool, in the order of the targets.
 const MAKERS: [(&str, &str); 3] = [
@@ -1070,7 +1225,75 @@ fn main() {
             );
         }
     }
+    mem_dirs(&engine, &tmp, &settings, &mut results);
     targets(&results);
+}
+
+/// The memory-directory workloads against the same guest in a tmpfs
+/// `--dir` on wasmtime-wasi's fastest setting.
+fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Results) {
+    let module = core_module(engine, MEMDIR_GUEST);
+    let mut memfd_linker = Linker::<WasiMemfdP1Ctx>::new(engine);
+    wasi_memfd::p1::add_to_linker_sync(&mut memfd_linker, |s| s).unwrap();
+    let mut wasi_linker = Linker::<WasiP1Ctx>::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut wasi_linker, |s| s).unwrap();
+    let mem = |func| {
+        let mut builder = WasiMemfdCtx::builder();
+        builder
+            .max_file_size(256 << 20)
+            .max_total_size(1 << 30)
+            .preopened_mem_dir(&wasi_memfd::MemDir::new(), "/m")
+            .unwrap();
+        let ctx = builder.build_p1(&mut WasiCtxBuilder::new()).unwrap();
+        DirWork {
+            core: Core::new(Store::new(engine, ctx), &memfd_linker, &module, false),
+            func,
+        }
+    };
+    let dir = tmp.0.join("dirs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmpfs = |func| {
+        let wasi = WasiCtxBuilder::new()
+            .allow_blocking_current_thread(true)
+            .preopened_dir(&dir, "/m", FsPerms::ReadWrite)
+            .unwrap()
+            .build_p1();
+        DirWork {
+            core: Core::new(Store::new(engine, wasi), &wasi_linker, &module, false),
+            func,
+        }
+    };
+    println!("## Memory directories (unmodified programs: files by path)");
+    println!();
+    println!("The same WASIp1 guest, its directory preopened as fd 3: a memory directory (`wasi_memfd::p1`, `--mem-dir`), or a tmpfs directory through wasmtime-wasi with `allow_blocking_current_thread(true)`.");
+    println!();
+    for (len, names, func) in [
+        (64usize, (DIR_MEM_SMALL, DIR_TMPFS_SMALL), "small"),
+        (64 * MIB, (DIR_MEM_BIG, DIR_TMPFS_BIG), "big"),
+        (4 * MIB, (DIR_MEM_PAGES, DIR_TMPFS_PAGES), "pages"),
+    ] {
+        if settings.quick && len == 64 * MIB {
+            continue;
+        }
+        let (mut a, mut b) = (mem(func), tmpfs(func));
+        let mut paths: Vec<(&'static str, &mut dyn Bench)> =
+            vec![(names.0, &mut a), (names.1, &mut b)];
+        let times = measure(&mut paths, len, settings);
+        let row = results.entry(len).or_default();
+        row.insert(names.0, times[0]);
+        row.insert(names.1, times[1]);
+        println!("| workload | time/op | CPU/op (all threads) | vs tmpfs |");
+        println!("|---|---:|---:|---:|");
+        for (name, t) in [names.0, names.1].iter().zip(&times) {
+            println!(
+                "| {name} | {} | {} | {} |",
+                human_time(t.wall),
+                human_time(t.cpu),
+                ratio(t.wall, times[1].wall)
+            );
+        }
+        println!();
+    }
 }
 
 fn describe_pool(config: &PoolConfig) -> String {
@@ -1178,6 +1401,37 @@ fn targets(results: &Results) {
             figure: vs(len, READ_MEMFD_PREAD, READ_NATIVE),
             bound: 1.2,
             at_most: true,
+            unit: "×",
+        });
+    }
+    for (len, mem, tmpfs, bound, label) in [
+        (
+            64,
+            DIR_MEM_SMALL,
+            DIR_TMPFS_SMALL,
+            2.0,
+            "memory directory, small file: speed-up over tmpfs --dir",
+        ),
+        (
+            64 * MIB,
+            DIR_MEM_BIG,
+            DIR_TMPFS_BIG,
+            1.0,
+            "memory directory, 64 MiB written and read: speed-up over tmpfs --dir",
+        ),
+        (
+            4 * MIB,
+            DIR_MEM_PAGES,
+            DIR_TMPFS_PAGES,
+            2.0,
+            "memory directory, page writes + fdatasync: speed-up over tmpfs --dir",
+        ),
+    ] {
+        checks.push(Check {
+            label: label.into(),
+            figure: vs(len, tmpfs, mem),
+            bound,
+            at_most: false,
             unit: "×",
         });
     }
