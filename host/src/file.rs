@@ -26,8 +26,8 @@ use crate::memfile::MemFile;
 /// `MemoryFile` is dropped too: the limits bound the memory held on the
 /// guest's behalf, wherever its last handle is.
 ///
-/// **What seals guarantee** (memfd backend, [`is_sealed_read_only`]
-/// (Self::is_sealed_read_only) true): the bytes and the size never change
+/// **What seals guarantee** (memfd backend, [`is_sealed_read_only`](Self::is_sealed_read_only)
+/// true): the bytes and the size never change
 /// again, by anyone, so a read-only `mmap` sees fixed bytes and never faults
 /// past the end. A writable file keeps its size (a mapping never faults) but
 /// its bytes change whenever the guest or the host writes. On the shm

@@ -1,44 +1,5 @@
 //! An opt-in pool of prepared memory files, to go faster than making each
-//! file on demand.
-//!
-//! Most of the time a new memory file costs goes to the kernel: creating it,
-//! and faulting in and zeroing its pages as the bytes are written (a write
-//! into pages already allocated runs about twice as fast). A [`Pool`] moves
-//! that work onto one background thread of its own:
-//! - it keeps [`PoolConfig::small_files`] empty memory files created and
-//!   ready, and [`PoolConfig::large_files`] with [`PoolConfig::large_bytes`]
-//!   already allocated;
-//! - `from_bytes` takes one (a large one for data of more than half its
-//!   allocated size, up to all of it: trimming frees the rest on the
-//!   guest's thread, so a large file for small data would cost more than it
-//!   saves), writes the bytes, trims it to their size and seals it, exactly
-//!   as a new file; when none is ready it makes a new file, as without a
-//!   pool (a guest never waits for the pool);
-//! - a core module's `fd_close` of a memory file hands the file to the
-//!   thread, which closes it (freeing its pages) off the guest's thread.
-//!   (A component's descriptor is dropped by wasmtime-wasi, on the guest's
-//!   thread.) The file stays charged to the guest's limits and to a shared
-//!   [`Budget`](crate::Budget) until the thread has really closed it, so
-//!   a backlog of closed files never holds memory beyond them: when a check
-//!   would refuse, the guest's own thread first closes the whole backlog
-//!   itself and checks again. A guest that closes
-//!   files faster than the thread frees them is therefore never refused
-//!   for it, and never holds more than its limits.
-//!
-//! What a guest observes never changes: sizes, contents, seals, errors and
-//! limits are those of a new file, and a file taken from the pool is charged
-//! to the guest's limits exactly as a new one. The one visible difference is
-//! on the host: a memfd's name is fixed when it is made, so a pooled file
-//! shows as `memfd:wasi-memfd:pooled` in `/proc/<pid>/fd`, not with the
-//! name the guest gave.
-//!
-//! Costs, all bounded by the [`PoolConfig`]: one thread; up to
-//! `small_files + large_files` file descriptors held while idle; and
-//! `large_files × large_bytes` bytes of memory allocated ahead. Files
-//! handed back for closing stay charged to their guests until closed.
-//! The pool serves the memfd backend only (Linux). Dropping the last clone
-//! of a pool, and every context built with it, stops the thread and closes
-//! what it holds.
+//! file on demand. See [`Pool`].
 
 use std::fmt;
 use std::fs::File;
@@ -148,10 +109,49 @@ struct Counts {
     freed_by_caller: AtomicU64,
 }
 
-/// A pool of prepared memory files with the thread that prepares them (see
-/// the [module documentation](self)). Share it between contexts with
+/// A pool of prepared memory files with the thread that prepares them.
+/// Share it between contexts with
 /// [`WasiMemfdCtxBuilder::pool`](crate::WasiMemfdCtxBuilder::pool); clones
 /// are handles to the same pool.
+///
+/// Most of the time a new memory file costs goes to the kernel: creating it,
+/// and faulting in and zeroing its pages as the bytes are written (a write
+/// into pages already allocated runs about twice as fast). A [`Pool`] moves
+/// that work onto one background thread of its own:
+/// - it keeps [`PoolConfig::small_files`] empty memory files created and
+///   ready, and [`PoolConfig::large_files`] with [`PoolConfig::large_bytes`]
+///   already allocated;
+/// - `from_bytes` takes one (a large one for data of more than half its
+///   allocated size, up to all of it: trimming frees the rest on the
+///   guest's thread, so a large file for small data would cost more than it
+///   saves), writes the bytes, trims it to their size and seals it, exactly
+///   as a new file; when none is ready it makes a new file, as without a
+///   pool (a guest never waits for the pool);
+/// - a core module's `fd_close` of a memory file hands the file to the
+///   thread, which closes it (freeing its pages) off the guest's thread.
+///   (A component's descriptor, and a memory directory's file, close on
+///   the guest's thread.) The file stays charged to the guest's limits and to a shared
+///   [`Budget`](crate::Budget) until the thread has really closed it, so
+///   a backlog of closed files never holds memory beyond them: when a check
+///   would refuse, the guest's own thread first closes the whole backlog
+///   itself and checks again. A guest that closes
+///   files faster than the thread frees them is therefore never refused
+///   for it, and never holds more than its limits.
+///
+/// What a guest observes never changes: sizes, contents, seals, errors and
+/// limits are those of a new file, and a file taken from the pool is charged
+/// to the guest's limits exactly as a new one. The one visible difference is
+/// on the host: a memfd's name is fixed when it is made, so a pooled file
+/// shows as `memfd:wasi-memfd:pooled` in `/proc/<pid>/fd`, not with the
+/// name the guest gave.
+///
+/// Costs, all bounded by the [`PoolConfig`]: one thread; up to
+/// `small_files + large_files` file descriptors held while idle; and
+/// `large_files × large_bytes` bytes of memory allocated ahead. Files
+/// handed back for closing stay charged to their guests until closed.
+/// The pool serves the memfd backend only (Linux). Dropping the last clone
+/// of a pool, and every context built with it, stops the thread and closes
+/// what it holds.
 #[derive(Clone)]
 pub struct Pool {
     shared: Arc<Shared>,

@@ -99,7 +99,7 @@ struct RunArgs {
     #[arg(long, value_name = "SMALL[,LARGE[,BYTES]]", value_parser = parse_pool)]
     pool: Option<PoolConfig>,
     /// The guest (a component or a core module, binary or text), then its
-    /// arguments (its argv[0] is the WASM file name). Everything after WASM
+    /// arguments (its `argv[0]` is the WASM file name). Everything after WASM
     /// goes to the guest, flags included, as with `wasmtime run`.
     #[arg(
         value_name = "WASM [ARGS]...",
@@ -117,7 +117,7 @@ impl RunArgs {
         Path::new(&self.guest[0])
     }
 
-    /// The guest's arguments after its argv[0].
+    /// The guest's arguments after its `argv[0]`.
     fn guest_args(&self) -> &[OsString] {
         &self.guest[1..]
     }

@@ -508,9 +508,17 @@ fn writable_files_keep_their_size() {
     for backend in BACKENDS {
         let mut p = Probe::new(Wasi::V0_2_0, ctx_on(backend));
         let h = p.make(b"hello", "rw", true).unwrap();
-        assert_eq!(p.write(h, b"!", 5), Err(FsError::FileTooLarge), "{backend:?}");
+        assert_eq!(
+            p.write(h, b"!", 5),
+            Err(FsError::FileTooLarge),
+            "{backend:?}"
+        );
         assert_eq!(p.write(h, b"!", 1 << 20), Err(FsError::FileTooLarge));
-        assert_eq!(p.write(h, b"xyz", 3), Ok(2), "{backend:?}: short, to the end");
+        assert_eq!(
+            p.write(h, b"xyz", 3),
+            Ok(2),
+            "{backend:?}: short, to the end"
+        );
         for size in [0, 4, 6, 1 << 30] {
             assert_eq!(p.set_size(h, size), Err(FsError::NotPermitted), "to {size}");
         }

@@ -78,13 +78,23 @@ fn fd_renumber_across_the_two_tables() {
     assert_eq!(g.renumber(m, 1), errno::BADF, "memory fd onto stdout");
     assert_eq!(g.renumber(m, 0), errno::BADF, "memory fd onto stdin");
     assert_eq!(g.read(m, 64).unwrap(), b"memory");
-    assert_eq!(g.usage(), Usage { files: 2, bytes: 10 });
+    assert_eq!(
+        g.usage(),
+        Usage {
+            files: 2,
+            bytes: 10
+        }
+    );
     assert_eq!(g.renumber(1, m), errno::SUCCESS, "stdout onto a memory fd");
     // m is stdout now: writes go there, and its file is gone.
     assert_eq!(g.write(m, b"to stdout\n"), Ok(10));
     assert_ne!(g.fdstat(m).unwrap().filetype, REGULAR_FILE);
     assert_eq!(g.usage(), Usage { files: 1, bytes: 4 });
-    assert_eq!(g.fdstat(1), Err(errno::BADF), "stdout's own number is closed");
+    assert_eq!(
+        g.fdstat(1),
+        Err(errno::BADF),
+        "stdout's own number is closed"
+    );
     assert_eq!(g.write(1, b"x"), Err(errno::BADF));
     // 1 is closed: nothing can be renumbered onto it.
     assert_eq!(g.renumber(kept, 1), errno::BADF);

@@ -212,7 +212,8 @@ impl Driver {
                     state::component_write(writable, size, offset, len.get());
                 self.check("write", &got, &want);
                 if matches!(want, Ok(n) if n > 0 && n < len.get()) {
-                    self.seen.insert("component write across the end short".into());
+                    self.seen
+                        .insert("component write across the end short".into());
                 }
                 let written = want.unwrap_or(0);
                 self.model
