@@ -46,6 +46,8 @@ impl MemoryFile {
     /// The host's handle on `inner`, whose memory file exists (every caller
     /// made it, or opened it, first).
     pub(crate) fn new(inner: Arc<MemFile>, writable: bool) -> Self {
+        // The host may write it, or map it: it stays this memory file.
+        inner.keep_fd();
         let file = inner
             .fd_if_open()
             .expect("a MemoryFile is made over an open memory file");

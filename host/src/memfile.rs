@@ -105,6 +105,15 @@ struct State {
     times: Times,
     /// Names it has in memory directories; 1 outside one.
     links: u64,
+    /// Open handles ([`Held`]): while there is one, its memory file stays.
+    held: u64,
+    /// The bytes a memory directory was preloaded with, kept while its
+    /// memory file holds exactly them (nothing has written or resized it,
+    /// and no [`MemoryFile`](crate::MemoryFile) went to the host): when
+    /// the last handle closes, the memory file is closed and the file goes
+    /// back to these bytes, so reading a big preloaded tree holds one fd
+    /// per file open at once, not one per file ever opened.
+    pristine: Option<Arc<[u8]>>,
 }
 
 /// Where the bytes are.
@@ -137,6 +146,8 @@ impl MemFile {
                 charge,
                 times: Times::now(),
                 links: 1,
+                held: 0,
+                pristine: None,
             }),
         })
     }
@@ -155,6 +166,8 @@ impl MemFile {
                 charge: Some(charge),
                 times: Times::now(),
                 links: 1,
+                held: 0,
+                pristine: None,
             }),
         })
     }
@@ -192,10 +205,25 @@ impl MemFile {
                     bytes,
                     Seal::Growable,
                 )?);
+                state.pristine = Some(bytes.clone());
                 state.content = Content::File(file.clone());
                 Ok(file)
             }
         }
+    }
+
+    /// An open handle on it: its memory file, once made (by the caller, or
+    /// by the first read or write), is kept until the last handle is
+    /// dropped.
+    pub(crate) fn hold(self: &Arc<Self>) -> Held {
+        self.lock().held += 1;
+        Held(self.clone())
+    }
+
+    /// Its memory file stays, whatever happens to the handles: it may
+    /// change in ways this file does not see (the host holds it).
+    pub(crate) fn keep_fd(&self) {
+        self.lock().pristine = None;
     }
 
     /// The open memory file if it exists already (not made from preloaded
@@ -263,6 +291,7 @@ impl MemFile {
     ) -> Result<(u64, u64), FsError> {
         let fd = self.fd()?;
         let mut state = self.lock();
+        state.pristine = None;
         let at = if append { state.size } else { offset };
         let room = match self.seal {
             Seal::ReadOnly => return Err(FsError::Perm),
@@ -338,6 +367,7 @@ impl MemFile {
             Seal::Growable => {
                 let fd = self.fd()?;
                 let mut state = self.lock();
+                state.pristine = None;
                 if len > state.size {
                     if let Some(charge) = &mut state.charge {
                         charge.resize(len)?;
@@ -364,5 +394,55 @@ impl MemFile {
         }
         self.lock().times.set(atime, mtime);
         Ok(())
+    }
+}
+
+/// An open handle's hold on a [`MemFile`] (a WASIp1 fd, a component
+/// descriptor or stream): it derefs to the file. While one exists the
+/// file's memory file stays open; when the last is dropped, a preloaded file
+/// nothing changed goes back to its bytes (see `State::pristine`).
+#[derive(Debug)]
+pub(crate) struct Held(Arc<MemFile>);
+
+impl Held {
+    /// The file, this hold released.
+    pub(crate) fn into_file(self) -> Arc<MemFile> {
+        let file = self.0.clone();
+        drop(self);
+        file
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Arc<MemFile>;
+
+    fn deref(&self) -> &Arc<MemFile> {
+        &self.0
+    }
+}
+
+impl Clone for Held {
+    fn clone(&self) -> Self {
+        self.0.lock().held += 1;
+        Held(self.0.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.held = state.held.saturating_sub(1);
+        if state.held > 0 {
+            return;
+        }
+        // Back to the bytes only if nobody else has the memory file (a
+        // read or write in flight on another thread, the host's).
+        let state = &mut *state;
+        if let (Some(bytes), Content::File(file)) = (&state.pristine, &state.content) {
+            if Arc::strong_count(file) == 1 {
+                state.content = Content::Bytes(bytes.clone());
+                state.pristine = None;
+            }
+        }
     }
 }

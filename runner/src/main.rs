@@ -243,6 +243,11 @@ fn load(path: &Path) -> Result<Guest> {
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     mem_dirs::raise_fd_limit();
+    // wasmtime-wasi starts its tokio runtime the first time it needs it,
+    // and panics if that fails: start it now, while fds are free, so a
+    // guest that has used up the process's fds with memory files gets
+    // `ENOSPC` from wasi-memfd and the host keeps serving.
+    wasmtime_wasi::runtime::in_tokio(async {});
     let guest = load(args.wasm())?;
     let mut wasi = wasi_ctx(&args)?;
     let dirs = args

@@ -139,8 +139,11 @@ impl Out {
 }
 
 /// Raises this process's soft limit on open files to its hard limit, as
-/// Go's runtime does: every file of a memory directory a guest opens is a
-/// memory file, an fd; the runner's `--max-files` is what bounds them.
+/// Go's runtime does. A file of a memory directory holds an fd (its memory
+/// file) while it is open, or once it was written (a preloaded file nobody
+/// changed gives its fd back on its last close); the runner's `--max-files`
+/// bounds them, and where the process runs out of fds first the guest gets
+/// `ENOSPC`, as from a full file system.
 #[cfg(unix)]
 pub fn raise_fd_limit() {
     use rustix::process::{getrlimit, setrlimit, Resource};

@@ -13,7 +13,7 @@ use super::{DirRef, Mount};
 use crate::backend::{self, Seal};
 use crate::error::FsError;
 use crate::limits::Slot;
-use crate::memfile::{MemFile, Stat};
+use crate::memfile::{Held, MemFile, Stat};
 
 /// How a file is opened.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub(crate) enum Opened {
     Dir(DirRef),
     /// A file, with the access the handle has: `create` and `truncate`
     /// force write access, and no write access means read access.
-    File(Arc<MemFile>, Access),
+    File(Held, Access),
 }
 
 /// Checks a name a call is about to create.
@@ -109,6 +109,7 @@ impl DirRef {
                 // Made now from preloaded bytes, so every handle shares one
                 // memory file.
                 file.fd()?;
+                let file = file.hold();
                 if flags.truncate {
                     file.set_len(0)?;
                 }

@@ -26,13 +26,12 @@
 //! `int32`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use wasmtime_wasi::p1::types::Fdflags;
 
 use crate::limits::Charge;
 use crate::memdir::{Access, DirRef};
-use crate::memfile::MemFile;
+use crate::memfile::Held;
 
 /// The first number of wasi-memfd's own range: 2^30.
 pub const FIRST_FD: u32 = 1 << 30;
@@ -53,7 +52,7 @@ pub(crate) enum Origin {
 /// One open memory-file fd.
 #[derive(Debug)]
 pub(crate) struct FileFd {
-    pub(crate) file: Arc<MemFile>,
+    pub(crate) file: Held,
     pub(crate) origin: Origin,
     pub(crate) access: Access,
     /// The fd's own offset (reads and writes use positioned I/O).
@@ -97,7 +96,7 @@ pub(crate) enum Slot<'a> {
 }
 
 impl FileFd {
-    pub(crate) fn new(file: Arc<MemFile>, origin: Origin, access: Access) -> Self {
+    pub(crate) fn new(file: Held, origin: Origin, access: Access) -> Self {
         FileFd {
             file,
             origin,

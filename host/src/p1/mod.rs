@@ -103,7 +103,7 @@ impl WasiMemfdP1Ctx {
     /// not). Files of memory directories are.
     pub fn memory_file(&self, fd: u32) -> Option<MemoryFile> {
         let f = self.fds.file(fd)?;
-        Some(MemoryFile::new(f.file.clone(), f.access.write))
+        Some(MemoryFile::new(Arc::clone(&f.file), f.access.write))
     }
 
     /// Makes a memory file holding a copy of host `data` and opens a new fd
@@ -138,7 +138,7 @@ impl WasiMemfdP1Ctx {
             read: true,
             write: writable,
         };
-        let mut fd = FileFd::new(file, Origin::Memfd, access);
+        let mut fd = FileFd::new(file.hold(), Origin::Memfd, access);
         fd._slot = slot;
         faults::check(Step::Table).map_err(|_| ErrorCode::TooManyFiles)?;
         self.fds

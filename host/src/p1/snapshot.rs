@@ -226,7 +226,7 @@ impl WasiMemfdP1Ctx {
                 // this was the last. The file stays charged until then; a
                 // check that would refuse first closes that backlog itself.
                 if let Some(pool) = self.memfd.pool() {
-                    pool.release(f.file);
+                    pool.release(f.file.into_file());
                 }
             }
             Some(Entry::Dir(_)) | None => {}

@@ -22,7 +22,7 @@ use super::streams::{self, MemInput, MemOutput};
 use crate::error::FsError;
 use crate::limits::Charge;
 use crate::memdir::{Access, DirRef, OpenFlags, Opened};
-use crate::memfile::{now, Kind, MemFile, Stat, Times};
+use crate::memfile::{now, Held, Kind, MemFile, Stat, Times};
 
 /// A wasi-memfd descriptor, in the table under the `descriptor` type.
 pub(crate) enum MemDescriptor {
@@ -32,7 +32,7 @@ pub(crate) enum MemDescriptor {
 
 /// A descriptor on a memory file.
 pub(crate) struct FileDesc {
-    pub(crate) file: Arc<MemFile>,
+    pub(crate) file: Held,
     /// What it was opened for.
     pub(crate) access: Access,
     /// Whether the file is the guest's to change at all: a read-only

@@ -267,7 +267,7 @@ pub(crate) fn push_file(
     slot: Option<Charge>,
 ) -> Result<Resource<Descriptor>, ErrorCode> {
     let desc = MemDescriptor::File(FileDesc {
-        file,
+        file: file.hold(),
         access: Access {
             read: true,
             write: writable,

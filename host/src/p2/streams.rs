@@ -14,14 +14,14 @@ use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, Stream
 
 use crate::error::FsError;
 use crate::limits::Charge;
-use crate::memfile::MemFile;
+use crate::memfile::Held;
 
 /// Most bytes one stream read returns or one write takes.
 pub(crate) const CHUNK: usize = 1 << 20;
 
 /// Reads a memory file from an offset onwards.
 pub(crate) struct MemInput {
-    file: Arc<MemFile>,
+    file: Held,
     pos: u64,
     /// Whether its descriptor was opened for reading (else every read
     /// fails: `bad-descriptor`, as `pread` on a write-only fd).
@@ -34,12 +34,7 @@ pub(crate) struct MemInput {
 }
 
 impl MemInput {
-    pub(crate) fn new(
-        file: Arc<MemFile>,
-        pos: u64,
-        readable: bool,
-        slot: Option<Arc<Charge>>,
-    ) -> Self {
+    pub(crate) fn new(file: Held, pos: u64, readable: bool, slot: Option<Arc<Charge>>) -> Self {
         MemInput {
             file,
             pos,
@@ -144,7 +139,7 @@ pub(crate) fn write_at(file: &std::fs::File, data: &[u8], at: u64) -> Result<u64
 
 /// Writes a memory file from an offset onwards, or at its end.
 pub(crate) struct MemOutput {
-    file: Arc<MemFile>,
+    file: Held,
     /// Where the next write goes; `None`: at the end.
     pos: Option<u64>,
     /// Whether its descriptor was opened for writing (else every write
@@ -157,7 +152,7 @@ pub(crate) struct MemOutput {
 impl MemOutput {
     /// A stream writing from `pos` on (`None`: at the end, each write).
     pub(crate) fn new(
-        file: Arc<MemFile>,
+        file: Held,
         pos: Option<u64>,
         writable: bool,
         slot: Option<Arc<Charge>>,
