@@ -15,6 +15,7 @@ mod cli;
 mod examples;
 mod go_guest;
 mod js_guest;
+mod mem_dir;
 mod python_guest;
 mod rust_guest;
 mod write_back;
