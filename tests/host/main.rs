@@ -15,6 +15,7 @@
 
 mod async_linkers;
 mod component;
+mod mem_dir;
 mod model_tests;
 mod p1_bounds;
 mod p1_fds;

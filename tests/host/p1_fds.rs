@@ -68,7 +68,7 @@ fn fd_renumber_between_memory_fds() {
 /// between any two open fds: stdout onto a memory fd closes the memory file
 /// and the number is stdout now (its own number is closed); a memory fd
 /// onto one of wasmtime-wasi's needs a memory directory's placeholder to
-/// keep the number (see `mem_dir_p1.rs`), so without one it is `EBADF` and
+/// keep the number (see `mem_dir.rs`), so without one it is `EBADF` and
 /// changes nothing.
 #[test]
 fn fd_renumber_across_the_two_tables() {
