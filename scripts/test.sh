@@ -7,8 +7,9 @@
 # Steps: formatting, clippy and rustdoc with warnings denied; the host unit
 # and integration tests (fault injection, model test, components and core
 # modules) and the Rust host examples (each checks its own result), the
-# guests in every language through the runner; the WASI test
-# suite (../shared/wasi-testsuite, or WASI_TESTSUITE=DIR); a short stress
+# guests in every language through the runner; the WASI test suite
+# (../shared/wasi-testsuite, or WASI_TESTSUITE=DIR), through --dir and
+# through --mem-dir; a short stress
 # run; packaging and the README's
 # embedding snippets built against the packaged crate; a check of the fuzz
 # target; compile checks for macOS, FreeBSD and Windows.
@@ -80,6 +81,9 @@ wasi_testsuite() {
     python3 "$suite/run.py" "$@" "$root/target/release/wasi-memfd" run
 }
 step "WASI test suite (--dir)" wasi_testsuite
+# The same tests with every test's root directory a memory directory.
+step "WASI test suite (--mem-dir)" wasi_testsuite --dir-flag --mem-dir
+
 
 # Stress, briefly: threads with a store each under one shared budget; it
 # checks that every fd and every byte comes back.
