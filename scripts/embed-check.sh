@@ -32,7 +32,8 @@ python3 - "$root/README.md" "$work/app/src/bin" <<'PY'
 import re, sys
 readme, out = open(sys.argv[1]).read(), sys.argv[2]
 for heading, name in [("## Embedding (components)", "embed_component"),
-                      ("## Embedding (WASIp1 core modules)", "embed_p1")]:
+                      ("## Embedding (WASIp1 core modules)", "embed_p1"),
+                      ("## Embedding (memory directories)", "embed_mem_dir")]:
     section = readme[readme.index(heading):]
     block = re.search(r"```rust[^\n]*\n(.*?)```", section, re.S).group(1)
     # rustdoc's hidden lines ("# ...") are part of the program.
@@ -75,4 +76,6 @@ bin="$root/target/release"
 out="$(cd "$work/guests/component" && "$bin/embed_component")"
 [ "$out" = "4096 bytes of report" ] || { echo "embed-check: component snippet printed: $out" >&2; exit 1; }
 (cd "$work/guests/p1" && "$bin/embed_p1")
-echo "embed-check: both README snippets built against $crate and ran"
+out="$(cd "$work/guests/memdir" && "$bin/embed_mem_dir")"
+[ "$out" = "copy.txt: 20 bytes" ] || { echo "embed-check: memory-directory snippet printed: $out" >&2; exit 1; }
+echo "embed-check: the three README snippets built against $crate and ran"
