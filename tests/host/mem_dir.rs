@@ -414,7 +414,8 @@ fn mem_dir_paths_are_checked() {
         );
     }
     assert_eq!(dir.file("a/b.txt", b"").unwrap_err().kind(), AlreadyExists);
-        dir.dir("a").expect("mkdir -p: a directory already there is fine");
+    dir.dir("a")
+        .expect("mkdir -p: a directory already there is fine");
     assert_eq!(dir.dir("a/b.txt").unwrap_err().kind(), InvalidInput);
     assert_eq!(dir.file("a/b.txt/c", b"").unwrap_err().kind(), InvalidInput);
     assert_eq!(dir.symlink("x", "").unwrap_err().kind(), InvalidInput);

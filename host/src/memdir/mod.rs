@@ -185,7 +185,7 @@ impl MemDir {
         self.put(path, Entry::ReadOnly(Arc::from(bytes)))
     }
 
-        /// Adds a directory at `path` (and any missing parent), as `mkdir -p`:
+    /// Adds a directory at `path` (and any missing parent), as `mkdir -p`:
     /// a directory already there is fine, a file or link there an error.
     pub fn dir(&mut self, path: &str) -> std::io::Result<&mut Self> {
         let (parent, name) = self.parent_of(path)?;
