@@ -242,13 +242,16 @@ impl FdTable {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::backend::{Backend, Seal};
+    use crate::memfile::MemFile;
 
     fn entry() -> Entry {
         let file = Arc::new(std::fs::File::open("/dev/null").unwrap());
         Entry::File(FileFd::new(
-            MemFile::new(file, 0, Seal::ReadOnly, Backend::Memfd, None),
+            MemFile::new(file, 0, Seal::ReadOnly, Backend::Memfd, None).hold(),
             Origin::Memfd,
             Access {
                 read: true,
