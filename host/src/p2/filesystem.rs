@@ -136,6 +136,18 @@ impl<T: WasiView + WasiMemfdView> t::Host for FsView<'_, T> {
 
 /// Each method: wasi-memfd's descriptor answers at once; any other goes to
 /// wasmtime-wasi's (awaited).
+/// Serves a `wasi:filesystem` descriptor method: with `$ours` on
+/// wasi-memfd's own descriptor `$fd`, else by wasmtime-wasi's
+/// implementation (a real file or directory).
+macro_rules! mine_or_wasi {
+    ($self:ident, $fd:ident, |$d:ident| $ours:expr, $method:ident($($arg:expr),*)) => {
+        match $self.with(&$fd, |$d| $ours) {
+            Some(r) => r,
+            None => t::HostDescriptor::$method(&mut $self.wasi(), $fd, $($arg),*).await,
+        }
+    };
+}
+
 impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
     async fn advise(
         &mut self,
@@ -144,38 +156,23 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         len: u64,
         advice: t::Advice,
     ) -> FsResult<()> {
-        match self.with(&fd, |d| d.advise()) {
-            Some(r) => r,
-            None => t::HostDescriptor::advise(&mut self.wasi(), fd, offset, len, advice).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.advise(), advise(offset, len, advice))
     }
 
     async fn sync_data(&mut self, fd: Resource<Descriptor>) -> FsResult<()> {
-        match self.with(&fd, |d| d.sync()) {
-            Some(r) => r,
-            None => t::HostDescriptor::sync_data(&mut self.wasi(), fd).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.sync(), sync_data())
     }
 
     async fn get_flags(&mut self, fd: Resource<Descriptor>) -> FsResult<t::DescriptorFlags> {
-        match self.with(&fd, |d| d.get_flags()) {
-            Some(r) => r,
-            None => t::HostDescriptor::get_flags(&mut self.wasi(), fd).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.get_flags(), get_flags())
     }
 
     async fn get_type(&mut self, fd: Resource<Descriptor>) -> FsResult<t::DescriptorType> {
-        match self.with(&fd, |d| d.get_type()) {
-            Some(r) => r,
-            None => t::HostDescriptor::get_type(&mut self.wasi(), fd).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.get_type(), get_type())
     }
 
     async fn set_size(&mut self, fd: Resource<Descriptor>, size: u64) -> FsResult<()> {
-        match self.with(&fd, |d| d.set_size(size)) {
-            Some(r) => r,
-            None => t::HostDescriptor::set_size(&mut self.wasi(), fd, size).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.set_size(size), set_size(size))
     }
 
     async fn set_times(
@@ -184,10 +181,7 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         atim: t::NewTimestamp,
         mtim: t::NewTimestamp,
     ) -> FsResult<()> {
-        match self.with(&fd, |d| d.set_times(atim, mtim)) {
-            Some(r) => r,
-            None => t::HostDescriptor::set_times(&mut self.wasi(), fd, atim, mtim).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.set_times(atim, mtim), set_times(atim, mtim))
     }
 
     async fn read(
@@ -196,10 +190,7 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         len: u64,
         offset: u64,
     ) -> FsResult<(Vec<u8>, bool)> {
-        match self.with(&fd, |d| d.read(len, offset)) {
-            Some(r) => r,
-            None => t::HostDescriptor::read(&mut self.wasi(), fd, len, offset).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.read(len, offset), read(len, offset))
     }
 
     async fn write(
@@ -208,10 +199,7 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         buf: Vec<u8>,
         offset: u64,
     ) -> FsResult<u64> {
-        match self.with(&fd, |d| d.write(&buf, offset)) {
-            Some(r) => r,
-            None => t::HostDescriptor::write(&mut self.wasi(), fd, buf, offset).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.write(&buf, offset), write(buf, offset))
     }
 
     async fn read_directory(
@@ -228,10 +216,7 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
     }
 
     async fn sync(&mut self, fd: Resource<Descriptor>) -> FsResult<()> {
-        match self.with(&fd, |d| d.sync()) {
-            Some(r) => r,
-            None => t::HostDescriptor::sync(&mut self.wasi(), fd).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.sync(), sync())
     }
 
     async fn create_directory_at(
@@ -239,17 +224,16 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         fd: Resource<Descriptor>,
         path: String,
     ) -> FsResult<()> {
-        match self.with(&fd, |d| d.create_directory_at(&path)) {
-            Some(r) => r,
-            None => t::HostDescriptor::create_directory_at(&mut self.wasi(), fd, path).await,
-        }
+        mine_or_wasi!(
+            self,
+            fd,
+            |d| d.create_directory_at(&path),
+            create_directory_at(path)
+        )
     }
 
     async fn stat(&mut self, fd: Resource<Descriptor>) -> FsResult<t::DescriptorStat> {
-        match self.with(&fd, |d| d.stat()) {
-            Some(r) => r,
-            None => t::HostDescriptor::stat(&mut self.wasi(), fd).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.stat(), stat())
     }
 
     async fn stat_at(
@@ -258,10 +242,12 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         path_flags: t::PathFlags,
         path: String,
     ) -> FsResult<t::DescriptorStat> {
-        match self.with(&fd, |d| d.stat_at(path_flags, &path)) {
-            Some(r) => r,
-            None => t::HostDescriptor::stat_at(&mut self.wasi(), fd, path_flags, path).await,
-        }
+        mine_or_wasi!(
+            self,
+            fd,
+            |d| d.stat_at(path_flags, &path),
+            stat_at(path_flags, path)
+        )
     }
 
     async fn set_times_at(
@@ -340,10 +326,7 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
     }
 
     async fn readlink_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<String> {
-        match self.with(&fd, |d| d.readlink_at(&path)) {
-            Some(r) => r,
-            None => t::HostDescriptor::readlink_at(&mut self.wasi(), fd, path).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.readlink_at(&path), readlink_at(path))
     }
 
     async fn remove_directory_at(
@@ -351,10 +334,12 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         fd: Resource<Descriptor>,
         path: String,
     ) -> FsResult<()> {
-        match self.with(&fd, |d| d.remove_directory_at(&path)) {
-            Some(r) => r,
-            None => t::HostDescriptor::remove_directory_at(&mut self.wasi(), fd, path).await,
-        }
+        mine_or_wasi!(
+            self,
+            fd,
+            |d| d.remove_directory_at(&path),
+            remove_directory_at(path)
+        )
     }
 
     async fn rename_at(
@@ -381,17 +366,16 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         old_path: String,
         new_path: String,
     ) -> FsResult<()> {
-        match self.with(&fd, |d| d.symlink_at(&old_path, &new_path)) {
-            Some(r) => r,
-            None => t::HostDescriptor::symlink_at(&mut self.wasi(), fd, old_path, new_path).await,
-        }
+        mine_or_wasi!(
+            self,
+            fd,
+            |d| d.symlink_at(&old_path, &new_path),
+            symlink_at(old_path, new_path)
+        )
     }
 
     async fn unlink_file_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
-        match self.with(&fd, |d| d.unlink_file_at(&path)) {
-            Some(r) => r,
-            None => t::HostDescriptor::unlink_file_at(&mut self.wasi(), fd, path).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.unlink_file_at(&path), unlink_file_at(path))
     }
 
     fn read_via_stream(
@@ -441,10 +425,7 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
     }
 
     async fn metadata_hash(&mut self, fd: Resource<Descriptor>) -> FsResult<t::MetadataHashValue> {
-        match self.with(&fd, |d| d.metadata_hash()) {
-            Some(r) => r,
-            None => t::HostDescriptor::metadata_hash(&mut self.wasi(), fd).await,
-        }
+        mine_or_wasi!(self, fd, |d| d.metadata_hash(), metadata_hash())
     }
 
     async fn metadata_hash_at(
@@ -453,12 +434,12 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
         path_flags: t::PathFlags,
         path: String,
     ) -> FsResult<t::MetadataHashValue> {
-        match self.with(&fd, |d| d.metadata_hash_at(path_flags, &path)) {
-            Some(r) => r,
-            None => {
-                t::HostDescriptor::metadata_hash_at(&mut self.wasi(), fd, path_flags, path).await
-            }
-        }
+        mine_or_wasi!(
+            self,
+            fd,
+            |d| d.metadata_hash_at(path_flags, &path),
+            metadata_hash_at(path_flags, path)
+        )
     }
 }
 
