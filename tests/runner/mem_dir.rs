@@ -26,6 +26,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use wasi_memfd_testing::guests::PathOp as Op;
 use wasi_memfd_testing::guests::*;
 
 use crate::RUNNER;
@@ -362,76 +363,16 @@ fn python_memdir_example() {
     assert!(written.contains_key("report.zip"), "{written:?}");
 }
 
-/// A core module that makes `ops` in the preopen at fd `fd` (one per
-/// line), then exits with `exit`; an op that fails exits 100 + its index.
+/// A core module that makes `ops` in the preopen at fd `fd`, then exits
+/// with `exit`; an op that fails exits 100 + its index.
 fn hostile_guest(name: &str, fd: u32, ops: &[Op], exit: u32) -> PathBuf {
-    let mut data = String::new();
-    let mut calls = String::new();
-    let mut at = 1024;
-    let mut put = |s: &str| {
-        let ptr = at;
-        data.push_str(&format!("(data (i32.const {ptr}) \"{s}\")\n"));
-        at += s.len() + 1;
-        (ptr, s.len())
-    };
-    for (i, op) in ops.iter().enumerate() {
-        let call = match *op {
-            Op::Symlink(target, link) => {
-                let (t, tl) = put(target);
-                let (l, ll) = put(link);
-                format!("(call $symlink (i32.const {t}) (i32.const {tl}) (i32.const {fd}) (i32.const {l}) (i32.const {ll}))")
-            }
-            Op::Mkdir(path) => {
-                let (p, pl) = put(path);
-                format!("(call $mkdir (i32.const {fd}) (i32.const {p}) (i32.const {pl}))")
-            }
-            Op::Write(path, bytes) => {
-                let (p, pl) = put(path);
-                let (b, bl) = put(bytes);
-                format!("(call $write_file (i32.const {p}) (i32.const {pl}) (i32.const {b}) (i32.const {bl}))")
-            }
-        };
-        calls.push_str(&format!(
-            "(if {call} (then (call $exit (i32.const {}))))\n",
-            100 + i
-        ));
-    }
-    let wat = format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "path_symlink" (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  {data}
-  ;; creates PATH (O_CREAT | O_TRUNC), writes BYTES, closes; an errno or 0
-  (func $write_file (param $p i32) (param $pl i32) (param $b i32) (param $bl i32) (result i32)
-    (local $e i32)
-    (local.set $e (call $open (i32.const {fd}) (i32.const 0) (local.get $p) (local.get $pl)
-      (i32.const 9) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
-    (if (local.get $e) (then (return (local.get $e))))
-    (i32.store (i32.const 0) (local.get $b))
-    (i32.store (i32.const 4) (local.get $bl))
-    (local.set $e (call $write (i32.load (i32.const 16)) (i32.const 0) (i32.const 1) (i32.const 8)))
-    (if (local.get $e) (then (return (local.get $e))))
-    (call $close (i32.load (i32.const 16))))
-  (func (export "_start")
-    {calls}
-    (call $exit (i32.const {exit}))))"#
-    );
+    let wat = PathOpsGuest::new(fd)
+        .ops(ops)
+        .then(&format!("(call $exit (i32.const {exit}))"))
+        .wat();
     let path = out_dir("mem-dir").join(format!("{name}.wat"));
     fs::write(&path, wat).unwrap();
     path
-}
-
-enum Op<'a> {
-    /// `symlink(target, link)`.
-    Symlink(&'a str, &'a str),
-    Mkdir(&'a str),
-    /// A file made (or truncated) with these bytes.
-    Write(&'a str, &'a str),
 }
 
 /// A folder beside HOST, with a file and a folder, that the guest's links

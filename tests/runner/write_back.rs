@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use wasi_memfd_testing::guests::{PathOp as Op, PathOpsGuest};
+
 use crate::RUNNER;
 
 /// What the guest writes into its writable memory file.
@@ -14,78 +16,23 @@ const GUEST_BYTES: &[u8] = b"GUEST";
 /// What every file starts with.
 const ORIGINAL: &[u8] = b"original bytes";
 
-/// One path operation the guest makes in its `--dir` (fd 3) before it
-/// writes its memory file; paths are relative to that directory.
-enum Op<'a> {
-    /// `symlink(target, link)`.
-    Symlink(&'a str, &'a str),
-    Rename(&'a str, &'a str),
-    Mkdir(&'a str),
-    Unlink(&'a str),
-}
-
-/// A core module that runs `ops` (exiting 100 + the op's index if one
-/// fails), then opens the preopened file `out`, writes [`GUEST_BYTES`]
-/// at its start and exits 0.
+/// A core module that makes `ops` in its `--dir` (fd 3; exiting 100 + the
+/// op's index if one fails), then opens the preopened file `out`, writes
+/// [`GUEST_BYTES`] at its start and exits 0.
 fn guest_wat(ops: &[Op]) -> String {
-    let mut data = String::new();
-    let mut calls = String::new();
-    let mut at = 1024;
-    let mut put = |s: &str| {
-        let ptr = at;
-        data.push_str(&format!("(data (i32.const {ptr}) \"{s}\")\n"));
-        at += s.len() + 1;
-        (ptr, s.len())
-    };
-    for (i, op) in ops.iter().enumerate() {
-        let call = match op {
-            Op::Symlink(target, link) => {
-                let (t, tl) = put(target);
-                let (l, ll) = put(link);
-                format!("(call $symlink (i32.const {t}) (i32.const {tl}) (i32.const 3) (i32.const {l}) (i32.const {ll}))")
-            }
-            Op::Rename(from, to) => {
-                let (f, fl) = put(from);
-                let (t, tl) = put(to);
-                format!("(call $rename (i32.const 3) (i32.const {f}) (i32.const {fl}) (i32.const 3) (i32.const {t}) (i32.const {tl}))")
-            }
-            Op::Mkdir(path) => {
-                let (p, pl) = put(path);
-                format!("(call $mkdir (i32.const 3) (i32.const {p}) (i32.const {pl}))")
-            }
-            Op::Unlink(path) => {
-                let (p, pl) = put(path);
-                format!("(call $unlink (i32.const 3) (i32.const {p}) (i32.const {pl}))")
-            }
-        };
-        calls.push_str(&format!(
-            "(if {call} (then (call $exit (i32.const {}))))\n",
-            100 + i
-        ));
-    }
-    let guest_bytes = std::str::from_utf8(GUEST_BYTES).unwrap();
-    format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "path_symlink" (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
-  (import "wasi_memfd" "open_preopened" (func $open (param i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 100) "out")
-  (data (i32.const 200) "{guest_bytes}")
-  {data}
-  (func (export "_start")
-    {calls}
-    (if (call $open (i32.const 100) (i32.const 3) (i32.const 0)) (then (call $exit (i32.const 99))))
-    (i32.store (i32.const 16) (i32.const 200))
+    let mut guest = PathOpsGuest::new(3);
+    guest.ops(ops);
+    let (out, out_len) = guest.string("out");
+    let (bytes, len) = guest.string(std::str::from_utf8(GUEST_BYTES).unwrap());
+    guest.then(&format!(
+        r#"(if (call $open_preopened (i32.const {out}) (i32.const {out_len}) (i32.const 0))
+      (then (call $exit (i32.const 99))))
+    (i32.store (i32.const 16) (i32.const {bytes}))
     (i32.store (i32.const 20) (i32.const {len}))
     (if (call $write (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 24))
-      (then (call $exit (i32.const 98))))))"#,
-        len = GUEST_BYTES.len()
-    )
+      (then (call $exit (i32.const 98))))"#
+    ));
+    guest.wat()
 }
 
 /// A fresh tree for one case: `root/d` (the guest's `--dir`, holding

@@ -402,3 +402,138 @@ pub fn assert_output(run: &Run, want: &str) {
         run.describe()
     );
 }
+
+/// One path operation a hostile core module makes in a preopened directory
+/// ([`PathOpsGuest`]); paths are relative to it.
+#[derive(Clone, Copy, Debug)]
+pub enum PathOp<'a> {
+    /// `symlink(target, link)`.
+    Symlink(&'a str, &'a str),
+    /// `rename(from, to)`.
+    Rename(&'a str, &'a str),
+    Mkdir(&'a str),
+    Unlink(&'a str),
+    /// A file made (or truncated) holding these bytes.
+    Write(&'a str, &'a str),
+}
+
+/// The text of a core module that makes [`PathOp`]s in the preopen at one
+/// fd, each WASIp1 call checked (an op that fails exits 100 + its index),
+/// then runs what [`then`](Self::then) adds: the runner's security tests'
+/// hostile guests. Imports: `path_symlink`, `path_rename`,
+/// `path_create_directory`, `path_unlink_file`, `path_open`, `fd_write`,
+/// `fd_close`, `proc_exit` (as `$symlink`, `$rename`, `$mkdir`, `$unlink`,
+/// `$open`, `$write`, `$close`, `$exit`) and `wasi_memfd.open_preopened`
+/// (`$open_preopened`); bytes 0..64 of memory are scratch space.
+pub struct PathOpsGuest {
+    fd: u32,
+    data: String,
+    body: String,
+    at: usize,
+    ops: usize,
+}
+
+impl PathOpsGuest {
+    /// A guest working in the preopen at `fd`.
+    pub fn new(fd: u32) -> Self {
+        PathOpsGuest {
+            fd,
+            data: String::new(),
+            body: String::new(),
+            at: 1024,
+            ops: 0,
+        }
+    }
+
+    /// Lays `s` out in memory: its address and length.
+    pub fn string(&mut self, s: &str) -> (usize, usize) {
+        let ptr = self.at;
+        self.data
+            .push_str(&format!("(data (i32.const {ptr}) \"{s}\")\n"));
+        self.at += s.len() + 1;
+        (ptr, s.len())
+    }
+
+    /// Makes `op`.
+    pub fn op(&mut self, op: PathOp) -> &mut Self {
+        let fd = self.fd;
+        let call = match op {
+            PathOp::Symlink(target, link) => {
+                let (t, tl) = self.string(target);
+                let (l, ll) = self.string(link);
+                format!("(call $symlink (i32.const {t}) (i32.const {tl}) (i32.const {fd}) (i32.const {l}) (i32.const {ll}))")
+            }
+            PathOp::Rename(from, to) => {
+                let (f, fl) = self.string(from);
+                let (t, tl) = self.string(to);
+                format!("(call $rename (i32.const {fd}) (i32.const {f}) (i32.const {fl}) (i32.const {fd}) (i32.const {t}) (i32.const {tl}))")
+            }
+            PathOp::Mkdir(path) => {
+                let (p, pl) = self.string(path);
+                format!("(call $mkdir (i32.const {fd}) (i32.const {p}) (i32.const {pl}))")
+            }
+            PathOp::Unlink(path) => {
+                let (p, pl) = self.string(path);
+                format!("(call $unlink (i32.const {fd}) (i32.const {p}) (i32.const {pl}))")
+            }
+            PathOp::Write(path, bytes) => {
+                let (p, pl) = self.string(path);
+                let (b, bl) = self.string(bytes);
+                format!("(call $write_file (i32.const {p}) (i32.const {pl}) (i32.const {b}) (i32.const {bl}))")
+            }
+        };
+        self.body.push_str(&format!(
+            "(if {call} (then (call $exit (i32.const {}))))\n",
+            100 + self.ops
+        ));
+        self.ops += 1;
+        self
+    }
+
+    /// Makes every op of `ops`.
+    pub fn ops(&mut self, ops: &[PathOp]) -> &mut Self {
+        for op in ops {
+            self.op(*op);
+        }
+        self
+    }
+
+    /// Adds WAT instructions to `_start`, after the ops so far.
+    pub fn then(&mut self, wat: &str) -> &mut Self {
+        self.body.push_str(wat);
+        self.body.push('\n');
+        self
+    }
+
+    /// The module's text.
+    pub fn wat(&self) -> String {
+        let (fd, data, body) = (self.fd, &self.data, &self.body);
+        format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "path_symlink" (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_memfd" "open_preopened" (func $open_preopened (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  {data}
+  ;; creates PATH (O_CREAT | O_TRUNC), writes BYTES, closes: an errno or 0
+  (func $write_file (param $p i32) (param $pl i32) (param $b i32) (param $bl i32) (result i32)
+    (local $e i32)
+    (local.set $e (call $open (i32.const {fd}) (i32.const 0) (local.get $p) (local.get $pl)
+      (i32.const 9) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+    (if (local.get $e) (then (return (local.get $e))))
+    (i32.store (i32.const 0) (local.get $b))
+    (i32.store (i32.const 4) (local.get $bl))
+    (local.set $e (call $write (i32.load (i32.const 16)) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (if (local.get $e) (then (return (local.get $e))))
+    (call $close (i32.load (i32.const 16))))
+  (func (export "_start")
+    {body}))"#
+        )
+    }
+}
