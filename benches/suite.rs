@@ -110,6 +110,26 @@ const CORE_COMMON: &str = r#"
     (local.get $e))
 "#;
 
+/// `$pread_all(fd, len)`: reads `len` bytes of `fd` from offset 0 with
+/// `fd_pread` into memory after the source bytes (errno, or 1000 at an
+/// early end), for the guests that import `fd_pread` as `$pread`.
+const PREAD_ALL: &str = r#"
+  (func $pread_all (param $fd i32) (param $len i32) (result i32) (local $e i32) (local $done i32)
+    (block $out (loop $more
+      (br_if $out (i32.ge_u (local.get $done) (local.get $len)))
+      (i32.store (i32.const 16)
+        (i32.add (i32.add (i32.const 65536) (local.get $len)) (local.get $done)))
+      (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
+      (local.set $e (call $pread (local.get $fd) (i32.const 16) (i32.const 1)
+        (i64.extend_i32_u (local.get $done)) (i32.const 8)))
+      (br_if $out (local.get $e))
+      (if (i32.eqz (i32.load (i32.const 8)))
+        (then (local.set $e (i32.const 1000)) (br $out)))
+      (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
+      (br $more)))
+    (local.get $e))
+"#;
+
 /// The wasi-memfd core module: `make(len, n)` makes and closes `n` memory
 /// files of `len` bytes (errno or 0); `open(len)` makes one and returns its
 /// fd (or minus the errno).
@@ -120,22 +140,11 @@ const MEMFD_GUEST: &str = r#"
   (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_pread" (func $pread (param i32 i32 i32 i64 i32) (result i32)))
   (func (export "pread") (param $fd i32) (param $len i32) (param $n i32) (result i32)
-    (local $e i32) (local $done i32)
+    (local $e i32)
     (block $out (loop $next
       (br_if $out (i32.eqz (local.get $n)))
-      (local.set $done (i32.const 0))
-      (block $full (loop $more
-        (br_if $full (i32.ge_u (local.get $done) (local.get $len)))
-        (i32.store (i32.const 16)
-          (i32.add (i32.add (i32.const 65536) (local.get $len)) (local.get $done)))
-        (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
-        (local.set $e (call $pread (local.get $fd) (i32.const 16) (i32.const 1)
-          (i64.extend_i32_u (local.get $done)) (i32.const 8)))
-        (br_if $out (local.get $e))
-        (if (i32.eqz (i32.load (i32.const 8)))
-          (then (local.set $e (i32.const 1000)) (br $out)))
-        (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
-        (br $more)))
+      (local.set $e (call $pread_all (local.get $fd) (local.get $len)))
+      (br_if $out (local.get $e))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $e))
@@ -636,7 +645,7 @@ const MEMDIR_GUEST: &str = r#"
       (br $next)))
     (local.get $e))
   (func (export "big") (param $len i32) (param $n i32) (result i32)
-    (local $e i32) (local $fd i32) (local $done i32)
+    (local $e i32) (local $fd i32)
     (block $out (loop $next
       (br_if $out (i32.eqz (local.get $n)))
       (local.set $e (call $create (i32.const 52)))
@@ -644,18 +653,8 @@ const MEMDIR_GUEST: &str = r#"
       (local.set $fd (i32.load (i32.const 0)))
       (local.set $e (call $write_all (local.get $fd) (local.get $len)))
       (br_if $out (local.get $e))
-      (local.set $done (i32.const 0))
-      (block $all (loop $more
-        (br_if $all (i32.ge_u (local.get $done) (local.get $len)))
-        (i32.store (i32.const 16)
-          (i32.add (i32.add (i32.const 65536) (local.get $len)) (local.get $done)))
-        (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
-        (local.set $e (call $pread (local.get $fd) (i32.const 16) (i32.const 1)
-          (i64.extend_i32_u (local.get $done)) (i32.const 8)))
-        (br_if $out (local.get $e))
-        (if (i32.eqz (i32.load (i32.const 8))) (then (local.set $e (i32.const 1000)) (br $out)))
-        (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
-        (br $more)))
+      (local.set $e (call $pread_all (local.get $fd) (local.get $len)))
+      (br_if $out (local.get $e))
       (local.set $e (call $close (local.get $fd)))
       (br_if $out (local.get $e))
       (local.set $e (call $unlink (i32.const 3) (i32.const 52) (i32.const 1)))
@@ -1156,7 +1155,7 @@ fn main() {
     machine_header(&settings, &tmp.0);
 
     let engine = Engine::default();
-    let memfd_module = core_module(&engine, MEMFD_GUEST);
+    let memfd_module = core_module(&engine, &format!("{MEMFD_GUEST}{PREAD_ALL}"));
     let tmpfs_module = core_module(&engine, TMPFS_GUEST);
 
     let memfd_store = |engine: &Engine, pool: Option<&Pool>| {
@@ -1335,7 +1334,7 @@ fn main() {
 /// The memory-directory workloads against the same guest in a tmpfs
 /// `--dir` on wasmtime-wasi's fastest setting.
 fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Results) {
-    let module = core_module(engine, MEMDIR_GUEST);
+    let module = core_module(engine, &format!("{MEMDIR_GUEST}{PREAD_ALL}"));
     let mut memfd_linker = Linker::<WasiMemfdP1Ctx>::new(engine);
     wasi_memfd::p1::add_to_linker_sync(&mut memfd_linker, |s| s).unwrap();
     let mut wasi_linker = Linker::<WasiP1Ctx>::new(engine);
