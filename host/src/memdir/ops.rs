@@ -171,7 +171,6 @@ impl DirRef {
     /// `path_create_directory` / `create-directory-at`. Trailing slashes
     /// are stripped (`x/.` is not: it names `.` in a missing `x`).
     pub(crate) fn create_dir(&self, path: &str) -> Result<(), FsError> {
-        path::check(path)?;
         let trimmed = path.trim_end_matches('/');
         let (parent, name) =
             path::parent(&self.dir, if trimmed.is_empty() { path } else { trimmed })?;
@@ -223,22 +222,26 @@ impl DirRef {
     /// paths; if either had one, the source must be a directory and is
     /// never a link followed (`ENOTDIR`).
     pub(crate) fn rename(&self, from: &str, to_dir: &DirRef, to: &str) -> Result<(), FsError> {
-        path::check(from)?;
-        path::check(to)?;
         let slash = from.ends_with('/') || to.ends_with('/');
         let strip = |p: &str| -> String {
             let t = p.trim_end_matches('/');
             if t.is_empty() { p } else { t }.to_owned()
         };
-        let (src_parent, src_name) = path::parent(&self.dir, &strip(from))?;
-        let (dst_parent, dst_name) = path::parent(&to_dir.dir, &strip(to))?;
+        // Both directories first, then each last name as it is looked up.
+        let (src_parent, src_name) = path::parent_any_len(&self.dir, &strip(from))?;
+        let (dst_parent, dst_name) = path::parent_any_len(&to_dir.dir, &strip(to))?;
+        if src_name.contains('\0') || dst_name.contains('\0') {
+            return Err(FsError::Inval);
+        }
         if src_name == "." || dst_name == "." {
             return Err(FsError::Busy);
         }
         if src_name == ".." || dst_name == ".." {
             return Err(FsError::Busy);
         }
+        path::check_last(&src_name)?;
         let node = src_parent.get(&src_name).ok_or(FsError::Noent)?;
+        path::check_last(&dst_name)?;
         if slash && !matches!(node, Node::Dir(_)) {
             return Err(FsError::Notdir);
         }
@@ -285,14 +288,23 @@ impl DirRef {
         if follow {
             return Err(FsError::Inval);
         }
-        let (src_parent, src_name) = path::parent(&self.dir, from)?;
+        // Both directories first, then each last name as it is looked up.
+        let (src_parent, src_name) = path::parent_any_len(&self.dir, from)?;
+        let (dst_parent, dst_name) = path::parent_any_len(&to_dir.dir, to)?;
+        if src_name.contains('\0') || dst_name.contains('\0') {
+            return Err(FsError::Inval);
+        }
+        path::check_last(&src_name)?;
         let node = if src_name == "." {
             Node::Dir(src_parent)
         } else {
             src_parent.get(&src_name).ok_or(FsError::Noent)?
         };
-        let (dst_parent, dst_name) = path::parent(&to_dir.dir, to)?;
-        if dst_name == "." || dst_name == ".." || dst_parent.get(&dst_name).is_some() {
+        if dst_name == "." || dst_name == ".." {
+            return Err(FsError::Exist);
+        }
+        path::check_last(&dst_name)?;
+        if dst_parent.get(&dst_name).is_some() {
             return Err(FsError::Exist);
         }
         if let Node::Dir(_) = node {
@@ -314,16 +326,19 @@ impl DirRef {
         if target.starts_with('/') {
             return Err(FsError::Perm);
         }
+        // The directory first, then `symlinkat`: its two strings, the
+        // target, then the new name.
+        let (parent, name) = path::parent_any_len(&self.dir, path)?;
+        if target.contains('\0') || name.contains('\0') {
+            return Err(FsError::Inval);
+        }
         if target.is_empty() {
             return Err(FsError::Noent);
         }
         if target.len() >= path::PATH_MAX {
             return Err(FsError::Nametoolong);
         }
-        if target.contains('\0') {
-            return Err(FsError::Inval);
-        }
-        let (parent, name) = path::parent(&self.dir, path)?;
+        path::check_last(&name)?;
         if name == "." || name == ".." || parent.get(&name).is_some() {
             return Err(FsError::Exist);
         }
@@ -380,7 +395,16 @@ impl DirRef {
         let node = if follow {
             lookup(&self.dir, path, true)?
         } else {
-            let (parent, name) = path::parent(&self.dir, path)?;
+            let (parent, name) = path::parent_any_len(&self.dir, path)?;
+            if atime.is_none() && mtime.is_none() {
+                // `utimensat` with both times omitted looks nothing up.
+                return if name.contains('\0') {
+                    Err(FsError::Inval)
+                } else {
+                    Ok(())
+                };
+            }
+            path::check_last(&name)?;
             if name == "." {
                 Node::Dir(parent)
             } else if name == ".." {

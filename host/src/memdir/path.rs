@@ -149,23 +149,49 @@ pub(crate) fn lookup_dir(start: &Arc<Dir>, path: &str) -> Result<Arc<Dir>, FsErr
 /// directory (`x/`, `x/.`, `x/..`, `.`) is resolved whole, its last
 /// component being `.`; otherwise everything before the last `/` is
 /// resolved as a directory, and the last component is returned as given
-/// (it may be `.` or `..`, which each call refuses its own way).
+/// (it may be `.` or `..`, which each call refuses its own way). Only the
+/// part opened as a directory is checked as a path (`EINVAL` for a NUL,
+/// `ENAMETOOLONG`, `EPERM` if absolute); the last component is checked as
+/// the final system call takes it (a NUL, then its length).
 pub(crate) fn parent(start: &Arc<Dir>, path: &str) -> Result<(Arc<Dir>, String), FsError> {
-    check(path)?;
+    let (dir, name) = parent_any_len(start, path)?;
+    check_last(&name)?;
+    Ok((dir, name))
+}
+
+/// [`parent`] without checking the last component, for the calls that
+/// resolve two paths' directories before looking up either last component
+/// (they check each with [`check_last`] as they look it up).
+pub(crate) fn parent_any_len(start: &Arc<Dir>, path: &str) -> Result<(Arc<Dir>, String), FsError> {
+    if path.is_empty() {
+        return Err(FsError::Noent);
+    }
     if names_a_dir(path) {
+        check(path)?;
         return Ok((lookup_dir(start, path)?, ".".to_owned()));
     }
     let (dir, name) = match path.rsplit_once('/') {
-        Some((dir, name)) => (
-            lookup_dir(start, if dir.is_empty() { "." } else { dir })?,
-            name,
-        ),
+        Some((dir, name)) => {
+            // Nothing before the `/`: the root, an absolute path.
+            let dir = if dir.is_empty() { "/" } else { dir };
+            check(dir)?;
+            (lookup_dir(start, dir)?, name)
+        }
         None => (start.clone(), path),
     };
-    if name.len() > NAME_MAX {
-        return Err(FsError::Nametoolong);
-    }
     Ok((dir, name.to_owned()))
+}
+
+/// A last component as the system call that takes it checks it: no NUL
+/// (`EINVAL`), at most [`NAME_MAX`] bytes (`ENAMETOOLONG`).
+pub(crate) fn check_last(name: &str) -> Result<(), FsError> {
+    if name.contains('\0') {
+        Err(FsError::Inval)
+    } else if name.len() > NAME_MAX {
+        Err(FsError::Nametoolong)
+    } else {
+        Ok(())
+    }
 }
 
 /// Whether `path` is exactly one plain name once Rust's `Path::components`
