@@ -118,28 +118,44 @@ impl DirRef {
         }
     }
 
-    /// The node `open` with `create` opens, made if missing: a trailing
-    /// slash is `EISDIR` (the kernel's `O_CREAT` on a directory path), a
-    /// name taken is `EEXIST` with `exclusive` (never following), and a
-    /// dangling link followed makes its target.
+    /// The node `open` with `create` opens, made if missing: a directory
+    /// path is `EISDIR` (the kernel's `O_CREAT` on one; see below), a name
+    /// taken is `EEXIST` with `exclusive` (never following), and a final
+    /// link followed is opened as if its target had been named where the
+    /// link is (still below the handle), so a dangling one makes its
+    /// target.
     fn open_creating(&self, path: &str, flags: OpenFlags) -> Result<Node, FsError> {
-        let mut dir = self.dir.clone();
+        let dir = &self.dir;
+        // Always from the handle, which stays the root: a link's target is
+        // resolved from the link's directory by way of its path from there.
         let mut path = path.to_owned();
         let mut links = 0;
         loop {
             if path::names_a_dir(&path) {
                 // Resolution errors first (a `..` above the handle is still
-                // `EPERM`), then the kernel's `EISDIR` for `O_CREAT` on a
-                // directory path, whether it exists or not.
-                let trimmed = path.trim_end_matches(['/', '.']);
-                if path.ends_with("..") {
-                    lookup(&dir, &path, true)?;
-                } else if !trimmed.is_empty() {
-                    path::parent(&dir, trimmed)?;
-                }
-                return Err(FsError::Isdir);
+                // `EPERM`), then the kernel's answer to `O_CREAT` on a
+                // directory path. A last name before the slashes need not
+                // exist (`new/`): `EISDIR`. A last `.` or `..` makes every
+                // name before it one the walk must find (`new/.` is
+                // `ENOENT`), and names a directory that exists: `EEXIST`
+                // with `O_EXCL`, else `EISDIR`.
+                let trimmed = path.trim_end_matches('/');
+                return match trimmed.rsplit('/').next() {
+                    Some("." | "..") => {
+                        lookup_dir(dir, trimmed)?;
+                        Err(if flags.exclusive {
+                            FsError::Exist
+                        } else {
+                            FsError::Isdir
+                        })
+                    }
+                    _ => {
+                        path::parent(dir, trimmed)?;
+                        Err(FsError::Isdir)
+                    }
+                };
             }
-            let (parent, name) = path::parent(&dir, &path)?;
+            let (parent, name) = path::parent(dir, &path)?;
             match parent.get(&name) {
                 Some(_) if flags.exclusive => return Err(FsError::Exist),
                 Some(Node::Symlink(link)) if flags.follow => {
@@ -147,15 +163,19 @@ impl DirRef {
                     if links > path::MAX_SYMLINKS {
                         return Err(FsError::Loop);
                     }
-                    match lookup(&parent, link.target(), true) {
-                        Err(FsError::Noent) => {
-                            // Make the link's target, from where it is.
-                            path::check(link.target())?;
-                            dir = parent;
-                            path = link.target().to_owned();
-                        }
-                        found => return found,
+                    let target = link.target();
+                    if target.starts_with('/') {
+                        return Err(FsError::Perm);
                     }
+                    let through = match path.rsplit_once('/') {
+                        Some((dirname, _)) => format!("{dirname}/{target}"),
+                        None => target.to_owned(),
+                    };
+                    // Open (or make) the link's target, from where it is,
+                    // as if it had been named: a trailing slash is
+                    // `EISDIR` again, a link is followed again.
+                    path::check(target)?;
+                    path = through;
                 }
                 Some(node) => return Ok(node),
                 None => {
