@@ -42,7 +42,8 @@ pub(crate) struct Access {
 pub(crate) enum Opened {
     Dir(DirRef),
     /// A file, with the access the handle has: `create` and `truncate`
-    /// force write access, and no write access means read access.
+    /// force write access, and not asking for write access means read
+    /// access.
     File(Held, Access),
 }
 
@@ -83,10 +84,12 @@ impl DirRef {
         if flags.directory && (flags.create || flags.exclusive || flags.truncate) {
             return Err(FsError::Inval);
         }
-        let write = access.write || flags.create || flags.truncate;
+        // As wasmtime-wasi's `open_at`: read access unless write access
+        // was asked for (`create` and `truncate` force write access, but
+        // not asking for it still means read).
         let access = Access {
-            read: access.read || !write,
-            write,
+            read: access.read || !access.write,
+            write: access.write || flags.create || flags.truncate,
         };
         path::check(path)?;
         let node = if flags.create {
