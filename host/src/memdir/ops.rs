@@ -281,6 +281,11 @@ impl DirRef {
         }
         match (&node, &replaced) {
             (Node::Dir(dir), _) if dir.is_ancestor_of(&dst_parent) => return Err(FsError::Inval),
+            // The target a directory holding the source (the kernel's
+            // `trap` check, before the types are compared).
+            (_, Some(Node::Dir(old))) if old.is_ancestor_of(&src_parent) => {
+                return Err(FsError::Notempty)
+            }
             (Node::Dir(_), Some(Node::Dir(old))) if !old.is_empty() => {
                 return Err(FsError::Notempty)
             }
