@@ -1,7 +1,9 @@
 //! The model test (issue 7): random sequences of guest calls through a real
 //! WASIp1 store and a real component store, every answer compared with a
-//! plain in-memory model (`tests/model/`, shared with the fuzz target in
-//! `fuzz/`).
+//! plain in-memory model (`tests/support/src/model/`, shared with the fuzz
+//! target in `fuzz/`); and the path model (`model::paths`): random
+//! sequences of path calls in a memory directory and in a real directory
+//! through wasmtime-wasi, every answer compared.
 //!
 //! The sequences come from a seeded PRNG (splitmix64) through
 //! `arbitrary::Unstructured`, so every run is the same and a failure names
@@ -11,7 +13,8 @@
 //! - `MODEL_CASES=N` runs `N` cases per ABI instead of [`CASES`];
 //! - `MODEL_INPUT=FILE` runs one fuzz input (a crash artifact from
 //!   `fuzz/artifacts/model/`) instead, decoded as the fuzz target does:
-//!   a reproduction without nightly or sanitizers.
+//!   a reproduction without nightly or sanitizers; `PATHS_INPUT=FILE` the
+//!   same for the path model (`fuzz/artifacts/paths/`).
 //!
 //! Each test also checks that its cases reached every outcome listed in it
 //! (every limit error, short reads and writes, refused writes, ...), so a
@@ -21,7 +24,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use arbitrary::Unstructured;
 use wasi_memfd::Backend;
-use wasi_memfd_testing::model::{self, Case, Outcomes};
+use wasi_memfd_testing::model::{self, paths, Case, Outcomes};
 use wasi_memfd_testing::probe::Wasi;
 
 /// Cases per ABI (about a second each in release).
@@ -85,22 +88,49 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
-/// A fuzz input from the file at `MODEL_INPUT`, decoded as the fuzz target
-/// decodes it.
-fn fuzz_input() -> Option<Case> {
-    let path = std::env::var_os("MODEL_INPUT")?;
-    let data = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("MODEL_INPUT={}: {e}", path.to_string_lossy()));
-    let case = model::decode(&data);
-    eprintln!("MODEL_INPUT decodes to {case:#?}");
-    Some(case.unwrap_or_else(|| panic!("MODEL_INPUT: not a case (the fuzz target skips it)")))
+/// A fuzz input from the file named by the environment variable `var`,
+/// decoded with `decode` as the fuzz target decodes it.
+fn fuzz_input<C: std::fmt::Debug>(var: &str, decode: fn(&[u8]) -> Option<C>) -> Option<C> {
+    let path = std::env::var_os(var)?;
+    let data =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{var}={}: {e}", path.to_string_lossy()));
+    let case = decode(&data);
+    eprintln!("{var} decodes to {case:#?}");
+    Some(case.unwrap_or_else(|| panic!("{var}: not a case (the fuzz target skips it)")))
 }
+
+/// How a family of tests gets its cases: from a seed, or from a fuzz input
+/// (the file named by `input`, decoded with `decode`).
+struct Cases<C> {
+    seeded: fn(u64) -> C,
+    input: &'static str,
+    decode: fn(&[u8]) -> Option<C>,
+    /// Cases to run when `MODEL_CASES` does not say.
+    count: u64,
+}
+
+/// The model's cases.
+const MODEL: Cases<Case> = Cases {
+    seeded: case,
+    input: "MODEL_INPUT",
+    decode: model::decode,
+    count: CASES,
+};
 
 /// Runs the seeded cases (or `MODEL_SEED`'s, or `MODEL_INPUT`'s) through
 /// `driver`; on a failure prints the seed and the case. Returns the
 /// outcomes seen, or `None` if the environment picked one case.
 fn run_cases(abi: &str, driver: impl Fn(&Case) -> Outcomes) -> Option<Outcomes> {
-    if let Some(case) = fuzz_input() {
+    run_cases_of(&MODEL, abi, driver)
+}
+
+/// [`run_cases`] for any family of cases.
+fn run_cases_of<C: std::fmt::Debug>(
+    cases: &Cases<C>,
+    abi: &str,
+    driver: impl Fn(&C) -> Outcomes,
+) -> Option<Outcomes> {
+    if let Some(case) = fuzz_input(cases.input, cases.decode) {
         driver(&case);
         return None;
     }
@@ -108,13 +138,13 @@ fn run_cases(abi: &str, driver: impl Fn(&Case) -> Outcomes) -> Option<Outcomes> 
     let seeds: Vec<u64> = match one {
         Some(seed) => vec![seed],
         None => {
-            let cases = env_u64("MODEL_CASES").unwrap_or(CASES);
-            (FIRST_SEED..FIRST_SEED + cases).collect()
+            let count = env_u64("MODEL_CASES").unwrap_or(cases.count);
+            (FIRST_SEED..FIRST_SEED + count).collect()
         }
     };
     let mut seen = Outcomes::new();
     for seed in seeds {
-        let case = case(seed);
+        let case = (cases.seeded)(seed);
         match catch_unwind(AssertUnwindSafe(|| driver(&case))) {
             Ok(outcomes) => seen.extend(outcomes),
             Err(panic) => {
@@ -259,5 +289,123 @@ fn component_with_a_pool() {
     if let Some(seen) = seen {
         assert_reached(&seen, COMPONENT_REACHED);
         assert!(stats.small_taken > 0, "the pool served no file: {stats:?}");
+    }
+}
+
+/// Path-model cases (seeded like the model's).
+const PATHS_CASES: u64 = 3000;
+/// Most ops per path-model case.
+const PATHS_MAX_OPS: u64 = 64;
+
+/// The path-model case of `seed`: up to [`PATHS_MAX_OPS`] ops.
+fn paths_case(seed: u64) -> paths::Case {
+    let mut rng = SplitMix64(seed);
+    let ops = rng.next() % (PATHS_MAX_OPS + 1);
+    // Far more bytes than the ops take (a few dozen each at most).
+    let bytes = rng.bytes(128 * 64);
+    paths::Case::generate(&mut Unstructured::new(&bytes), ops as usize).expect("enough bytes")
+}
+
+/// The path model's cases.
+const PATHS: Cases<paths::Case> = Cases {
+    seeded: paths_case,
+    input: "PATHS_INPUT",
+    decode: paths::decode,
+    count: PATHS_CASES,
+};
+
+/// Every outcome the WASIp1 path-model cases must reach: each errno class
+/// of path resolution, each limit errno, renames over files, readdir
+/// resumed from a cookie.
+const PATHS_P1_REACHED: &[&str] = &[
+    "p1 path_open ok file",
+    "p1 path_open ok directory",
+    "p1 path_open ENOENT",
+    "p1 path_open EEXIST",
+    "p1 path_open EISDIR",
+    "p1 path_open ENOTDIR",
+    "p1 path_open ELOOP",
+    "p1 path_open EPERM", // escapes: `..`, absolute paths and link targets
+    "p1 path_open EINVAL",
+    "p1 path_open ENAMETOOLONG",
+    "p1 path_open EILSEQ",
+    "p1 path_open ENOTSUP",
+    "p1 path_open EBADF",
+    "p1 path_create_directory ok",
+    "p1 path_create_directory EEXIST",
+    "p1 path_remove_directory ok",
+    "p1 path_remove_directory ENOTEMPTY",
+    "p1 path_remove_directory ENOTDIR",
+    "p1 path_remove_directory EINVAL",
+    "p1 path_unlink_file ok",
+    "p1 path_unlink_file EISDIR",
+    "p1 path_rename ok",
+    "p1 path_rename over a file",
+    "p1 path_rename over a directory",
+    "p1 path_rename EBUSY",
+    "p1 path_rename ENOTEMPTY",
+    "p1 path_rename EINVAL",
+    "p1 path_link ok",
+    "p1 path_link EPERM",
+    "p1 path_link EEXIST",
+    "p1 path_symlink ok",
+    "p1 path_symlink EPERM",
+    "p1 path_readlink ok",
+    "p1 path_readlink cut",
+    "p1 path_readlink EINVAL",
+    "p1 path_filestat_get ok",
+    "p1 path_filestat_get ELOOP",
+    "p1 path_filestat_set_times ok",
+    "p1 set-times read back",
+    "p1 fd_read ok",
+    "p1 fd_read EBADF",
+    "p1 fd_write ok",
+    "p1 fd_pwrite ok",
+    "p1 fd_seek ok",
+    "p1 fd_seek EINVAL",
+    "p1 fd_tell ok",
+    "p1 fd_filestat_set_size ok",
+    "p1 fd_filestat_set_size EINVAL",
+    "p1 fd_allocate ENOTSUP",
+    "p1 fd_advise ok",
+    "p1 fd_sync ok",
+    "p1 fd_renumber ok",
+    "p1 fd_close ok",
+    "p1 fd_close EBADF",
+    "p1 fd_readdir ok",
+    "p1 fd_readdir EBADF",
+    "p1 fd_readdir resume",
+    "p1 fd_readdir from a cookie",
+    "p1 limit ENOSPC path_open",
+    "p1 limit ENOSPC path_create_directory",
+    "p1 limit ENOSPC path_symlink",
+    "p1 limit EDQUOT path_symlink",
+    "p1 limit EFBIG path_symlink",
+    "p1 limit EDQUOT fd_write",
+    "p1 limit EFBIG fd_write",
+    "p1 limit EDQUOT fd_pwrite",
+    "p1 limit EFBIG fd_pwrite",
+    "p1 limit EDQUOT fd_filestat_set_size",
+    "p1 limit EFBIG fd_filestat_set_size",
+];
+
+/// The path model through WASIp1: a memory directory against wasmtime-wasi
+/// on a real directory (`model::paths`).
+#[test]
+fn paths_p1() {
+    let Some(seen) = run_cases_of(&PATHS, "paths_p1", paths::run) else {
+        return;
+    };
+    assert_reached(&seen, PATHS_P1_REACHED);
+}
+
+/// The path model's regression cases (`model::paths::regressions`): each a
+/// difference the model once found, written out.
+#[test]
+fn paths_p1_regressions() {
+    for (i, case) in paths::regressions::cases().iter().enumerate() {
+        if catch_unwind(AssertUnwindSafe(|| paths::run(case))).is_err() {
+            panic!("path-model regression case {i} failed: {case:#?}");
+        }
     }
 }

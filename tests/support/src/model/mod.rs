@@ -15,7 +15,10 @@
 //! - [`p1`] drives a WASIp1 store through the trampoline guest
 //!   ([`crate::p1::Guest`]);
 //! - [`component`] drives a component store through the probe component
-//!   ([`crate::probe`]).
+//!   ([`crate::probe`]);
+//! - [`paths`] is a model of its own, for memory directories: the same
+//!   path calls in a memory directory and in a real one through
+//!   wasmtime-wasi, every answer compared.
 //!
 //! Each driver applies an op to the store and to the model, asserts that the
 //! answers match (errno or error code, bytes read, positions, sizes, fd
@@ -26,6 +29,7 @@
 
 pub mod component;
 pub mod p1;
+pub mod paths;
 pub mod state;
 
 use arbitrary::{Arbitrary, Unstructured};

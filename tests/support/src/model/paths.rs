@@ -1,0 +1,261 @@
+//! The path model: a differential test of memory directories against
+//! wasmtime-wasi 48 on a real directory.
+//!
+//! Each [`Case`] is a sequence of WASIp1 calls ([`Op`]: `path_open` with
+//! every combination of `oflags`, `APPEND` and read/write rights, following
+//! links or not; reads, writes, seeks, stats, set-size, set-times, sync,
+//! advise, allocate, close and renumber on the fds it opened; make and
+//! remove directories, unlink, rename, link, symlink, readlink, readdir)
+//! over a small namespace ([`ops`]), run twice through the same trampoline
+//! guest:
+//!
+//! - in the **system under test**, a store whose memory directory (empty,
+//!   or preloaded with a few files, directories and links) is preopened at
+//!   `mem` (`WasiMemfdCtxBuilder::preopened_mem_dir` and `build_p1`);
+//! - in the **reference**, a store of wasmtime-wasi's alone
+//!   (`wasmtime_wasi::p1::add_to_linker_sync`) with a fresh host folder
+//!   (on `/dev/shm` when there is one), preloaded the same, preopened at
+//!   `mem` with `preopened_dir`.
+//!
+//! The two stores number their fds differently (a memory directory's fds
+//! are from 2^30 up), so the driver keeps the handles both opened by index.
+//! After each op ([`p1`]) it asserts: the same errno (or both success); the
+//! same bytes read, positions, counts written; the same type, link count
+//! and size from every stat (not inode numbers, devices or times, which
+//! are synthetic: see the notes on known differences; a directory's size is
+//! the filesystem's own), and a time set explicitly reads back the same;
+//! the same `fdstat` (type, flags, rights); the same readdir names and
+//! types, `.` and `..` first, each record's inode the one a stat reports
+//! in its own store, the same records when paged through a small buffer
+//! and from a cookie in the middle; the same link targets. At the end it
+//! compares the two trees (types, bytes, targets), closes everything,
+//! removes everything through the preopen, and checks nothing is charged.
+//!
+//! # Accounting
+//!
+//! After every op the memory directory's `WasiMemfdCtx::usage()` must be
+//! what the reference implies, by the rule host/src/memdir and
+//! host/src/limits.rs implement (each node carries one `Charge`, dropped
+//! with the node's last `Arc`):
+//!
+//! - **files** = the number of distinct nodes other than the root (regular
+//!   files, directories and symbolic links alike) that have a name in the
+//!   tree or are held by an open fd; a node with several names (hard
+//!   links) counts once;
+//! - **bytes** = the sum over those nodes of a regular file's size (holes
+//!   included) and a symbolic link's target length; a directory has none.
+//!
+//! On the reference this is a walk of the host folder (distinct inodes)
+//! plus each open fd whose `fd_filestat_get` link count is 0 (unlinked or
+//! removed, distinct by inode). So unlinking or renaming over a node that
+//! no fd holds, or closing the last fd of one without a name, gives its
+//! slot and bytes back at once; truncating gives the bytes back.
+//!
+//! # Limits
+//!
+//! Some cases give the memory directory small [`Limits`](wasi_memfd::Limits)
+//! ([`SmallLimits`]); the reference has none, so it is not an oracle for
+//! the ops the limits refuse. For those: an op that makes a node
+//! (`path_open` with `CREAT`, `path_create_directory`, `path_symlink`)
+//! and is refused with `ENOSPC`, `EDQUOT` or `EFBIG` is run on the
+//! reference, which must make exactly one node whose charge passes that
+//! very limit (per-file size first, then the file count, then the bytes);
+//! the reference's node is then removed again. An op that grows a file
+//! (`fd_write`, `fd_pwrite`, `fd_filestat_set_size`) is worked out from the
+//! reference first: when the growth passes a limit, the memory directory
+//! must answer that limit's errno (`EFBIG`, else `EDQUOT`) and the
+//! reference skips the op. Every other answer must be the reference's, and
+//! the usage may never grow past a limit. No call may trap.
+//!
+//! # Known differences
+//!
+//! A few answers differ in code this model leaves alone (the WASIp1 layer's
+//! routing, the memory file's writes, the ledger). [`p1`] lets each through
+//! only in its exact shape, notes it as an outcome (`p1 known difference
+//! ...`), and puts the reference back where the two would otherwise part:
+//!
+//! - `fd_pread`/`fd_pwrite` at an offset past `i64::MAX`: wasmtime-wasi
+//!   says `EINVAL` (a negative `loff_t`) before the fd's open mode; the
+//!   memory directory says `EBADF` for the mode first, and `EFBIG` for a
+//!   write (0 bytes for an empty one);
+//! - appending where the file would pass `i64::MAX`: the kernel writes what
+//!   fits (or says `EFBIG`), the memory directory says `EINVAL`;
+//! - `fd_seek` past `i64::MAX`: wasmtime-wasi keeps any `u64` position, the
+//!   memory directory says `EINVAL`;
+//! - `path_open` with a closed fd and a path that is not UTF-8:
+//!   wasmtime-wasi reads the path first (`EILSEQ`), the memory directory's
+//!   layer routes by the fd first (`EBADF`);
+//! - files of nearly 2^63 bytes adding up past `u64::MAX` under a
+//!   `max_total_size` of `u64::MAX` overflow the store's byte count (a panic
+//!   in the host): such a growth is left out;
+//! - a link's atime moves when a path walks through it on a real
+//!   filesystem (relatime), never in a memory directory (times are
+//!   synthetic);
+//! - `path_rename`/`path_link` between a memory directory and a
+//!   wasmtime-wasi fd that is no directory (stdin) are `EXDEV`, not
+//!   wasmtime-wasi's `EBADF`: the driver never pairs the two.
+//!
+//! [`regressions`] holds, written out, the cases in which the model found
+//! the memory directory answering differently, since fixed.
+
+pub mod guest;
+pub mod ops;
+pub mod p1;
+pub mod reference;
+pub mod regressions;
+
+use arbitrary::{Arbitrary, Unstructured};
+use wasi_memfd::Backend;
+
+pub use ops::{Op, Preload, SmallLimits};
+
+/// The guest path both directories are preopened at.
+pub const GUEST_PATH: &str = "mem";
+
+/// Most ops one input runs.
+pub const MAX_OPS: usize = 128;
+
+/// One input: the memory directory's backend, what both directories start
+/// with, the memory directory's limits (if small), and the ops.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub backend: Backend,
+    pub preload: Vec<Preload>,
+    pub limits: Option<SmallLimits>,
+    pub ops: Vec<Op>,
+}
+
+impl Case {
+    /// A case of at most `max_ops` ops from `u` (fewer if it runs out).
+    pub fn generate(u: &mut Unstructured<'_>, max_ops: usize) -> arbitrary::Result<Case> {
+        let backend = if u.ratio(1u8, 4)? {
+            Backend::Shm
+        } else {
+            Backend::Memfd
+        };
+        let mut preload = Vec::new();
+        if u.ratio(1u8, 2)? {
+            for _ in 0..u.int_in_range(1..=8)? {
+                preload.push(u.arbitrary()?);
+            }
+        }
+        let limits = if u.ratio(1u8, 3)? {
+            Some(u.arbitrary()?)
+        } else {
+            None
+        };
+        let mut ops = Vec::new();
+        while ops.len() < max_ops && !u.is_empty() {
+            ops.push(u.arbitrary()?);
+        }
+        Ok(Case {
+            backend,
+            preload,
+            limits,
+            ops,
+        })
+    }
+}
+
+impl<'a> Arbitrary<'a> for Case {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Case::generate(u, MAX_OPS)
+    }
+}
+
+/// Runs one case through the WASIp1 driver; returns the outcomes seen.
+pub fn run(case: &Case) -> super::Outcomes {
+    p1::run(case)
+}
+
+/// Decodes `data` as the fuzz target does; `None` if it is no case.
+pub fn decode(data: &[u8]) -> Option<Case> {
+    Case::arbitrary_take_rest(Unstructured::new(data)).ok()
+}
+
+/// The name of a WASIp1 errno (`ENOENT` for 44), as the outcomes name it.
+pub fn errno_name(errno: i32) -> String {
+    const NAMES: [&str; 77] = [
+        "SUCCESS",
+        "2BIG",
+        "ACCES",
+        "ADDRINUSE",
+        "ADDRNOTAVAIL",
+        "AFNOSUPPORT",
+        "AGAIN",
+        "ALREADY",
+        "BADF",
+        "BADMSG",
+        "BUSY",
+        "CANCELED",
+        "CHILD",
+        "CONNABORTED",
+        "CONNREFUSED",
+        "CONNRESET",
+        "DEADLK",
+        "DESTADDRREQ",
+        "DOM",
+        "DQUOT",
+        "EXIST",
+        "FAULT",
+        "FBIG",
+        "HOSTUNREACH",
+        "IDRM",
+        "ILSEQ",
+        "INPROGRESS",
+        "INTR",
+        "INVAL",
+        "IO",
+        "ISCONN",
+        "ISDIR",
+        "LOOP",
+        "MFILE",
+        "MLINK",
+        "MSGSIZE",
+        "MULTIHOP",
+        "NAMETOOLONG",
+        "NETDOWN",
+        "NETRESET",
+        "NETUNREACH",
+        "NFILE",
+        "NOBUFS",
+        "NODEV",
+        "NOENT",
+        "NOEXEC",
+        "NOLCK",
+        "NOLINK",
+        "NOMEM",
+        "NOMSG",
+        "NOPROTOOPT",
+        "NOSPC",
+        "NOSYS",
+        "NOTCONN",
+        "NOTDIR",
+        "NOTEMPTY",
+        "NOTRECOVERABLE",
+        "NOTSOCK",
+        "NOTSUP",
+        "NOTTY",
+        "NXIO",
+        "OVERFLOW",
+        "OWNERDEAD",
+        "PERM",
+        "PIPE",
+        "PROTO",
+        "PROTONOSUPPORT",
+        "PROTOTYPE",
+        "RANGE",
+        "ROFS",
+        "SPIPE",
+        "SRCH",
+        "STALE",
+        "TIMEDOUT",
+        "TXTBSY",
+        "XDEV",
+        "NOTCAPABLE",
+    ];
+    match usize::try_from(errno).ok().and_then(|i| NAMES.get(i)) {
+        Some(name) => format!("E{name}"),
+        None => format!("errno {errno}"),
+    }
+}
