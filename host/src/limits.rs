@@ -123,11 +123,23 @@ impl Counter {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `files` more files and `bytes` more bytes fit.
+    /// Whether `files` more files and `bytes` more bytes fit (a sum past
+    /// what the counters hold never does, whatever the limits: with limits
+    /// of `u64::MAX`, files of nearly 2^63 bytes each must not wrap them).
     fn check(&self, held: &Usage, files: usize, bytes: u64) -> Result<(), ErrorCode> {
-        if files > 0 && held.files.saturating_add(files) > self.max.files {
+        if files > 0
+            && held
+                .files
+                .checked_add(files)
+                .is_none_or(|n| n > self.max.files)
+        {
             Err(ErrorCode::TooManyFiles)
-        } else if bytes > 0 && held.bytes.saturating_add(bytes) > self.max.bytes {
+        } else if bytes > 0
+            && held
+                .bytes
+                .checked_add(bytes)
+                .is_none_or(|n| n > self.max.bytes)
+        {
             Err(ErrorCode::QuotaExceeded)
         } else {
             Ok(())
@@ -249,14 +261,16 @@ impl Ledger {
             Slot::File => bytes,
             Slot::Preopened => 0,
         };
+        // Saturating: the host's content cannot hold 2^64 bytes, and a
+        // counter that saturated only refuses more.
         let mut store = self.shared.store.lock();
         if let Some(budget) = &self.shared.budget {
             let mut shared = budget.shared.lock();
-            shared.files += 1;
-            shared.bytes += bytes;
+            shared.files = shared.files.saturating_add(1);
+            shared.bytes = shared.bytes.saturating_add(bytes);
         }
-        store.files += 1;
-        store.bytes += bytes;
+        store.files = store.files.saturating_add(1);
+        store.bytes = store.bytes.saturating_add(bytes);
         Charge {
             ledger: self.clone(),
             slot,
@@ -296,16 +310,17 @@ impl Ledger {
         Ok(())
     }
 
-    /// Takes `files` and `bytes` back from the store and the budget.
+    /// Takes `files` and `bytes` back from the store and the budget
+    /// (saturating, as [`force`](Self::force) adds).
     fn sub(&self, files: usize, bytes: u64) {
         let mut store = self.shared.store.lock();
         if let Some(budget) = &self.shared.budget {
             let mut shared = budget.shared.lock();
-            shared.files -= files;
-            shared.bytes -= bytes;
+            shared.files = shared.files.saturating_sub(files);
+            shared.bytes = shared.bytes.saturating_sub(bytes);
         }
-        store.files -= files;
-        store.bytes -= bytes;
+        store.files = store.files.saturating_sub(files);
+        store.bytes = store.bytes.saturating_sub(bytes);
     }
 }
 
@@ -386,6 +401,27 @@ mod tests {
             ErrorCode::TooManyFiles
         );
         assert_eq!(ledger.usage(), usage(2, 15));
+    }
+
+    /// With no effective limits, counts that would wrap are refused, never
+    /// a panic (overflow checks are on in release).
+    #[test]
+    fn counts_that_would_wrap_are_refused() {
+        let ledger = Ledger::new(limits(u64::MAX, u64::MAX, usize::MAX), None, None);
+        let mut a = ledger.admit(Slot::File, 1 << 63).unwrap();
+        let mut b = ledger.admit(Slot::File, (1 << 63) - 1).unwrap();
+        assert_eq!(
+            ledger.admit(Slot::File, 1).unwrap_err(),
+            ErrorCode::QuotaExceeded
+        );
+        assert_eq!(b.resize(1 << 63).unwrap_err(), ErrorCode::QuotaExceeded);
+        a.resize(0).unwrap();
+        b.resize(1 << 63).unwrap();
+        assert_eq!(ledger.usage(), usage(2, 1 << 63));
+        let forced = ledger.force(Slot::File, u64::MAX);
+        assert_eq!(ledger.usage(), usage(3, u64::MAX), "saturated");
+        drop((a, b, forced));
+        assert_eq!(ledger.usage(), usage(0, 0));
     }
 
     #[test]
