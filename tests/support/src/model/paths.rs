@@ -98,6 +98,7 @@
 //! [`regressions`] holds, written out, the cases in which the model found
 //! the memory directory answering differently, since fixed.
 
+pub mod common;
 pub mod guest;
 pub mod ops;
 pub mod p1;
@@ -105,7 +106,7 @@ pub mod reference;
 pub mod regressions;
 
 use arbitrary::{Arbitrary, Unstructured};
-use wasi_memfd::Backend;
+use wasi_memfd::{Backend, Limits, Usage};
 
 pub use ops::{Op, Preload, SmallLimits};
 
@@ -161,6 +162,56 @@ impl<'a> Arbitrary<'a> for Case {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Case::generate(u, MAX_OPS)
     }
+}
+
+/// Which of the memory directory's limits refuses a charge.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// `max_file_size`: `EFBIG`, `file-too-large`.
+    FileSize,
+    /// `max_files`: `ENOSPC`, `insufficient-space`.
+    Files,
+    /// `max_total_size`: `EDQUOT`, `quota`.
+    Bytes,
+}
+
+/// The limit a new node charged `bytes` passes with `held` charged, in the
+/// order the ledger checks them (`Ledger::admit`): the per-file size, the
+/// file count, the bytes.
+pub fn node_limit(limits: &Limits, held: Usage, bytes: u64) -> Option<Limit> {
+    if bytes > limits.max_file_size {
+        Some(Limit::FileSize)
+    } else if held.files >= limits.max_files {
+        Some(Limit::Files)
+    } else if held.bytes + bytes > limits.max_total_size {
+        Some(Limit::Bytes)
+    } else {
+        None
+    }
+}
+
+/// The limit growing a file from `size` to `end` bytes passes with `held`
+/// charged (`Charge::resize`): the per-file size, then the bytes.
+pub fn growth_limit(limits: &Limits, held: Usage, size: u64, end: u64) -> Option<Limit> {
+    if end <= size {
+        None
+    } else if end > limits.max_file_size {
+        Some(Limit::FileSize)
+    } else if held.bytes + (end - size) > limits.max_total_size {
+        Some(Limit::Bytes)
+    } else {
+        None
+    }
+}
+
+/// The limits of a case without small ones: none reachable, so every
+/// answer must be the reference's.
+pub fn unlimited() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_file_size = u64::MAX;
+    limits.max_total_size = u64::MAX;
+    limits.max_files = usize::MAX;
+    limits
 }
 
 /// Runs one case through the WASIp1 driver; returns the outcomes seen.
