@@ -3,11 +3,12 @@
 //! directory start with, the memory directory's limits and a sequence of
 //! WASIp1 path and fd calls (`model::paths::Case`), run through a store with
 //! the memory directory and a store of wasmtime-wasi's own with the real
-//! one, every answer and the memory directory's usage compared after every
+//! one, through WASIp1 and again through `wasi:filesystem` (components),
+//! every answer and the memory directory's usage compared after every
 //! call.
 //!
 //! The driver is the one `cargo test --release -p wasi-memfd --test host
-//! model_tests::paths` runs: the test-support crate's `model::paths`
+//! model_tests::paths_` runs: the test-support crate's `model::paths`
 //! (`tests/support/`).
 #![no_main]
 

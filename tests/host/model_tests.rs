@@ -393,16 +393,85 @@ const PATHS_P1_REACHED: &[&str] = &[
 /// on a real directory (`model::paths`).
 #[test]
 fn paths_p1() {
-    let Some(seen) = run_cases_of(&PATHS, "paths_p1", paths::run) else {
+    let Some(seen) = run_cases_of(&PATHS, "paths_p1", paths::p1::run) else {
         return;
     };
     assert_reached(&seen, PATHS_P1_REACHED);
 }
 
-/// The path model's regression cases (`model::paths::regressions`): each a
-/// difference the model once found, written out.
+/// Every outcome the component path-model cases must reach.
+const PATHS_COMPONENT_REACHED: &[&str] = &[
+    "component open-at ok file",
+    "component open-at ok directory",
+    "component open-at no-entry",
+    "component open-at exist",
+    "component open-at is-directory",
+    "component open-at not-directory",
+    "component open-at loop",
+    "component open-at not-permitted", // escapes
+    "component open-at invalid",
+    "component open-at name-too-long",
+    "component open-at unsupported",
+    "component create-directory-at ok",
+    "component create-directory-at exist",
+    "component remove-directory-at ok",
+    "component remove-directory-at not-empty",
+    "component remove-directory-at not-directory",
+    "component unlink-file-at ok",
+    "component unlink-file-at is-directory",
+    "component rename-at ok",
+    "component rename-at over a file",
+    "component rename-at over a directory",
+    "component rename-at busy",
+    "component rename-at not-empty",
+    "component link-at ok",
+    "component link-at exist",
+    "component symlink-at ok",
+    "component symlink-at not-permitted",
+    "component readlink-at ok",
+    "component readlink-at invalid",
+    "component stat-at ok",
+    "component stat-at loop",
+    "component set-times-at ok",
+    "component set-times ok",
+    "component set-times read back",
+    "component read ok",
+    "component read bad-descriptor",
+    "component write ok",
+    "component write bad-descriptor",
+    "component set-size ok",
+    "component stat ok",
+    "component get-flags ok",
+    "component advise ok",
+    "component sync ok",
+    "component read-directory ok",
+    "component read-directory not-directory",
+    "component drop-descriptor",
+    "component limit insufficient-space open-at",
+    "component limit insufficient-space create-directory-at",
+    "component limit insufficient-space symlink-at",
+    "component limit quota symlink-at",
+    "component limit file-too-large symlink-at",
+    "component limit quota write",
+    "component limit file-too-large write",
+    "component limit quota set-size",
+    "component limit file-too-large set-size",
+];
+
+/// The path model through `wasi:filesystem`: a memory directory against
+/// wasmtime-wasi on a real directory (`model::paths::component`).
 #[test]
-fn paths_p1_regressions() {
+fn paths_component() {
+    let Some(seen) = run_cases_of(&PATHS, "paths_component", paths::component::run) else {
+        return;
+    };
+    assert_reached(&seen, PATHS_COMPONENT_REACHED);
+}
+
+/// The path model's regression cases (`model::paths::regressions`): each a
+/// difference the model once found, written out, through both ABIs.
+#[test]
+fn paths_regressions() {
     for (i, case) in paths::regressions::cases().iter().enumerate() {
         if catch_unwind(AssertUnwindSafe(|| paths::run(case))).is_err() {
             panic!("path-model regression case {i} failed: {case:#?}");

@@ -17,6 +17,14 @@
 //!   (on `/dev/shm` when there is one), preloaded the same, preopened at
 //!   `mem` with `preopened_dir`.
 //!
+//! The same cases also run through `wasi:filesystem` ([`component`]): a
+//! small component whose exports forward to the descriptor methods, in a
+//! store linked with `wasi_memfd::p2::add_to_linker_sync` (the memory
+//! directory preopened at `mem`) and in one linked with
+//! `wasmtime_wasi::p2::add_to_linker_sync` alone (the real directory), each
+//! op mapped to its counterpart (ops without one, such as seek or
+//! renumber, are not run there) and compared the same way.
+//!
 //! The two stores number their fds differently (a memory directory's fds
 //! are from 2^30 up), so the driver keeps the handles both opened by index.
 //! After each op ([`p1`]) it asserts: the same errno (or both success); the
@@ -99,6 +107,7 @@
 //! the memory directory answering differently, since fixed.
 
 pub mod common;
+pub mod component;
 pub mod guest;
 pub mod ops;
 pub mod p1;
@@ -214,9 +223,12 @@ pub fn unlimited() -> Limits {
     limits
 }
 
-/// Runs one case through the WASIp1 driver; returns the outcomes seen.
+/// Runs one case through the WASIp1 driver and the component driver;
+/// returns the outcomes seen.
 pub fn run(case: &Case) -> super::Outcomes {
-    p1::run(case)
+    let mut seen = p1::run(case);
+    seen.extend(component::run(case));
+    seen
 }
 
 /// Decodes `data` as the fuzz target does; `None` if it is no case.
