@@ -73,7 +73,10 @@
 //! reference first: when the growth passes a limit, the memory directory
 //! must answer that limit's errno (`EFBIG`, else `EDQUOT`) and the
 //! reference skips the op. Every other answer must be the reference's, and
-//! the usage may never grow past a limit. No call may trap.
+//! the usage may never grow past a limit. No call may trap. Without small
+//! limits (all of them `u64::MAX`), files of nearly 2^63 bytes each (sparse)
+//! can still add up past what the store's byte counter holds: that growth
+//! must be `EDQUOT` (`quota`), and the reference skips it.
 //!
 //! # Known differences
 //!
@@ -93,9 +96,6 @@
 //! - `path_open` with a closed fd and a path that is not UTF-8:
 //!   wasmtime-wasi reads the path first (`EILSEQ`), the memory directory's
 //!   layer routes by the fd first (`EBADF`);
-//! - files of nearly 2^63 bytes adding up past `u64::MAX` under a
-//!   `max_total_size` of `u64::MAX` overflow the store's byte count (a panic
-//!   in the host): such a growth is left out;
 //! - a link's atime moves when a path walks through it on a real
 //!   filesystem (relatime), never in a memory directory (times are
 //!   synthetic);

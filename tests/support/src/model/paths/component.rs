@@ -530,19 +530,19 @@ impl Driver {
         }
         let charged = offset.saturating_add(bytes.len() as u64);
         let size = self.ref_size(r);
-        if self
-            .c
-            .usage
-            .bytes
-            .checked_add(charged.saturating_sub(size))
-            .is_none()
-        {
-            // Known difference (host/src/limits.rs, see the WASIp1 driver):
-            // the write is charged up to its end first (even an empty
-            // one), which overflows the store's byte count.
-            self.c
-                .seen
-                .insert("component known difference usage past u64::MAX".to_owned());
+        let past = charged.saturating_sub(size);
+        if self.c.limits.is_none() && self.c.usage.bytes.checked_add(past).is_none() {
+            // The write is charged up to its end first (even an empty one:
+            // see below), past what the store's counter holds: `quota`
+            // whatever the limits (host/src/limits.rs) on a file it may
+            // write, and the reference does not run the op.
+            let got = sut(self);
+            if got == Err(ErrorCode::Quota) {
+                self.c.note("limit quota write past u64::MAX");
+            } else {
+                let want = reference(self);
+                self.c.check("write", &got, &want);
+            }
             return;
         }
         if bytes.is_empty() && self.c.limits.is_some() {
@@ -620,11 +620,19 @@ impl Driver {
             .is_ok_and(|s| s.type_ == DescriptorType::RegularFile);
         let size = self.ref_size(r);
         let grows = (writable && file && end > size).then(|| end - size);
-        if grows.is_some_and(|more| self.c.usage.bytes.checked_add(more).is_none()) {
-            // Known difference (host/src/limits.rs, see the WASIp1 driver).
+        if self.c.limits.is_none()
+            && grows.is_some_and(|more| self.c.usage.bytes.checked_add(more).is_none())
+        {
+            // Past what the store's counter holds (see the WASIp1 driver).
+            let got = sut(self);
+            assert_eq!(
+                got,
+                Err(ErrorCode::Quota),
+                "{what} past u64::MAX bytes: {}",
+                self.c.at
+            );
             self.c
-                .seen
-                .insert("component known difference usage past u64::MAX".to_owned());
+                .note(format_args!("limit quota {what} past u64::MAX"));
             return;
         }
         let got = sut(self);

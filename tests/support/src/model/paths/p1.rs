@@ -303,15 +303,22 @@ impl Driver {
     ) {
         let grown = self.growth(r, growth);
         let more = grown.map(|(size, end)| end - size);
-        if more.is_some_and(|more| self.c.usage.bytes.checked_add(more).is_none()) {
-            // Known difference (host/src/limits.rs `Ledger::add`, reported):
-            // the store's byte count overflows, which panics in the host,
-            // when files of nearly 2^63 bytes each (sparse: set-size, or a
-            // write near `i64::MAX`) add up past `u64::MAX` under a
-            // `max_total_size` of `u64::MAX`. The op is left out.
+        if self.c.limits.is_none()
+            && more.is_some_and(|more| self.c.usage.bytes.checked_add(more).is_none())
+        {
+            // Files of nearly 2^63 bytes each (sparse: set-size, or a write
+            // near `i64::MAX`) adding up past what the store's counter
+            // holds: `EDQUOT` whatever the limits (host/src/limits.rs), and
+            // the reference does not run the op.
+            let got = sut(self);
+            assert_eq!(
+                got,
+                Err(e::DQUOT),
+                "{what} past u64::MAX bytes: {}",
+                self.c.at
+            );
             self.c
-                .seen
-                .insert("p1 known difference usage past u64::MAX".to_owned());
+                .note(format_args!("limit EDQUOT {what} past u64::MAX"));
             return;
         }
         let got = sut(self);
