@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# A fuzz target (fuzz/, see fuzz/README.md), opt-in, next to the
+# The fuzz targets (fuzz/, see fuzz/README.md), opt-in, next to the
 # benchmarks: installs the pinned cargo-fuzz into target/tools (from
 # crates.io, once), builds fuzz_targets/TARGET.rs instrumented into
-# target/fuzz, and runs it for SECONDS (default 60). TARGET is `model` (the
-# default: memory files against the plain model) or `paths` (memory
-# directories against wasmtime-wasi on a real directory). The test command
-# only compile-checks the targets.
+# target/fuzz, and runs it for SECONDS (default 60). TARGET is `model`
+# (memory files against the plain model), `paths` (memory directories
+# against wasmtime-wasi on a real directory), or `all` (the default: each
+# in turn, SECONDS each). The test command only compile-checks the targets.
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET] [-- cargo fuzz build flags]
-#   bash scripts/fuzz.sh 3600            # an hour, AddressSanitizer
+#   bash scripts/fuzz.sh 3600            # an hour each, AddressSanitizer
 #   bash scripts/fuzz.sh 600 paths       # the path model, ten minutes
-#   bash scripts/fuzz.sh 60 -- -s none   # a minute, coverage guidance only
+#   bash scripts/fuzz.sh 60 all -- -s none   # a minute each, coverage guidance only
 #
 # cargo-fuzz needs nightly rustc: rustup's `nightly` toolchain if it is
 # installed, else the stable toolchain with RUSTC_BOOTSTRAP=1 (which lets it
@@ -22,15 +22,15 @@ cd "$root"
 
 seconds="${1:-60}"
 [ $# -gt 0 ] && shift
-target=model
+targets=(model paths)
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then
-    target="$1"
+    case "$1" in
+        model | paths) targets=("$1") ;;
+        all) ;;
+        *) echo "fuzz.sh: no fuzz target $1 (model, paths or all)" >&2; exit 2 ;;
+    esac
     shift
 fi
-case "$target" in
-    model | paths) ;;
-    *) echo "fuzz.sh: no fuzz target $target (model or paths)" >&2; exit 2 ;;
-esac
 [ "${1:-}" = "--" ] && shift
 
 CARGO_FUZZ_VERSION=0.13.2
@@ -52,6 +52,8 @@ fi
 export PATH="$tools/bin:$PATH"
 export CARGO_TARGET_DIR="$root/target/fuzz"
 cd fuzz
-cargo "${toolchain[@]}" fuzz build -O "$@" "$target"
-echo "fuzz.sh: running the $target target for $seconds s" >&2
-cargo "${toolchain[@]}" fuzz run -O "$@" "$target" -- -max_total_time="$seconds" -len_control=0
+for target in "${targets[@]}"; do
+    cargo "${toolchain[@]}" fuzz build -O "$@" "$target"
+    echo "fuzz.sh: running the $target target for $seconds s" >&2
+    cargo "${toolchain[@]}" fuzz run -O "$@" "$target" -- -max_total_time="$seconds" -len_control=0
+done
