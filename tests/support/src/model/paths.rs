@@ -129,8 +129,12 @@ pub const MAX_OPS: usize = 128;
 /// with, the memory directory's limits (if small), and the ops.
 #[derive(Clone, Debug)]
 pub struct Case {
+    /// The memory directory's backend (its files' kind).
     pub backend: Backend,
+    /// What both directories start with.
     pub preload: Vec<Preload>,
+    /// The memory directory's small limits, or none (every limit
+    /// `u64::MAX`).
     pub limits: Option<SmallLimits>,
     pub ops: Vec<Op>,
 }

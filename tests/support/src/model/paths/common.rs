@@ -37,9 +37,13 @@ impl Code for ErrorCode {
 /// (never closed: the final clean-up goes through it).
 #[derive(Clone, Debug)]
 pub struct Handle {
+    /// Its number in the memory directory's store.
     pub sut: u32,
+    /// Its number in the reference store.
     pub reference: u32,
+    /// Closed (or renumbered away) once false.
     pub open: bool,
+    /// A directory (else a file).
     pub dir: bool,
 }
 
@@ -48,7 +52,9 @@ pub struct Handle {
 pub struct Unnamed {
     /// What tells nodes apart (an inode number, a metadata hash).
     pub key: (u64, u64),
+    /// A directory (charged no bytes).
     pub dir: bool,
+    /// Its size (a file's charged bytes).
     pub size: u64,
 }
 
@@ -57,12 +63,14 @@ pub struct Unnamed {
 pub struct Common {
     /// `p1` or `component`: the outcomes' prefix.
     pub abi: &'static str,
+    /// Every handle opened in both stores, the preopen first.
     pub handles: Vec<Handle>,
     /// The memory directory's small limits, if the case has them.
     pub limits: Option<Limits>,
     /// What the memory directory holds, as the reference implies it (the
     /// model's count), after the last op.
     pub usage: Usage,
+    /// The outcomes reached.
     pub seen: Outcomes,
     /// The op running, for the panic messages.
     pub at: String,
@@ -268,6 +276,7 @@ impl Common {
 
 /// A driver of the path model: two stores and a [`Common`].
 pub trait PathDriver {
+    /// What it keeps beside its stores.
     fn common(&mut self) -> &mut Common;
     /// Runs `op` in both stores and compares.
     fn step(&mut self, op: &Op);

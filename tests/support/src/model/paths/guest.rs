@@ -115,6 +115,7 @@ pub struct Tramp<T: 'static> {
 type R<T> = Result<T, i32>;
 
 impl<T: Linked> Tramp<T> {
+    /// The trampoline in a new store of `data`.
     pub fn new(data: T) -> Self {
         let mut store = Store::new(engine(), data);
         let instance = T::pre()
@@ -169,6 +170,7 @@ impl<T: Linked> Tramp<T> {
         (at, path.len() as u32)
     }
 
+    /// `path_open` (`rights` as base and inheriting): the new fd.
     pub fn open(
         &mut self,
         dir: u32,
@@ -217,12 +219,14 @@ impl<T: Linked> Tramp<T> {
         Ok(self.get(BUF, n))
     }
 
+    /// `fd_seek`: the new position.
     pub fn seek(&mut self, fd: u32, delta: i64, whence: u8) -> R<u64> {
         self.put(OUT, &[0xEE; 8]);
         let errno: i32 = self.call("fd_seek", (fd, delta, u32::from(whence), OUT));
         result(errno, || self.u64_at(OUT))
     }
 
+    /// `fd_tell`.
     pub fn tell(&mut self, fd: u32) -> R<u64> {
         self.put(OUT, &[0xEE; 8]);
         let errno: i32 = self.call("fd_tell", (fd, OUT));
@@ -242,11 +246,13 @@ impl<T: Linked> Tramp<T> {
         }
     }
 
+    /// `fd_filestat_get`.
     pub fn filestat(&mut self, fd: u32) -> R<Stat> {
         let errno: i32 = self.call("fd_filestat_get", (fd, STRUCT));
         result(errno, || self.stat_at_struct())
     }
 
+    /// `fd_fdstat_get`.
     pub fn fdstat(&mut self, fd: u32) -> R<Fdstat> {
         let errno: i32 = self.call("fd_fdstat_get", (fd, STRUCT));
         result(errno, || Fdstat {
@@ -271,6 +277,7 @@ impl<T: Linked> Tramp<T> {
         Ok(self.get(BUF, n))
     }
 
+    /// `path_filestat_get`.
     pub fn path_stat(&mut self, dir: u32, follow: bool, path: &[u8]) -> R<Stat> {
         let (p, len) = self.path(PATH_A, path);
         let errno: i32 = self.call(
@@ -280,6 +287,7 @@ impl<T: Linked> Tramp<T> {
         result(errno, || self.stat_at_struct())
     }
 
+    /// `path_filestat_set_times` to `times` (atim, mtim).
     pub fn path_set_times(
         &mut self,
         dir: u32,
@@ -308,12 +316,14 @@ impl<T: Linked> Tramp<T> {
         self.errno(name, (dir, p, len))
     }
 
+    /// `path_rename`.
     pub fn rename(&mut self, from_dir: u32, from: &[u8], to_dir: u32, to: &[u8]) -> R<()> {
         let (a, a_len) = self.path(PATH_A, from);
         let (b, b_len) = self.path(PATH_B, to);
         self.errno("path_rename", (from_dir, a, a_len, to_dir, b, b_len))
     }
 
+    /// `path_link` (`follow`: `LOOKUP_SYMLINK_FOLLOW`).
     pub fn link(
         &mut self,
         from_dir: u32,
@@ -328,12 +338,14 @@ impl<T: Linked> Tramp<T> {
         self.errno("path_link", params)
     }
 
+    /// `path_symlink` of `target` at `path`.
     pub fn symlink(&mut self, target: &[u8], dir: u32, path: &[u8]) -> R<()> {
         let (a, a_len) = self.path(PATH_A, target);
         let (b, b_len) = self.path(PATH_B, path);
         self.errno("path_symlink", (a, a_len, dir, b, b_len))
     }
 
+    /// `path_readlink` into `buf_len` bytes: what it wrote.
     pub fn readlink(&mut self, dir: u32, path: &[u8], buf_len: u32) -> R<Vec<u8>> {
         let (p, len) = self.path(PATH_A, path);
         let n = self.call_out("path_readlink", (dir, p, len, BUF, buf_len, OUT))?;

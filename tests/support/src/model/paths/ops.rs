@@ -180,11 +180,14 @@ impl<'a> Arbitrary<'a> for Target {
 /// Bytes to write: `pattern(len, seed)`, up to 48 bytes.
 #[derive(Copy, Clone, Debug)]
 pub struct Data {
+    /// `len % 49` bytes.
     pub len: u8,
+    /// Varies the bytes.
     pub seed: u8,
 }
 
 impl Data {
+    /// The bytes: `pattern(len % 49, seed)`.
     pub fn bytes(self) -> Vec<u8> {
         super::super::pattern(u64::from(self.len % 49), self.seed)
     }
@@ -216,6 +219,7 @@ pub enum Off {
 }
 
 impl Off {
+    /// The offset, for a file of `size` bytes.
     pub fn get(self, size: u64) -> u64 {
         match self {
             Off::Abs(n) => u64::from(n),
@@ -255,8 +259,11 @@ impl<'a> Arbitrary<'a> for Fst {
 /// full listing (a cookie from the middle), or past the end.
 #[derive(Copy, Clone, Debug)]
 pub enum Cookie {
+    /// Cookie 0 only.
     Start,
+    /// The cookie of the `n % count`th record.
     After(u8),
+    /// The last record's cookie: nothing after it.
     Past,
 }
 
@@ -516,8 +523,12 @@ impl<'a> Arbitrary<'a> for Op {
 /// made the same on the host).
 #[derive(Clone, Debug)]
 pub enum Preload {
+    /// A file of `data`'s bytes (missing directories made).
     File { path: &'static str, data: Data },
+    /// A directory.
     Dir { path: &'static str },
+    /// A symbolic link to `target` (left out if it is not UTF-8 or the
+    /// host cannot store it).
     Symlink { path: &'static str, target: Target },
 }
 
@@ -553,6 +564,7 @@ pub struct SmallLimits {
 }
 
 impl SmallLimits {
+    /// As `Limits`.
     pub fn limits(self) -> wasi_memfd::Limits {
         let mut limits = wasi_memfd::Limits::default();
         limits.max_files = usize::from(self.files % 8) + 1;

@@ -55,10 +55,12 @@ pub type Tree = BTreeMap<String, Node>;
 
 /// A fresh folder, removed (with whatever is left in it) when dropped.
 pub struct TempDir {
+    /// Where it is.
     pub path: PathBuf,
 }
 
 impl TempDir {
+    /// A fresh, empty folder.
     pub fn new() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let shm = Path::new("/dev/shm");
