@@ -304,7 +304,8 @@ impl MemFile {
             }
             Seal::Growable => {
                 let end = at.checked_add(len).ok_or(FsError::Fbig)?;
-                if end > state.size {
+                // Writing nothing grows nothing, wherever it is.
+                if len > 0 && end > state.size {
                     if let Some(charge) = &mut state.charge {
                         charge.resize(end)?;
                     }
