@@ -785,7 +785,7 @@ impl Bench for NativeDirWork {
         self.back = PageBuf::new(len, |_| 1);
         if self.func == "pages" {
             let fd = self.create("p");
-            Self::write_all(&fd, &PageBuf::new(4 * MIB, pattern).bytes());
+            Self::write_all(&fd, PageBuf::new(4 * MIB, pattern).bytes());
             self.pages = Some(fd);
         }
     }
