@@ -150,7 +150,9 @@ pub(crate) enum FsError {
     Nametoolong,
     /// `ENOENT`: no such file or directory.
     Noent,
-    /// `ENOMEM`: the system refused memory.
+    /// `ENOMEM`: the system refused memory (a Unix errno only: Windows
+    /// has no memory files to refuse).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Nomem,
     /// `ENOSPC`: no room for another file (the store's or the budget's file
     /// limit), or the system refused the space.
@@ -191,11 +193,16 @@ impl FsError {
     /// The error of a system call on a memory file.
     pub(crate) fn from_system(errno: rustix::io::Errno) -> Self {
         use rustix::io::Errno as E;
+        // Windows (winsock errnos in rustix) has no EPERM, ENOMEM or EFBIG;
+        // it has no memory files either, so those arms are Unix-only.
         #[allow(unreachable_patterns)]
         match errno {
             E::INVAL => FsError::Inval,
+            #[cfg(unix)]
             E::PERM => FsError::Perm,
+            #[cfg(unix)]
             E::NOMEM => FsError::Nomem,
+            #[cfg(unix)]
             E::FBIG => FsError::Fbig,
             E::BADF => FsError::Badf,
             E::OPNOTSUPP => FsError::Notsup,

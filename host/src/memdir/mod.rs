@@ -398,9 +398,7 @@ impl MemDirFile {
     /// guest's handles (made now if nobody opened the file yet). It keeps
     /// the file, and its charge, while held.
     pub fn memory_file(&self) -> std::io::Result<MemoryFile> {
-        self.file
-            .fd()
-            .map_err(|e| std::io::Error::from_raw_os_error(fs_raw(e)))?;
+        self.file.fd().map_err(fs_io_error)?;
         Ok(MemoryFile::new(
             self.file.clone(),
             self.file.seal() != Seal::ReadOnly,
@@ -408,17 +406,18 @@ impl MemDirFile {
     }
 }
 
-/// An `FsError` as the host's errno, for `std::io::Error`.
-fn fs_raw(e: FsError) -> i32 {
-    use rustix::io::Errno as E;
-    match e {
-        FsError::Nospc => E::NOSPC,
-        FsError::Nomem => E::NOMEM,
-        FsError::Dquot => E::DQUOT,
-        FsError::Fbig => E::FBIG,
-        _ => E::IO,
-    }
-    .raw_os_error()
+/// An `FsError` as the host's `std::io::Error`: its kind says which limit
+/// or refusal it was, on every platform; its message names the WASI errno.
+fn fs_io_error(e: FsError) -> std::io::Error {
+    use std::io::ErrorKind as K;
+    let kind = match e {
+        FsError::Nospc => K::StorageFull,
+        FsError::Nomem => K::OutOfMemory,
+        FsError::Dquot => K::QuotaExceeded,
+        FsError::Fbig => K::FileTooLarge,
+        _ => K::Other,
+    };
+    std::io::Error::new(kind, format!("memory file: {e}"))
 }
 
 impl DirRef {
