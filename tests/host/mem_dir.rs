@@ -14,21 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use wasi_memfd::{MemDir, MemDirEntry, MemDirEntryKind, Usage, WasiMemfdCtx, WasiMemfdCtxBuilder};
 use wasi_memfd_testing::p1::layout::*;
+use wasi_memfd_testing::p1::oflags::{CREAT, EXCL, TRUNC};
 use wasi_memfd_testing::p1::{errno, result, rights, Guest};
 use wasi_memfd_testing::pattern;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
-
-/// `errno::ACCES`, `errno::NOSPC`: not among the harness's names.
-const ACCES: i32 = 2;
-const NOSPC: i32 = 51;
-
-/// `oflags`.
-const CREAT: u32 = 1;
-const EXCL: u32 = 4;
-const TRUNC: u32 = 8;
-
-/// Every right: wasmtime-wasi opens for writing when `FD_WRITE` is asked.
-const ALL: u64 = 0x1fff_ffff;
 
 /// A guest whose memfd context is `builder`'s, its memory directories
 /// preopened after `wasi`'s own preopens.
@@ -75,7 +64,11 @@ fn preopen(g: &mut Guest, path: &str) -> u32 {
 /// read-only ones.
 fn open(g: &mut Guest, dir: u32, path: &str, oflags: u32, write: bool) -> Result<u32, i32> {
     g.put(NAME, path.as_bytes());
-    let base = if write { ALL } else { rights::READ_ONLY };
+    let base = if write {
+        rights::ALL
+    } else {
+        rights::READ_ONLY
+    };
     let e: i32 = g.call(
         "path_open",
         (
@@ -85,7 +78,7 @@ fn open(g: &mut Guest, dir: u32, path: &str, oflags: u32, write: bool) -> Result
             path.len() as u32,
             oflags,
             base as i64,
-            ALL as i64,
+            rights::ALL as i64,
             0u32,
             OUT,
         ),
@@ -220,8 +213,8 @@ fn read_only_files_are_sealed_shared_and_refuse_writes() {
     let mut inos = Vec::new();
     for g in [&mut g, &mut h] {
         let d = preopen(g, "/ro");
-        assert_eq!(open(g, d, "ro/table.bin", 0, true), Err(ACCES));
-        assert_eq!(open(g, d, "ro/table.bin", TRUNC, true), Err(ACCES));
+        assert_eq!(open(g, d, "ro/table.bin", 0, true), Err(errno::ACCES));
+        assert_eq!(open(g, d, "ro/table.bin", TRUNC, true), Err(errno::ACCES));
         let fd = open(g, d, "ro/table.bin", 0, false).unwrap();
         assert_eq!(g.read(fd, 200_000).unwrap(), bytes);
         let file = g.store.data().memory_file(fd).unwrap();
@@ -323,8 +316,11 @@ fn limits_count_every_file_and_byte() {
     assert_eq!(path_call(&mut g, "path_create_directory", d, "d"), 0);
     let a = open(&mut g, d, "d/a", CREAT, true).unwrap();
     let b = open(&mut g, d, "b", CREAT, true).unwrap();
-    assert_eq!(open(&mut g, d, "c", CREAT, true), Err(NOSPC));
-    assert_eq!(path_call(&mut g, "path_create_directory", d, "e"), NOSPC);
+    assert_eq!(open(&mut g, d, "c", CREAT, true), Err(errno::NOSPC));
+    assert_eq!(
+        path_call(&mut g, "path_create_directory", d, "e"),
+        errno::NOSPC
+    );
     assert_eq!(
         g.usage(),
         Usage {

@@ -26,42 +26,13 @@ import os
 import stat as st_
 import sys
 import time
-import traceback
 
 from componentize_py_types import Err
 from wit_world import exports
 
-passed = 0
-failed = 0
+from checks import CheckFailed, check, ensure, finish, name_of
+
 root = ""
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def ensure(cond, why):
-    if not cond:
-        raise CheckFailed(why)
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-    except Exception as e:  # a check fails on anything it did not expect
-        failed += 1
-        # The line in the check itself, not in the helpers.
-        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.name not in ("ensure", "expect_errno", "check")]
-        line = frames[-1].lineno if frames else "?"
-        print(f"FAIL: {name}: line {line}: {type(e).__name__}: {e}")
-    else:
-        passed += 1
-        print(f"ok: {name}")
-
-
-def name_of(num):
-    return errno.errorcode.get(num, str(num))
 
 
 def expect_errno(fn, num):
@@ -1133,6 +1104,5 @@ class Run(exports.Run):
             limits(files, total, file_size)
         else:
             usage()
-        print(f"{passed} passed, {failed} failed")
-        if failed:
+        if finish():
             raise Err(None)

@@ -24,45 +24,21 @@ from wit_world.imports import environment, exit as wasi_exit
 from wit_world.imports import memfd as wit_memfd
 
 import wasi_memfd
-
-passed = 0
-failed = 0
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def ensure(cond, why):
-    if not cond:
-        raise CheckFailed(why)
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-    except Exception as e:  # a check fails on anything it did not expect
-        failed += 1
-        print(f"FAIL: {name}: {type(e).__name__}: {e}")
-    else:
-        passed += 1
-        print(f"ok: {name}")
-
+from checks import CheckFailed, check, ensure, finish, name_of
 
 def expect_os_error(fn, num, exc_type=OSError, code=None):
     try:
         f = fn()
     except exc_type as e:
         ensure(isinstance(e, OSError), f"{e!r} is not an OSError")
-        ensure(e.errno == num, f"errno {e.errno} ({errno.errorcode.get(e.errno)}), want {num} ({errno.errorcode.get(num)})")
+        ensure(e.errno == num, f"errno {e.errno} ({name_of(e.errno)}), want {num} ({name_of(num)})")
         if code is not None:
             ensure(getattr(e, "wasi_memfd_code", None) == code, f"wasi_memfd_code {getattr(e, 'wasi_memfd_code', None)!r}, want {code!r}")
         return e
     close = getattr(f, "close", None)
     if close is not None:
         close()
-    raise CheckFailed(f"no {exc_type.__name__} (errno {errno.errorcode.get(num)})")
+    raise CheckFailed(f"no {exc_type.__name__} (errno {name_of(num)})")
 
 
 TEXT = b"Hello, memory file! 0123456789abcdefghijklmnopqrstuvwxyz\n" * 100
@@ -419,6 +395,5 @@ class Run(exports.Run):
             limits(positive(args[1]), positive(args[2]), positive(args[3]))
         else:
             usage()
-        print(f"{passed} passed, {failed} failed")
-        if failed:
+        if finish():
             raise Err(None)

@@ -28,6 +28,14 @@ pub const REGULAR_FILE: u8 = 4;
 /// `from_bytes` flag bit 0.
 pub const WRITABLE: u32 = 1;
 
+/// `oflags` bits of `path_open`, as typenames.witx declares them.
+pub mod oflags {
+    pub const CREAT: u32 = 1;
+    pub const DIRECTORY: u32 = 2;
+    pub const EXCL: u32 = 4;
+    pub const TRUNC: u32 = 8;
+}
+
 /// `rights` bits, in the order typenames.witx declares them.
 pub mod rights {
     pub const FD_READ: u64 = 1 << 1;
@@ -36,6 +44,9 @@ pub mod rights {
     pub const FD_WRITE: u64 = 1 << 6;
     pub const FD_ADVISE: u64 = 1 << 7;
     pub const FD_FILESTAT_GET: u64 = 1 << 21;
+    /// Every right WASIp1 names: wasmtime-wasi opens for writing when
+    /// `FD_WRITE` is among the rights asked.
+    pub const ALL: u64 = 0x1fff_ffff;
     /// What every memory-file fd has.
     pub const READ_ONLY: u64 = FD_READ | FD_SEEK | FD_TELL | FD_FILESTAT_GET | FD_ADVISE;
 

@@ -98,15 +98,18 @@ pub fn wat_with_memory(imports: Imports<'_>, memory: &str) -> String {
 /// WASIp1 errnos (the `errno` enum in typenames.witx) the tests expect.
 pub mod errno {
     pub const SUCCESS: i32 = 0;
+    pub const ACCES: i32 = 2;
     pub const BADF: i32 = 8;
     pub const DQUOT: i32 = 19;
     pub const FAULT: i32 = 21;
     pub const FBIG: i32 = 22;
+    pub const ILSEQ: i32 = 25;
     pub const INVAL: i32 = 28;
     pub const MFILE: i32 = 33;
     pub const NAMETOOLONG: i32 = 37;
     pub const NOENT: i32 = 44;
     pub const NOMEM: i32 = 48;
+    pub const NOSPC: i32 = 51;
     pub const NOTDIR: i32 = 54;
     pub const NOTSOCK: i32 = 57;
     pub const NOTSUP: i32 = 58;
@@ -116,15 +119,18 @@ pub mod errno {
     pub fn name(errno: i32) -> Option<&'static str> {
         Some(match errno {
             SUCCESS => "SUCCESS",
+            ACCES => "EACCES",
             BADF => "EBADF",
             DQUOT => "EDQUOT",
             FAULT => "EFAULT",
             FBIG => "EFBIG",
+            ILSEQ => "EILSEQ",
             INVAL => "EINVAL",
             MFILE => "EMFILE",
             NAMETOOLONG => "ENAMETOOLONG",
             NOENT => "ENOENT",
             NOMEM => "ENOMEM",
+            NOSPC => "ENOSPC",
             NOTDIR => "ENOTDIR",
             NOTSOCK => "ENOTSOCK",
             NOTSUP => "ENOTSUP",

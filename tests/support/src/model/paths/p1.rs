@@ -21,15 +21,6 @@ use crate::model::Outcomes;
 use crate::p1::rights;
 use crate::trampoline::errno;
 
-/// WASIp1 errnos the driver names (beside [`errno`]'s).
-mod e {
-    pub const NOSPC: i32 = 51;
-    pub const DQUOT: i32 = 19;
-    pub const FBIG: i32 = 22;
-    pub const INVAL: i32 = 28;
-    pub const ILSEQ: i32 = 25;
-}
-
 const DIRECTORY: u8 = 3;
 const REGULAR_FILE: u8 = 4;
 const SYMLINK: u8 = 7;
@@ -62,9 +53,9 @@ pub fn run(case: &Case) -> Outcomes {
 /// A limit's errno.
 fn limit_errno(limit: Limit) -> i32 {
     match limit {
-        Limit::FileSize => e::FBIG,
-        Limit::Files => e::NOSPC,
-        Limit::Bytes => e::DQUOT,
+        Limit::FileSize => errno::FBIG,
+        Limit::Files => errno::NOSPC,
+        Limit::Bytes => errno::DQUOT,
     }
 }
 
@@ -216,7 +207,7 @@ impl Driver {
         want: &Result<T, i32>,
         known: &[Result<T, i32>],
     ) {
-        if *want == Err(e::INVAL) && got != want && known.contains(got) {
+        if *want == Err(errno::INVAL) && got != want && known.contains(got) {
             self.c
                 .seen
                 .insert(format!("p1 known difference {what} past i64::MAX"));
@@ -251,7 +242,7 @@ impl Driver {
     }
 
     fn is_limit(&self, e: i32) -> bool {
-        self.c.limits.is_some() && matches!(e, e::NOSPC | e::DQUOT | e::FBIG)
+        self.c.limits.is_some() && matches!(e, errno::NOSPC | errno::DQUOT | errno::FBIG)
     }
 
     /// The memory directory refused an op that makes a node (`path_open`
@@ -265,8 +256,8 @@ impl Driver {
         op: impl FnOnce(&mut Self) -> Result<u32, i32>,
     ) {
         let limit = match e {
-            e::FBIG => Limit::FileSize,
-            e::NOSPC => Limit::Files,
+            errno::FBIG => Limit::FileSize,
+            errno::NOSPC => Limit::Files,
             _ => Limit::Bytes,
         };
         let before = self.c.names();
@@ -313,7 +304,7 @@ impl Driver {
             let got = sut(self);
             assert_eq!(
                 got,
-                Err(e::DQUOT),
+                Err(errno::DQUOT),
                 "{what} past u64::MAX bytes: {}",
                 self.c.at
             );
@@ -341,8 +332,8 @@ impl Driver {
         }
         let want = reference(self);
         if let Some((size, end)) = grown {
-            let cut = want.is_ok_and(|n| n > 0) || want == Err(e::FBIG);
-            if end > i64::MAX as u64 && got == Err(e::INVAL) && cut {
+            let cut = want.is_ok_and(|n| n > 0) || want == Err(errno::FBIG);
+            if end > i64::MAX as u64 && got == Err(errno::INVAL) && cut {
                 // Known difference (host/src/memfile.rs `write_with`,
                 // reported): appending past the largest file size writes
                 // what fits on a real file (the kernel cuts the count, and
@@ -603,7 +594,7 @@ impl PathDriver for Driver {
                         .reference
                         .open(r, *follow, p, *oflags, rights, *fdflags),
                 };
-                if got == Err(errno::BADF) && want == Err(e::ILSEQ) {
+                if got == Err(errno::BADF) && want == Err(errno::ILSEQ) {
                     // Known difference (host/src/p1/snapshot.rs routes by
                     // the fd before reading the path; reported): wasmtime-wasi
                     // reads `path_open`'s path first, so a path that is not
@@ -649,7 +640,7 @@ impl PathDriver for Driver {
                 let bytes = data.bytes();
                 let offset = offset.get(self.ref_size(r));
                 let growth = Growth::At(offset, bytes.len() as u64);
-                let known = [Ok(0), Err(e::FBIG), Err(errno::BADF)];
+                let known = [Ok(0), Err(errno::FBIG), Err(errno::BADF)];
                 self.growing(
                     "fd_pwrite",
                     (s, r),
@@ -694,7 +685,7 @@ impl PathDriver for Driver {
                 };
                 let got = self.sut.seek(s, delta, *whence);
                 let want = self.reference.seek(r, delta, *whence);
-                if got == Err(e::INVAL) && want.is_ok_and(|pos| pos > i64::MAX as u64) {
+                if got == Err(errno::INVAL) && want.is_ok_and(|pos| pos > i64::MAX as u64) {
                     // Known difference (host/src/p1/snapshot.rs `fd_seek`,
                     // reported): wasmtime-wasi keeps any position up to
                     // `u64::MAX`, a memory directory's fd none past
