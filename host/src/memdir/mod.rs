@@ -456,3 +456,24 @@ impl DirRef {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+
+    /// The host sees which limit refused a file by its error's kind, on
+    /// every platform.
+    #[test]
+    fn errors_reach_the_host_as_kinds() {
+        for (e, kind) in [
+            (FsError::Nospc, ErrorKind::StorageFull),
+            (FsError::Dquot, ErrorKind::QuotaExceeded),
+            (FsError::Fbig, ErrorKind::FileTooLarge),
+            (FsError::Nomem, ErrorKind::OutOfMemory),
+            (FsError::Badf, ErrorKind::Other),
+        ] {
+            assert_eq!(fs_io_error(e).kind(), kind, "{e:?}");
+        }
+    }
+}
