@@ -273,6 +273,30 @@ macro_rules! on {
     };
 }
 
+/// The calls that name one path under a directory fd and return nothing:
+/// wasmtime-wasi's on its directories, the memory directory's `$op` on
+/// ours.
+macro_rules! path_calls {
+    ($($name:ident => $op:ident;)*) => {$(
+        async fn $name(
+            &mut self,
+            mem: &mut GuestMemory<'_>,
+            fd: types::Fd,
+            path: GuestPtr<str>,
+        ) -> Result<()> {
+            on!(
+                self,
+                fd,
+                |w| in_runtime(self.wasi.$name(mem, w, path)).await,
+                {
+                    let dir = self.mem_dir(fd)?;
+                    dir.$op(&path_str(mem, path)?).map_err(fs_err)
+                }
+            )
+        }
+    )*};
+}
+
 impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
     fn set_hostcall_fuel(&mut self, fuel: usize) {
         self.fuel = fuel;
@@ -292,6 +316,12 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fn proc_raise(sig: types::Signal) -> Result<()>;
         fn sched_yield() -> Result<()>;
         fn random_get(buf: GuestPtr<u8>, buf_len: types::Size) -> Result<()>;
+    }
+
+    path_calls! {
+        path_create_directory => create_dir;
+        path_remove_directory => remove_dir;
+        path_unlink_file => unlink;
     }
 
     async fn fd_advise(
@@ -757,23 +787,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         )
     }
 
-    async fn path_create_directory(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        path: GuestPtr<str>,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.path_create_directory(mem, w, path)).await,
-            {
-                let dir = self.mem_dir(fd)?;
-                dir.create_dir(&path_str(mem, path)?).map_err(fs_err)
-            }
-        )
-    }
-
     async fn path_filestat_get(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -899,23 +912,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         )
     }
 
-    async fn path_remove_directory(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        path: GuestPtr<str>,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.path_remove_directory(mem, w, path)).await,
-            {
-                let dir = self.mem_dir(fd)?;
-                dir.remove_dir(&path_str(mem, path)?).map_err(fs_err)
-            }
-        )
-    }
-
     async fn path_rename(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -953,23 +949,6 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                 let dir = self.mem_dir(fd)?;
                 let (target, path) = (path_str(mem, src_path)?, path_str(mem, dest_path)?);
                 dir.symlink(&target, &path).map_err(fs_err)
-            }
-        )
-    }
-
-    async fn path_unlink_file(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        path: GuestPtr<str>,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.path_unlink_file(mem, w, path)).await,
-            {
-                let dir = self.mem_dir(fd)?;
-                dir.unlink(&path_str(mem, path)?).map_err(fs_err)
             }
         )
     }
