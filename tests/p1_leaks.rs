@@ -5,8 +5,9 @@
 //! other test can open or close fds while it counts.
 
 use wasi_memfd::p1::FIRST_FD;
-use wasi_memfd::{Backend, WasiMemfdCtx};
+use wasi_memfd::{Backend, MemDir, WasiMemfdCtx};
 use wasi_memfd_testing::p1::{errno, Guest, WRITABLE};
+use wasmtime_wasi::WasiCtxBuilder;
 
 /// Open fds of this process (the directory handle itself counts every time).
 fn open_fds() -> usize {
@@ -70,4 +71,19 @@ fn dropping_a_store_closes_every_memory_fd() {
             "{backend:?}: fds left behind by a dropped store"
         );
     }
+
+    // With a memory directory, moving a memory file onto a number takes a
+    // host fd for a moment: onto a number nothing holds (`EBADF`), it is
+    // given back every time.
+    let mut b = WasiMemfdCtx::builder();
+    b.preopened_mem_dir(&MemDir::new(), "/mem").unwrap();
+    let ctx = b.build_p1(&mut WasiCtxBuilder::new()).unwrap();
+    let mut g = Guest::instantiate(ctx, false);
+    let fd = g.make(b"x", 0).unwrap();
+    assert_eq!(g.renumber(fd, 999), errno::BADF);
+    let before = open_fds();
+    for _ in 0..100 {
+        assert_eq!(g.renumber(fd, 999), errno::BADF);
+    }
+    assert_eq!(open_fds(), before, "fds left behind by failed renumbers");
 }

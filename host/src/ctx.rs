@@ -188,8 +188,8 @@ impl WasiMemfdCtx {
         let backend = self.backend;
         let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
         let file = preopen.file(backend, name)?;
-        let writable = file.seal() != Seal::ReadOnly;
-        Ok(MemoryFile::new(file, writable))
+        let writable = !file.is_read_only();
+        MemoryFile::new(file, writable)
     }
 
     /// All bytes of the file attached under `name`, including whatever the
@@ -440,8 +440,8 @@ impl WasiMemfdCtxBuilder {
     /// Every file, directory and link in it counts against the context's
     /// limits and budget from the start, even past them (the host put them
     /// there): size the limits for what `dir` holds
-    /// ([`MemDir`] reports nothing itself; the runner adds its trees to its
-    /// defaults).
+    /// ([`MemDir::usage`] says how much `dir` holds; the runner adds it to
+    /// its defaults).
     ///
     /// For core modules, build with
     /// [`build_p1`](WasiMemfdCtxBuilder::build_p1), which also gives the
@@ -462,10 +462,9 @@ impl WasiMemfdCtxBuilder {
         Ok(self)
     }
 
-    /// The memory directories added so far: guest path and its content
-    /// (files, bytes) as the context will be charged for them.
-    pub(crate) fn mem_dir_paths(&self) -> impl Iterator<Item = &str> {
-        self.mem_dirs.iter().map(|(path, _)| path.as_str())
+    /// How many memory directories were added so far.
+    pub(crate) fn mem_dir_count(&self) -> usize {
+        self.mem_dirs.len()
     }
 
     /// The context.
@@ -526,7 +525,7 @@ mod tests {
         assert_eq!(ctx.limits().max_files, 3);
         assert_eq!(ctx.read_preopened("in").unwrap(), b"input");
         let (out, _slot) = ctx.open_preopened("out").unwrap();
-        assert_ne!(out.seal(), Seal::ReadOnly);
+        assert!(!out.is_read_only());
         rustix::io::pwrite(&*out.fd().unwrap(), b"done", 0).unwrap();
         assert_eq!(ctx.read_preopened("out").unwrap(), b"done");
         assert_eq!(ctx.open_preopened("nope").unwrap_err(), ErrorCode::NotFound);

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
+use crate::error::ErrorCode;
 use crate::memfile::MemFile;
 
 /// A memory file wasi-memfd made for a guest (with `from-bytes`, a host's
@@ -43,19 +44,16 @@ pub struct MemoryFile {
 }
 
 impl MemoryFile {
-    /// The host's handle on `inner`, whose memory file exists (every caller
-    /// made it, or opened it, first).
-    pub(crate) fn new(inner: Arc<MemFile>, writable: bool) -> Self {
-        // The host may write it, or map it: it stays this memory file.
-        inner.keep_fd();
-        let file = inner
-            .fd_if_open()
-            .expect("a MemoryFile is made over an open memory file");
-        MemoryFile {
+    /// The host's handle on `inner`, its memory file made now if it was
+    /// still preloaded bytes. The host may write it, or map it: it stays
+    /// this memory file.
+    pub(crate) fn new(inner: Arc<MemFile>, writable: bool) -> Result<Self, ErrorCode> {
+        let file = inner.keep()?;
+        Ok(MemoryFile {
             inner,
             file,
             writable,
-        }
+        })
     }
 
     /// The open file, shared with the guest's handle.

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{self, Backend, Seal};
-use crate::error::FsError;
+use crate::error::{ErrorCode, FsError};
 use crate::limits::Charge;
 
 /// The device number every memory file and directory reports, as
@@ -177,11 +177,6 @@ impl MemFile {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// What it allows.
-    pub(crate) fn seal(&self) -> Seal {
-        self.seal
-    }
-
     /// Whether it is a file the kernel keeps from changing (read-only).
     pub(crate) fn is_read_only(&self) -> bool {
         self.seal == Seal::ReadOnly
@@ -194,7 +189,7 @@ impl MemFile {
 
     /// The open memory file, made now from preloaded bytes if this is the
     /// first time it is needed.
-    pub(crate) fn fd(&self) -> Result<Arc<File>, FsError> {
+    pub(crate) fn fd(&self) -> Result<Arc<File>, ErrorCode> {
         let mut state = self.lock();
         match &state.content {
             Content::File(file) => Ok(file.clone()),
@@ -220,19 +215,14 @@ impl MemFile {
         Held(self.clone())
     }
 
-    /// Its memory file stays, whatever happens to the handles: it may
-    /// change in ways this file does not see (the host holds it).
-    pub(crate) fn keep_fd(&self) {
+    /// Its memory file (made now from preloaded bytes if need be), kept
+    /// from now on whatever happens to the handles: the host holds it, and
+    /// may change it in ways this file does not see. (While the returned
+    /// `Arc` lives, no handle's drop can turn the file back into bytes.)
+    pub(crate) fn keep(&self) -> Result<Arc<File>, ErrorCode> {
+        let file = self.fd()?;
         self.lock().pristine = None;
-    }
-
-    /// The open memory file if it exists already (not made from preloaded
-    /// bytes).
-    pub(crate) fn fd_if_open(&self) -> Option<Arc<File>> {
-        match &self.lock().content {
-            Content::File(file) => Some(file.clone()),
-            Content::Bytes(_) => None,
-        }
+        Ok(file)
     }
 
     /// All its bytes.
@@ -291,7 +281,6 @@ impl MemFile {
     ) -> Result<(u64, u64), FsError> {
         let fd = self.fd()?;
         let mut state = self.lock();
-        state.pristine = None;
         let at = if append { state.size } else { offset };
         let room = match self.seal {
             Seal::ReadOnly => return Err(FsError::Perm),
@@ -313,24 +302,28 @@ impl MemFile {
                 len
             }
         };
-        let written = match write(&fd, at, room) {
-            Ok(n) => n,
-            Err(e) => {
-                let size = state.size;
-                Self::settle(&mut state, size);
-                return Err(e);
-            }
-        };
-        if written > 0 {
-            let end = at + written;
-            let size = state.size.max(end);
-            Self::settle(&mut state, size);
-            state.times.mtime = now();
-        } else {
-            let size = state.size;
-            Self::settle(&mut state, size);
+        if room == 0 {
+            return Ok((at, 0));
         }
-        Ok((at, written))
+        // From here the bytes may change, even if the write fails part way.
+        state.pristine = None;
+        let result = write(&fd, at, room);
+        let written = *result.as_ref().unwrap_or(&0);
+        if result.is_err() && self.seal == Seal::Growable && at + room > state.size {
+            // A write that failed part way may have grown the memory file
+            // past what is charged and reported: back to that size.
+            let _ = backend::set_len(&fd, state.size);
+        }
+        let size = if written > 0 {
+            state.size.max(at + written)
+        } else {
+            state.size
+        };
+        Self::settle(&mut state, size);
+        if written > 0 {
+            state.times.mtime = now();
+        }
+        result.map(|n| (at, n))
     }
 
     /// Sets the size the state and the charge hold (a charge only ever
@@ -368,7 +361,6 @@ impl MemFile {
             Seal::Growable => {
                 let fd = self.fd()?;
                 let mut state = self.lock();
-                state.pristine = None;
                 if len > state.size {
                     if let Some(charge) = &mut state.charge {
                         charge.resize(len)?;
@@ -380,6 +372,7 @@ impl MemFile {
                     return Err(FsError::from_system(e));
                 }
                 Self::settle(&mut state, len);
+                state.pristine = None;
                 state.times.mtime = now();
                 Ok(())
             }

@@ -469,3 +469,39 @@ fn the_preopen_renumbers_as_a_real_directory_does() {
     assert_eq!(mem[1], Ok(b"file".to_vec()), "the file is at the number");
     std::fs::remove_dir_all(&real).unwrap();
 }
+
+/// `fd_renumber` of a memory file onto a wasmtime-wasi fd: onto a number
+/// nothing holds it is `EBADF`; onto an open one the file takes that
+/// number, and wasmtime-wasi's next fd (which may reuse the number the move
+/// went through) works.
+#[test]
+fn a_memory_file_renumbered_onto_a_wasi_fd() {
+    let real = host_dir("renumber-file");
+    std::fs::write(real.join("a"), b"a").unwrap();
+    std::fs::write(real.join("b"), b"bb").unwrap();
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.preopened_dir(&real, "/real", FsPerms::ReadWrite)
+        .unwrap();
+    let mut builder = WasiMemfdCtx::builder();
+    builder.preopened_mem_dir(&MemDir::new(), "/mem").unwrap();
+    let mut g = guest_with(&mut builder, &mut wasi);
+    let (r, m) = (preopen(&mut g, "/real"), preopen(&mut g, "/mem"));
+    let file = open(&mut g, m, "f", CREAT, true).unwrap();
+    for _ in 0..3 {
+        assert_eq!(g.renumber(file, 999), errno::BADF);
+    }
+    let a = open(&mut g, r, "a", 0, false).unwrap();
+    assert_eq!(g.renumber(file, a), errno::SUCCESS);
+    assert_eq!(
+        g.filestat(a).unwrap().size,
+        0,
+        "the memory file at a's number"
+    );
+    assert_eq!(g.filestat(file).unwrap_err(), errno::BADF);
+    for _ in 0..3 {
+        let b = open(&mut g, r, "b", 0, false).unwrap();
+        assert_eq!(g.filestat(b).unwrap().size, 2, "wasmtime-wasi's fd {b}");
+        assert_eq!(g.close(b), errno::SUCCESS);
+    }
+    std::fs::remove_dir_all(&real).unwrap();
+}

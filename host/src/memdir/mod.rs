@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::backend::{self, Backend, Seal};
-use crate::error::{ErrorCode, FsError};
+use crate::error::ErrorCode;
 use crate::limits::{Ledger, Slot, Usage};
 use crate::memfile::{Kind, MemFile};
 use crate::MemoryFile;
@@ -398,26 +398,11 @@ impl MemDirFile {
     /// guest's handles (made now if nobody opened the file yet). It keeps
     /// the file, and its charge, while held.
     pub fn memory_file(&self) -> std::io::Result<MemoryFile> {
-        self.file.fd().map_err(fs_io_error)?;
         Ok(MemoryFile::new(
             self.file.clone(),
-            self.file.seal() != Seal::ReadOnly,
-        ))
+            !self.file.is_read_only(),
+        )?)
     }
-}
-
-/// An `FsError` as the host's `std::io::Error`: its kind says which limit
-/// or refusal it was, on every platform; its message names the WASI errno.
-fn fs_io_error(e: FsError) -> std::io::Error {
-    use std::io::ErrorKind as K;
-    let kind = match e {
-        FsError::Nospc => K::StorageFull,
-        FsError::Nomem => K::OutOfMemory,
-        FsError::Dquot => K::QuotaExceeded,
-        FsError::Fbig => K::FileTooLarge,
-        _ => K::Other,
-    };
-    std::io::Error::new(kind, format!("memory file: {e}"))
 }
 
 impl DirRef {
@@ -454,26 +439,5 @@ impl DirRef {
             todo.extend(subdirs.into_iter().rev());
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::ErrorKind;
-
-    /// The host sees which limit refused a file by its error's kind, on
-    /// every platform.
-    #[test]
-    fn errors_reach_the_host_as_kinds() {
-        for (e, kind) in [
-            (FsError::Nospc, ErrorKind::StorageFull),
-            (FsError::Dquot, ErrorKind::QuotaExceeded),
-            (FsError::Fbig, ErrorKind::FileTooLarge),
-            (FsError::Nomem, ErrorKind::OutOfMemory),
-            (FsError::Badf, ErrorKind::Other),
-        ] {
-            assert_eq!(fs_io_error(e).kind(), kind, "{e:?}");
-        }
     }
 }

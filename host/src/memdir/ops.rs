@@ -272,6 +272,11 @@ impl DirRef {
             return Err(FsError::Xdev);
         }
         check_new_name(&dst_name)?;
+        if dst_parent.lock().removed {
+            // A removed directory takes no new names (the kernel's
+            // `IS_DEADDIR`), checked before anything moves.
+            return Err(FsError::Noent);
+        }
         let replaced = dst_parent.get(&dst_name);
         if let Some(old) = &replaced {
             if old.same(&node) {

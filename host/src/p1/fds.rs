@@ -37,6 +37,10 @@ use crate::memfile::Held;
 pub const FIRST_FD: u32 = 1 << 30;
 /// The last: `i32::MAX`.
 const LAST_FD: u32 = i32::MAX as u32;
+/// Most entries open at once (wasmtime's `ResourceTable` default): the
+/// table's memory stays bounded whatever a guest opens (a memory
+/// directory's fds charge no file slot of their own).
+const MAX_OPEN: usize = 1_000_000;
 
 /// Where a memory file came from, which decides a few answers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -161,8 +165,11 @@ impl FdTable {
     }
 
     /// Gives `entry` a number of wasi-memfd's range; `None` when every
-    /// number is taken.
+    /// number is taken or [`MAX_OPEN`] entries are open.
     pub(crate) fn insert(&mut self, entry: Entry) -> Option<u32> {
+        if self.open.len() >= MAX_OPEN {
+            return None;
+        }
         let fd = match self.free.pop_first() {
             Some(fd) => fd,
             None => match self.open.range(FIRST_FD..).next_back() {
@@ -228,11 +235,6 @@ impl FdTable {
         self.hidden.remove(&fd);
     }
 
-    /// Hides a wasmtime-wasi number from the guest.
-    pub(crate) fn hide(&mut self, fd: u32) {
-        self.hidden.insert(fd);
-    }
-
     /// A placeholder number wasi-memfd keeps (a closed preopen's), to
     /// duplicate when it needs another.
     pub(crate) fn any_placeholder(&self) -> Option<u32> {
@@ -277,6 +279,17 @@ mod tests {
     }
 
     #[test]
+    fn the_table_holds_at_most_max_open_entries() {
+        let mut t = FdTable::default();
+        for _ in 0..MAX_OPEN {
+            t.insert(Entry::Alias(0)).unwrap();
+        }
+        assert_eq!(t.insert(Entry::Alias(0)), None);
+        t.remove(FIRST_FD + 5);
+        assert_eq!(t.insert(Entry::Alias(0)), Some(FIRST_FD + 5));
+    }
+
+    #[test]
     fn backed_numbers_are_hidden_when_closed_and_aliases_hide_their_target() {
         let mut t = FdTable::default();
         t.insert_backed(3, entry());
@@ -284,8 +297,8 @@ mod tests {
         assert!(matches!(t.slot(4), Slot::Wasi(4)));
         t.remove(3);
         assert!(matches!(t.slot(3), Slot::Closed), "the placeholder stays");
-        let high = t.insert(Entry::Alias(0)).unwrap();
-        t.hide(0);
+        let high = FIRST_FD;
+        t.put(high, Entry::Alias(0));
         assert!(matches!(t.slot(0), Slot::Closed));
         t.remove(high);
         assert!(matches!(t.slot(0), Slot::Wasi(0)));

@@ -103,7 +103,7 @@ impl WasiMemfdP1Ctx {
     /// not). Files of memory directories are.
     pub fn memory_file(&self, fd: u32) -> Option<MemoryFile> {
         let f = self.fds.file(fd)?;
-        Some(MemoryFile::new(Arc::clone(&f.file), f.access.write))
+        MemoryFile::new(Arc::clone(&f.file), f.access.write).ok()
     }
 
     /// Makes a memory file holding a copy of host `data` and opens a new fd
@@ -122,7 +122,7 @@ impl WasiMemfdP1Ctx {
     /// Opens a new fd on the file attached under `name`.
     fn open_preopened(&mut self, name: &str) -> Result<u32, ErrorCode> {
         let (file, slot) = self.memfd.open_preopened(name)?;
-        let writable = file.seal() != crate::backend::Seal::ReadOnly;
+        let writable = !file.is_read_only();
         self.open_memfd(file, writable, Some(slot))
     }
 
@@ -207,7 +207,7 @@ impl WasiMemfdCtxBuilder {
     /// If either builder was built before.
     pub fn build_p1(&mut self, wasi: &mut WasiCtxBuilder) -> std::io::Result<WasiMemfdP1Ctx> {
         let mut names = Vec::new();
-        for _ in self.mem_dir_paths() {
+        for _ in 0..self.mem_dir_count() {
             let mut bytes = [0u8; 8];
             getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
             let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -39,8 +39,15 @@ pub(super) fn times(
     ))
 }
 
-/// The path string a call passes (`EILSEQ` if it is not UTF-8).
-pub(super) fn path_str(mem: &GuestMemory<'_>, path: GuestPtr<str>) -> Result<String> {
+/// The path string a call passes (`EILSEQ` if it is not UTF-8), its
+/// length charged to the hostcall fuel first, as wasmtime-wasi charges the
+/// strings it reads.
+pub(super) fn path_str(
+    fuel: &mut usize,
+    mem: &GuestMemory<'_>,
+    path: GuestPtr<str>,
+) -> Result<String> {
+    super::io::charge(fuel, path.as_bytes())?;
     Ok(mem.as_cow_str(path)?.into_owned())
 }
 

@@ -162,13 +162,10 @@ impl WasiMemfdP1Ctx {
         match (from_route, to_route) {
             (Route::Wasi(a), Route::Wasi(b)) => {
                 in_runtime(self.wasi.fd_renumber(mem, a, b)).await?;
-                // An alias moved onto a wasmtime-wasi fd is that fd now.
-                if self.fds.get(f).is_some() {
-                    self.fds.remove(f);
-                }
-                if self.fds.get(t).is_some() {
-                    self.fds.remove(t);
-                }
+                // `from` is closed: an alias of it goes (and its target
+                // number, free now, shows again). An alias at `to` stays:
+                // it names `b`, which holds the moved fd.
+                self.fds.remove(f);
                 Ok(())
             }
             (Route::Wasi(a), Route::Mine) => {
@@ -178,9 +175,7 @@ impl WasiMemfdP1Ctx {
                     in_runtime(self.wasi.fd_renumber(mem, a, to)).await?;
                     self.close_entry(t);
                     self.fds.release_backed(t);
-                    if self.fds.get(f).is_some() {
-                        self.fds.remove(f);
-                    }
+                    self.fds.remove(f);
                 } else {
                     self.close_entry(t);
                     if self.fds.get(f).is_some() {
@@ -194,13 +189,20 @@ impl WasiMemfdP1Ctx {
                 Ok(())
             }
             (Route::Mine, Route::Wasi(b)) => {
-                // `to`'s fd is closed and its number kept for wasi-memfd
-                // by moving a placeholder onto it.
-                let spare = self.spare_placeholder(mem).await?;
-                in_runtime(self.wasi.fd_renumber(mem, spare, b)).await?;
-                if self.fds.get(t).is_some() {
-                    // `to` was an alias onto `b`: gone with `b`.
+                if matches!(self.fds.get(t), Some(Entry::Alias(_))) {
+                    // `to` is an alias onto `b`: `b` is closed (its number
+                    // free again) and `to` is wasi-memfd's alone.
+                    in_runtime(self.wasi.fd_close(mem, b)).await?;
                     self.fds.remove(t);
+                } else {
+                    // `to`'s fd is closed and its number kept for
+                    // wasi-memfd by moving a placeholder onto it; a spare
+                    // that cannot move (`to` not open) is closed again.
+                    let spare = self.spare_placeholder(mem).await?;
+                    if let Err(e) = in_runtime(self.wasi.fd_renumber(mem, spare, b)).await {
+                        let _ = in_runtime(self.wasi.fd_close(mem, spare)).await;
+                        return Err(e);
+                    }
                 }
                 let entry = self.fds.remove(f).expect("routed as mine");
                 self.fds.put(t, entry);
@@ -220,7 +222,7 @@ impl WasiMemfdP1Ctx {
     /// if any, to close off the guest's thread).
     fn close_entry(&mut self, fd: u32) {
         match self.fds.remove(fd) {
-            Some(Entry::File(f)) => {
+            Some(Entry::File(f)) if matches!(f.origin, Origin::Memfd) => {
                 // With a pool, its thread drops this handle: it closes the
                 // file (and frees its pages) off the guest's thread when
                 // this was the last. The file stays charged until then; a
@@ -229,7 +231,9 @@ impl WasiMemfdP1Ctx {
                     pool.release(f.file.into_file());
                 }
             }
-            Some(Entry::Dir(_)) | None => {}
+            // A memory directory's file closes here, on the guest's thread
+            // (as the pool's documentation says).
+            Some(Entry::File(_)) | Some(Entry::Dir(_)) | None => {}
             Some(Entry::Alias(_)) => {}
         }
     }
@@ -255,7 +259,6 @@ impl WasiMemfdP1Ctx {
             types::Fdflags::empty(),
         ))
         .await?;
-        self.fds.hide(u32::from(fd));
         Ok(fd)
     }
 }
@@ -290,7 +293,7 @@ macro_rules! path_calls {
                 |w| in_runtime(self.wasi.$name(mem, w, path)).await,
                 {
                     let dir = self.mem_dir(fd)?;
-                    dir.$op(&path_str(mem, path)?).map_err(fs_err)
+                    dir.$op(&path_str(&mut self.fuel, mem, path)?).map_err(fs_err)
                 }
             )
         }
@@ -582,7 +585,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                 if !f.access.read {
                     return err(Errno::Badf);
                 }
-                let file = f.file.fd().map_err(fs_err)?;
+                let file = f.file.fd().map_err(|e| fs_err(e.into()))?;
                 let n = read_into(mem, &file, iovs, f.pos)?;
                 f.file.accessed();
                 f.pos += u64::from(n);
@@ -608,7 +611,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
                 if !f.access.read {
                     return err(Errno::Badf);
                 }
-                let file = f.file.fd().map_err(fs_err)?;
+                let file = f.file.fd().map_err(|e| fs_err(e.into()))?;
                 let n = read_into(mem, &file, iovs, offset)?;
                 f.file.accessed();
                 Ok(n)
@@ -800,7 +803,8 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             |w| in_runtime(self.wasi.path_filestat_get(mem, w, flags, path)).await,
             {
                 let dir = self.mem_dir(fd)?;
-                self.mem_path_filestat_get(&dir, flags, &path_str(mem, path)?)
+                let path = path_str(&mut self.fuel, mem, path)?;
+                self.mem_path_filestat_get(&dir, flags, &path)
             }
         )
     }
@@ -827,7 +831,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             {
                 let dir = self.mem_dir(fd)?;
                 let follow = flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
-                dir.set_times_at(&path_str(mem, path)?, follow, atime, mtime)
+                dir.set_times_at(&path_str(&mut self.fuel, mem, path)?, follow, atime, mtime)
                     .map_err(fs_err)
             }
         )
@@ -853,7 +857,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             }
             (Route::Mine, Route::Mine) => {
                 let (from, to) = (self.mem_dir(src_fd)?, self.mem_dir(target_fd)?);
-                let (src, dst) = (path_str(mem, src_path)?, path_str(mem, target_path)?);
+                let (src, dst) = (
+                    path_str(&mut self.fuel, mem, src_path)?,
+                    path_str(&mut self.fuel, mem, target_path)?,
+                );
                 let follow = src_flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
                 from.link(&src, follow, &to, &dst).map_err(fs_err)
             }
@@ -882,7 +889,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             )
             .await,
             {
-                let path = path_str(mem, path)?;
+                let path = path_str(&mut self.fuel, mem, path)?;
                 let dir = match self.fds.get(u32::from(fd)) {
                     Some(Entry::Dir(d)) => d.dir.clone(),
                     _ => return err(Errno::Notdir),
@@ -906,7 +913,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             |w| in_runtime(self.wasi.path_readlink(mem, w, path, buf, buf_len)).await,
             {
                 let dir = self.mem_dir(fd)?;
-                let path = path_str(mem, path)?;
+                let path = path_str(&mut self.fuel, mem, path)?;
                 self.mem_path_readlink(mem, &dir, &path, buf, buf_len)
             }
         )
@@ -927,7 +934,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             }
             (Route::Mine, Route::Mine) => {
                 let (from, to) = (self.mem_dir(src_fd)?, self.mem_dir(dest_fd)?);
-                let (src, dst) = (path_str(mem, src_path)?, path_str(mem, dest_path)?);
+                let (src, dst) = (
+                    path_str(&mut self.fuel, mem, src_path)?,
+                    path_str(&mut self.fuel, mem, dest_path)?,
+                );
                 from.rename(&src, &to, &dst).map_err(fs_err)
             }
             _ => err(Errno::Xdev),
@@ -947,7 +957,10 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
             |w| in_runtime(self.wasi.path_symlink(mem, src_path, w, dest_path)).await,
             {
                 let dir = self.mem_dir(fd)?;
-                let (target, path) = (path_str(mem, src_path)?, path_str(mem, dest_path)?);
+                let (target, path) = (
+                    path_str(&mut self.fuel, mem, src_path)?,
+                    path_str(&mut self.fuel, mem, dest_path)?,
+                );
                 dir.symlink(&target, &path).map_err(fs_err)
             }
         )

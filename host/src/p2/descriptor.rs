@@ -276,15 +276,9 @@ impl MemDescriptor {
         if !f.access.read {
             return Err(FsError::Badf.into());
         }
-        let fd = f.file.fd()?;
-        let want = usize::try_from(len)
-            .unwrap_or(usize::MAX)
-            .min(streams::CHUNK);
-        let mut buf = vec![0; want];
-        let n = streams::read_at(&fd, &mut buf, offset)?;
-        f.file.accessed();
-        buf.truncate(n);
-        Ok((buf, n == 0))
+        let buf = streams::read_chunk_at(&f.file, len, offset)?;
+        let end = buf.is_empty();
+        Ok((buf, end))
     }
 
     /// `write(buffer, offset)`: the bytes that fit (all of them, unless the

@@ -226,7 +226,7 @@ fn open_preopened<T: WasiMemfdView + 'static>(
         Ok(opened) => opened,
         Err(code) => return Ok(Err(code.into())),
     };
-    let writable = file.seal() != crate::backend::Seal::ReadOnly;
+    let writable = !file.is_read_only();
     let table = store.data_mut().memfd().table;
     Ok(push_file(table, file, writable, Some(slot)).map_err(Into::into))
 }
@@ -284,8 +284,7 @@ pub(crate) fn push_file(
 /// wasi-memfd's files (see [`WasiMemfdCtxView::memory_file`]).
 pub(crate) fn memory_file(table: &ResourceTable, fd: &Resource<Descriptor>) -> Option<MemoryFile> {
     let (file, writable) = descriptor::get(table, fd)?.memory_file()?;
-    file.fd().ok()?;
-    Some(MemoryFile::new(file.clone(), writable))
+    MemoryFile::new(file.clone(), writable).ok()
 }
 
 /// Ready-made store data for components: wasmtime-wasi's context and

@@ -14,7 +14,7 @@ use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, Stream
 
 use crate::error::FsError;
 use crate::limits::Charge;
-use crate::memfile::Held;
+use crate::memfile::{Held, MemFile};
 
 /// Most bytes one stream read returns or one write takes.
 pub(crate) const CHUNK: usize = 1 << 20;
@@ -28,8 +28,10 @@ pub(crate) struct MemInput {
     readable: bool,
     /// The slot of a preopened file's descriptor, held while reading.
     _slot: Option<Arc<Charge>>,
-    /// Closed for good: a read returned nothing (at the end, or of 0
-    /// bytes) or failed, as wasmtime-wasi's file streams close.
+    /// Closed for good: a read returned nothing at the end, or failed, as
+    /// wasmtime-wasi's file streams close. As theirs, a `read` of 0 bytes
+    /// returns nothing and leaves the stream open, a `blocking-read` of 0
+    /// bytes closes it.
     closed: bool,
 }
 
@@ -61,19 +63,14 @@ impl MemInput {
         if !self.readable {
             return Err(FsError::Badf);
         }
-        let file = self.file.fd()?;
-        let mut buf = vec![0u8; size.min(CHUNK)];
-        let n = read_at(&file, &mut buf, self.pos)?;
-        buf.truncate(n);
-        self.pos += n as u64;
-        self.file.accessed();
+        let buf = read_chunk_at(&self.file, size as u64, self.pos)?;
+        self.pos += buf.len() as u64;
         Ok(Bytes::from(buf))
     }
-}
 
-#[wasmtime_wasi::async_trait]
-impl InputStream for MemInput {
-    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+    /// A read that closes the stream for good when it returns nothing or
+    /// fails.
+    fn read_once(&mut self, size: usize) -> StreamResult<Bytes> {
         if self.closed {
             return Err(StreamError::Closed);
         }
@@ -89,6 +86,25 @@ impl InputStream for MemInput {
             }
         }
     }
+}
+
+#[wasmtime_wasi::async_trait]
+impl InputStream for MemInput {
+    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+        if self.closed {
+            return Err(StreamError::Closed);
+        }
+        if size == 0 {
+            return Ok(Bytes::new());
+        }
+        self.read_once(size)
+    }
+
+    async fn blocking_read(&mut self, size: usize) -> StreamResult<Bytes> {
+        // Of 0 bytes too: wasmtime-wasi's file stream reads nothing, takes
+        // it for the end and closes.
+        self.read_once(size)
+    }
 
     fn skip(&mut self, size: usize) -> StreamResult<usize> {
         if !self.readable {
@@ -102,6 +118,23 @@ impl InputStream for MemInput {
         self.pos += n;
         Ok(n as usize)
     }
+}
+
+/// One read of a descriptor or a stream: up to `len` bytes (at most a
+/// [`CHUNK`]) of `file` at `offset`, the access noted. The buffer is never
+/// larger than what the file holds there.
+pub(crate) fn read_chunk_at(file: &MemFile, len: u64, offset: u64) -> Result<Vec<u8>, FsError> {
+    let want = usize::try_from(len).unwrap_or(usize::MAX).min(CHUNK);
+    if u128::from(offset) + want as u128 > i64::MAX as u128 {
+        return Err(FsError::Inval);
+    }
+    let fd = file.fd()?;
+    let left = usize::try_from(file.size().saturating_sub(offset)).unwrap_or(usize::MAX);
+    let mut buf = vec![0; want.min(left)];
+    let n = read_at(&fd, &mut buf, offset)?;
+    buf.truncate(n);
+    file.accessed();
+    Ok(buf)
 }
 
 /// Reads into `buf` at `offset` until it is full or the file ends. An
@@ -193,6 +226,12 @@ impl OutputStream for MemOutput {
             Ok((at, n)) => {
                 if let Some(pos) = &mut self.pos {
                     *pos = at + n;
+                }
+                if n < bytes.len() as u64 {
+                    // A fixed-size file took what fitted before its end;
+                    // the rest fails the stream, as writing past a sealed
+                    // memfd's end does.
+                    return Err(failed(FsError::Fbig));
                 }
                 Ok(())
             }

@@ -53,6 +53,7 @@ fn rename(from: &[u8], to: &[u8]) -> Op {
 const CREAT: u8 = 1;
 const EXCL: u8 = 4;
 const TRUNC: u8 = 8;
+const DIRECTORY: u8 = 2;
 
 /// Every regression case (see each for what the memory directory answered).
 pub fn cases() -> Vec<Case> {
@@ -64,6 +65,52 @@ pub fn cases() -> Vec<Case> {
         ops,
     };
     vec![
+        // A directory removed while a handle is open on it takes no new
+        // names (`ENOENT`): a rename into it panicked the host (was), after
+        // taking the source out of its directory.
+        case(
+            vec![
+                Preload::Dir { path: "d" },
+                Preload::File {
+                    path: "f",
+                    data: Data { len: 3, seed: 4 },
+                },
+            ],
+            vec![
+                open(b"d", DIRECTORY, false, false),
+                Op::Rmdir {
+                    dir: ROOT,
+                    path: p(b"d"),
+                },
+                Op::Rename {
+                    from_dir: ROOT,
+                    from: p(b"f"),
+                    to_dir: H(1),
+                    to: p(b"g"),
+                },
+                Op::Link {
+                    from_dir: ROOT,
+                    from: p(b"f"),
+                    follow: false,
+                    to_dir: H(1),
+                    to: p(b"h"),
+                },
+                Op::Mkdir {
+                    dir: H(1),
+                    path: p(b"e"),
+                },
+                Op::Symlink {
+                    target: Target(b"f".to_vec()),
+                    dir: H(1),
+                    path: p(b"s"),
+                },
+                Op::PathStat {
+                    dir: ROOT,
+                    path: p(b"f"),
+                    follow: false,
+                },
+            ],
+        ),
         // `O_CREAT` on a path ending in `/.`: `EISDIR` whether or not the
         // names before it exist (was); they must (`ENOENT`, `ENOTDIR`), and
         // with `O_EXCL` an existing directory is `EEXIST`.
