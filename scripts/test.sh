@@ -58,7 +58,7 @@ step "cargo fmt --check" cargo fmt --all -- --check
 # Every target of every crate, the guest crate's wasm32-wasip2 half too
 # (`p2-host-check` compiles it on the host: wit-bindgen's imports become
 # stubs there).
-step "cargo clippy" cargo clippy --workspace --all-targets --features wasi-memfd-guest/p2-host-check -- -D warnings
+step "cargo clippy" cargo clippy --workspace --all-targets --features wasi-memfd-guest/p2-host-check,wasi-memfd/fault-injection -- -D warnings
 step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "guest toolchains" wait_toolchains
 
@@ -68,6 +68,8 @@ step "guest toolchains" wait_toolchains
 # host/Cargo.toml: each exits non-zero when its result is wrong). The guest crate's documentation example
 # needs its wasip2 API, so its doctests run with p2-host-check.
 step "cargo test" cargo test --release --workspace
+# The fault-injection tests, the one build with the feature's hooks.
+step "fault injection" cargo test --release -p wasi-memfd --features fault-injection --test faults
 step "guest crate doctests" cargo test --release -p wasi-memfd-guest --features p2-host-check --doc
 
 # The WASI test suite's 72 WASIp1 tests through the runner (which the tests

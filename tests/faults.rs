@@ -1,7 +1,8 @@
 //! Fault injection through real stores: every system call that can fail
 //! after a memory file starts to exist is made to fail (the test-only seam,
 //! `wasi_memfd::fault_injection`, of the `fault-injection` feature, which
-//! the test-support crate turns on), on both backends and both guest ABIs,
+//! only this test turns on: `cargo test -p wasi-memfd --features
+//! fault-injection --test faults`), on both backends and both guest ABIs,
 //! and each time the tests show that no descriptor is left open, nothing is
 //! left charged (to the store or to a shared budget), the guest is told the
 //! right error, and the same store then makes a file as if nothing had
@@ -24,7 +25,7 @@ use wasi_memfd_testing::p1::{errno, Guest, WRITABLE};
 use wasi_memfd_testing::probe::{MemfdError, Probe, Wasi};
 use wasi_memfd_testing::wait_until;
 
-/// Held by every test here that makes files named [`NAME`] or shared-memory
+/// Held by every test here that makes files named [`FILE_NAME`] or shared-memory
 /// files, so counting them sees only that test's.
 static COUNTING: Mutex<()> = Mutex::new(());
 
