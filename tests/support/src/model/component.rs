@@ -76,10 +76,13 @@ struct Driver {
 
 /// Runs `ops` through a component store built against `wasi` and the model;
 /// panics at the first difference. Returns the outcomes seen.
-pub fn run(ops: &[Op], wasi: Wasi) -> Outcomes {
-    let mut d = Driver::new(wasi);
+pub fn run(ops: &[Op], wasi: Wasi, backend: Backend) -> Outcomes {
+    let mut d = Driver::new(wasi, backend);
     for (i, op) in ops.iter().enumerate() {
-        d.at = format!("component ({wasi:?}) op {i} of {}: {op:?}", ops.len());
+        d.at = format!(
+            "component ({wasi:?}, {backend:?}) op {i} of {}: {op:?}",
+            ops.len()
+        );
         d.step(op);
         let usage = d.probe.usage();
         assert_eq!(usage, d.model.usage(), "usage after {}", d.at);
@@ -90,9 +93,9 @@ pub fn run(ops: &[Op], wasi: Wasi) -> Outcomes {
 }
 
 impl Driver {
-    fn new(wasi: Wasi) -> Self {
+    fn new(wasi: Wasi, backend: Backend) -> Self {
         Driver {
-            probe: Probe::new(wasi, memfd_ctx(Backend::Memfd)),
+            probe: Probe::new(wasi, memfd_ctx(backend)),
             model: Model::new(limits(), &preopens()),
             descs: Vec::new(),
             streams: Vec::new(),

@@ -529,8 +529,7 @@ pub const MAX_OPS: usize = 256;
 /// One input: which backend and wasi version to use, then the ops.
 #[derive(Clone, Debug)]
 pub struct Case {
-    /// The WASIp1 store's backend (the component store always uses memfd:
-    /// the known shm `set-size` gap is not modelled).
+    /// Both stores' backend.
     pub backend: Backend,
     pub wasi: probe::Wasi,
     pub ops: Vec<Op>,
@@ -587,7 +586,7 @@ pub type Outcomes = std::collections::BTreeSet<String>;
 /// Runs one case through both drivers; returns the outcomes seen.
 pub fn run(case: &Case) -> Outcomes {
     let mut seen = p1::run(&case.ops, case.backend);
-    seen.extend(component::run(&case.ops, case.wasi));
+    seen.extend(component::run(&case.ops, case.wasi, case.backend));
     seen
 }
 
