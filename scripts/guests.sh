@@ -150,7 +150,9 @@ make_guest() {
         declare -f "inputs_$name" "build_$name" rust_guest go_vet_build componentize_py componentize_js
         echo "${zig_strict[*]}"
         echo "$tool_id"
-        find $("inputs_$name") -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+        # (Not the bytecode componentize-py leaves beside Python sources.)
+        find $("inputs_$name") -name __pycache__ -prune -o -type f -print0 |
+            LC_ALL=C sort -z | xargs -0 sha256sum
     } | sha256sum | cut -d' ' -f1)
     exec 9>"$out/$name.lock"
     flock 9
