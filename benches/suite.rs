@@ -599,7 +599,10 @@ impl Bench for NativePread {
 /// - `pages(count, n)`: in the file `p` (opened once by `prepare_pages`,
 ///   4 MiB), `count` writes of a 4 KiB page at offsets spread over the file
 ///   (`fd_pwrite`), with an `fd_datasync` after every eighth, as a
-///   database's journal and pages do.
+///   database's journal and pages do;
+/// - `tells(count, n)`: `count` `fd_tell`s on the same file: the cheapest
+///   call into either host (no system call in either), what a call costs
+///   before any work is done.
 const MEMDIR_GUEST: &str = r#"
   (import "wasi_snapshot_preview1" "path_open"
     (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
@@ -611,6 +614,7 @@ const MEMDIR_GUEST: &str = r#"
   (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_tell" (func $tell (param i32 i32) (result i32)))
   (data (i32.const 48) "s")
   (data (i32.const 52) "b")
   (data (i32.const 56) "p")
@@ -691,10 +695,26 @@ const MEMDIR_GUEST: &str = r#"
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $e))
+  (func (export "tells") (param $count i32) (param $n i32) (result i32)
+    (local $e i32) (local $i i32)
+    (block $out (loop $next
+      (br_if $out (i32.eqz (local.get $n)))
+      (local.set $i (local.get $count))
+      (block $done (loop $call
+        (br_if $done (i32.eqz (local.get $i)))
+        (local.set $e (call $tell (global.get $pages) (i32.const 8)))
+        (br_if $out (local.get $e))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br $call)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $e))
 "#;
 
 /// Pages each `pages` operation writes.
 const PAGES_PER_OP: i32 = 64;
+/// Guest calls each `pages` operation makes: its writes and fdatasyncs.
+const PAGE_CALLS_PER_OP: i32 = PAGES_PER_OP + PAGES_PER_OP / 8;
 
 /// One memory-directory workload through a guest: `func(len, n)`.
 struct DirWork<T: 'static> {
@@ -705,16 +725,16 @@ struct DirWork<T: 'static> {
 impl<T: Send + 'static> Bench for DirWork<T> {
     fn prepare(&mut self, len: usize) {
         self.core.prepare(len);
-        if self.func == "pages" {
+        if matches!(self.func, "pages" | "tells") {
             let errno = self.core.call::<(), i32>("prepare_pages", ());
             assert_eq!(errno, 0, "prepare_pages");
         }
     }
     fn run(&mut self, len: usize, n: u32) {
-        let arg = if self.func == "pages" {
-            PAGES_PER_OP
-        } else {
-            len as i32
+        let arg = match self.func {
+            "pages" => PAGES_PER_OP,
+            "tells" => PAGE_CALLS_PER_OP,
+            _ => len as i32,
         };
         let errno = self
             .core
@@ -1072,6 +1092,9 @@ const DIR_TMPFS_BIG: &str =
 const DIR_MEM_PAGES: &str = "memory directory: 64 page writes of 4 KiB (pwrite) with 8 fdatasyncs";
 const DIR_TMPFS_PAGES: &str =
     "tmpfs --dir, fastest setting: 64 page writes of 4 KiB with 8 fdatasyncs";
+const DIR_MEM_TELLS: &str =
+    "memory directory: 72 fd_tells on the same file (the cheapest call: no system call)";
+const DIR_TMPFS_TELLS: &str = "tmpfs --dir, fastest setting: 72 fd_tells on the same file";
 /// The kernel's floor for each: the same system calls natively.
 const DIR_NATIVE_MEMFD: &str = "native, no wasm: the same system calls on a memfd";
 const DIR_NATIVE_TMPFS: &str = "native, no wasm: the same system calls on a tmpfs file";
@@ -1407,6 +1430,26 @@ fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Re
         }
         println!();
     }
+    // What a guest call costs before any work: the floor of the layer the
+    // page writes pay per call (see `why_mem_dirs`).
+    let (mut a, mut b) = (mem("tells"), tmpfs("tells"));
+    let mut paths: Vec<(&'static str, &mut dyn Bench)> =
+        vec![(DIR_MEM_TELLS, &mut a), (DIR_TMPFS_TELLS, &mut b)];
+    let times = measure(&mut paths, 4 * MIB, settings);
+    let row = results.entry(4 * MIB).or_default();
+    row.insert(DIR_MEM_TELLS, times[0]);
+    row.insert(DIR_TMPFS_TELLS, times[1]);
+    println!("| workload | time/op | CPU/op (all threads) | per call |");
+    println!("|---|---:|---:|---:|");
+    for (name, t) in [DIR_MEM_TELLS, DIR_TMPFS_TELLS].iter().zip(&times) {
+        println!(
+            "| {name} | {} | {} | {} |",
+            human_time(t.wall),
+            human_time(t.cpu),
+            human_time(t.wall / f64::from(PAGE_CALLS_PER_OP))
+        );
+    }
+    println!();
 }
 
 fn describe_pool(config: &PoolConfig) -> String {
@@ -1679,7 +1722,7 @@ fn why_mem_dirs(results: &Results) {
             DIR_TMPFS_PAGES,
             "page writes",
             "the 64 `pwrite`s into the page cache",
-            72.0,
+            f64::from(PAGE_CALLS_PER_OP),
         ),
     ] {
         let (Some(ours), Some(dir), Some(floor), Some(dir_floor)) = (
@@ -1728,6 +1771,24 @@ fn why_mem_dirs(results: &Results) {
             println!(
                 "its native floor): wasm's call into the host and the WASI checks, not the kernel."
             );
+            if let (Some(tell), Some(dir_tell)) =
+                (get(len, DIR_MEM_TELLS), get(len, DIR_TMPFS_TELLS))
+            {
+                let budget = (dir / 2.0 - floor) / calls;
+                println!(
+                    "The cheapest call, `fd_tell` (no system call), costs {} into a memory directory",
+                    per_call(tell)
+                );
+                print!("and {} into wasmtime-wasi", per_call(dir_tell));
+                if tell / calls > budget {
+                    println!(
+                        ": more than the budget before any file work is done, so 2× is out of reach"
+                    );
+                    println!("for a WASIp1 guest on this wasmtime, whatever wasi-memfd does.");
+                } else {
+                    println!(": the rest of each call is its file work.");
+                }
+            }
         }
         println!();
     }
