@@ -1786,7 +1786,7 @@ fn why_mem_dirs(results: &Results) {
                     );
                     println!("for a WASIp1 guest on this wasmtime, whatever wasi-memfd does.");
                 } else {
-                    println!(": the rest of each call is its file work.");
+                    println!(": the rest is each host's write path, not the call itself.");
                 }
             }
         }

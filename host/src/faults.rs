@@ -2,7 +2,7 @@
 //! after a memory file starts to exist.
 //!
 //! In normal builds [`check`] is an empty inline function. With the
-//! test-only `fault-injection` feature (and in the unit tests) a test arms
+//! test-only `fault-injection` feature a test arms
 //! one [`Step`] on its own thread with `inject`; the next time that step
 //! runs on the thread it fails with the armed errno instead of making the
 //! call, and the seam disarms itself. The fault tests (`tests/faults.rs`,
@@ -14,7 +14,7 @@ use rustix::io::Errno;
 
 /// A point where making or handing out a memory file can fail.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(not(any(test, feature = "fault-injection")), allow(dead_code))]
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
 pub enum Step {
     /// `memfd_create`, or `shm_open` of a new object.
     Create,
@@ -35,18 +35,18 @@ pub enum Step {
 }
 
 /// Passes: outside the tests no fault is ever injected.
-#[cfg(not(any(test, feature = "fault-injection")))]
+#[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
 pub(crate) fn check(_step: Step) -> Result<(), Errno> {
     Ok(())
 }
 
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(feature = "fault-injection")]
 pub(crate) use armed::check;
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(feature = "fault-injection")]
 pub use armed::{disarm, inject};
 
-#[cfg(any(test, feature = "fault-injection"))]
+#[cfg(feature = "fault-injection")]
 mod armed {
     use super::{Errno, Step};
     use std::cell::Cell;
