@@ -176,7 +176,7 @@ make_guest() {
 
 case "${1:-}" in
 "" | -h | --help)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 --list)

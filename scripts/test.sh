@@ -110,7 +110,7 @@ package() {
 }
 step "package + embed check" package
 
-# The model fuzz target compiles (the instrumented build and a real run are
+# The fuzz targets (model, paths) compile (the instrumented build and a real run are
 # `bash scripts/fuzz.sh`, opt-in).
 step "fuzz target check" cargo check --quiet --manifest-path fuzz/Cargo.toml --target-dir target
 

@@ -255,15 +255,16 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .iter()
         .map(|spec| mem_dirs::mem_dir(spec))
         .collect::<Result<Vec<_>>>()?;
-    // Opened before the guest runs: nothing it does moves them.
+    let mut write_backs = write_backs(&args)?;
+    let mut memfd = memfd_builder(&args, &mut write_backs, &dirs)?;
+    let engine = engine(!args.no_cache)?;
+    // Opened (HOST made if missing) once every other argument is checked,
+    // before the guest runs: nothing it does moves them.
     let outs = args
         .mem_dir_outs
         .iter()
         .map(|spec| mem_dirs::out(spec, &dirs))
         .collect::<Result<Vec<_>>>()?;
-    let write_backs = write_backs(&args)?;
-    let mut memfd = memfd_builder(&args, &write_backs, &dirs)?;
-    let engine = engine(!args.no_cache)?;
     let (code, mut memfd) = match guest {
         Guest::Component(bytes) => run_component(&engine, &bytes, wasi.build(), memfd.build())?,
         Guest::Module(bytes) => {
@@ -317,7 +318,8 @@ struct WriteBack {
     dir: HostDir,
     file: OsString,
     keep: Keep,
-    /// The bytes read at start, attached to the guest's writable file.
+    /// The bytes read at start, until they are attached to the guest's
+    /// writable file (then empty).
     bytes: Vec<u8>,
 }
 
@@ -420,7 +422,7 @@ fn wasi_ctx(args: &RunArgs) -> Result<WasiCtxBuilder> {
 
 fn memfd_builder(
     args: &RunArgs,
-    write_backs: &[WriteBack],
+    write_backs: &mut [WriteBack],
     dirs: &[mem_dirs::MemDirArg],
 ) -> Result<WasiMemfdCtxBuilder> {
     let mut memfd = WasiMemfdCtx::builder();
@@ -455,6 +457,8 @@ fn memfd_builder(
         memfd
             .preopen_bytes(&wb.name, &wb.bytes, true)
             .with_context(|| format!("--preopen-writable {}={}", wb.name, wb.path.display()))?;
+        // The memory file holds them now: one copy for the whole run.
+        wb.bytes = Vec::new();
     }
     for dir in dirs {
         memfd
