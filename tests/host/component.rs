@@ -454,8 +454,8 @@ fn a_live_stream_keeps_its_file_charged() {
 // ---------------------------------------------------------------------------
 // Writes, per backend.
 
-/// Read-only files refuse writes and set-size on both backends (wasmtime-wasi
-/// checks the descriptor's permissions before the kernel sees anything).
+/// Read-only files refuse writes and set-size on both backends (wasi-memfd's
+/// descriptors refuse before the kernel sees anything).
 #[test]
 fn read_only_files_refuse_every_change() {
     for backend in BACKENDS {
@@ -530,9 +530,10 @@ fn writable_files_keep_their_size() {
     }
 }
 
-/// Read-only files refuse every change, on both backends.
+/// A read-only `from-bytes` file on shm refuses changes beside a read-only
+/// preopen, which stays readable.
 #[test]
-fn read_only_files_refuse_changes() {
+fn read_only_shm_files_refuse_changes_beside_a_read_only_preopen() {
     let mut builder = WasiMemfdCtx::builder();
     builder.backend(Backend::Shm);
     builder.preopen_bytes("ro", b"read only", false).unwrap();
