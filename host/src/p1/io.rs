@@ -84,25 +84,21 @@ impl Span {
 
 /// Reads up to [`IOV_MAX`] of the guest's iovecs, checks each whole against
 /// memory (an iovec outside it traps, as wasmtime-wasi's do), and cuts
-/// their lengths so the total is at most `room` (and `u32::MAX`). Empty
-/// iovecs are dropped. Returns the spans and whether any iovec asked for
-/// bytes.
+/// their lengths so the total is at most `u32::MAX`. Empty iovecs are
+/// dropped.
 fn spans<T>(
     mem: &GuestMemory<'_>,
     iovs: GuestPtr<[T]>,
     fields: impl Fn(T) -> (GuestPtr<u8>, u32),
-    room: u64,
-) -> Result<(Vec<Span>, bool)>
+) -> Result<Vec<Span>>
 where
     T: wiggle::GuestType,
 {
     let mut spans = Vec::new();
-    let mut left = room.min(u64::from(u32::MAX));
-    let mut asked = false;
+    let mut left = u64::from(u32::MAX);
     for iov in iovs.iter().take(IOV_MAX) {
         let (ptr, buf_len) = fields(mem.read(iov?)?);
         mem.as_slice(ptr.as_array(buf_len))?;
-        asked |= buf_len > 0;
         let len = u64::from(buf_len).min(left) as u32;
         if len > 0 {
             spans.push(Span { ptr, len });
@@ -112,7 +108,7 @@ where
             break;
         }
     }
-    Ok((spans, asked))
+    Ok(spans)
 }
 
 /// Reads from `file` at `offset` into the guest's iovecs. Returns the bytes
@@ -131,12 +127,7 @@ pub(super) fn read_into(
             return Ok(pread_full(file, buf, offset)? as u32);
         }
     }
-    let (spans, _) = spans(
-        mem,
-        iovs,
-        |iov: types::Iovec| (iov.buf, iov.buf_len),
-        u64::MAX,
-    )?;
+    let spans = spans(mem, iovs, |iov: types::Iovec| (iov.buf, iov.buf_len))?;
     let n = match mem {
         GuestMemory::Unshared(bytes) => match disjoint_mut(bytes, &spans) {
             Some(mut bufs) => preadv_full(file, &mut bufs, offset)?,
@@ -200,26 +191,24 @@ pub(super) fn write_from(
         }
     }
     let fields = |iov: types::Ciovec| (iov.buf, iov.buf_len);
-    let (spans, _) = spans(mem, ciovs, fields, u64::MAX)?;
+    let spans = spans(mem, ciovs, fields)?;
     let total: u64 = spans.iter().map(|s| u64::from(s.len)).sum();
     if total == 0 {
         return Ok((offset, 0));
     }
     let (at, n) = file
         .write_with(offset, total, append, |fd, at, room| {
-            let spans = clamp(&spans, room);
             match mem {
                 GuestMemory::Unshared(bytes) => {
-                    let mut bufs: Vec<IoSlice<'_>> = spans
-                        .iter()
+                    let mut bufs: Vec<IoSlice<'_>> = clamp(&spans, room)
                         .map(|s| IoSlice::new(&bytes[s.range()]))
                         .collect();
                     pwritev_all(fd, &mut bufs, at)?;
                 }
                 GuestMemory::Shared(_) => {
                     let mut done = 0u64;
-                    for span in &spans {
-                        bounce_write(mem, fd, *span, at + done)?;
+                    for span in clamp(&spans, room) {
+                        bounce_write(mem, fd, span, at + done)?;
                         done += u64::from(span.len);
                     }
                 }
@@ -231,18 +220,16 @@ pub(super) fn write_from(
 }
 
 /// `spans` cut to `room` bytes in all.
-fn clamp(spans: &[Span], room: u64) -> Vec<Span> {
+fn clamp(spans: &[Span], room: u64) -> impl Iterator<Item = Span> + '_ {
     let mut left = room;
-    let mut out = Vec::new();
-    for span in spans {
+    spans.iter().map_while(move |span| {
         if left == 0 {
-            break;
+            return None;
         }
         let len = u64::from(span.len).min(left) as u32;
-        out.push(Span { ptr: span.ptr, len });
         left -= u64::from(len);
-    }
-    out
+        Some(Span { ptr: span.ptr, len })
+    })
 }
 
 /// `spans` as `&mut` slices of `bytes`, in their own order, if no two
