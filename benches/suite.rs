@@ -165,6 +165,22 @@ const MEMFD_GUEST: &str = r#"
       (else (i32.load (i32.const 0)))))
 "#;
 
+/// `$write_all(fd, len)`: writes the `len` bytes at 64 KiB to `fd` with
+/// `fd_write` until all are written (errno or 0), for the guests that
+/// import `fd_write` as `$write`.
+const WRITE_ALL: &str = r#"
+  (func $write_all (param $fd i32) (param $len i32) (result i32) (local $e i32) (local $done i32)
+    (block $out (loop $more
+      (br_if $out (i32.ge_u (local.get $done) (local.get $len)))
+      (i32.store (i32.const 16) (i32.add (i32.const 65536) (local.get $done)))
+      (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
+      (local.set $e (call $write (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 8)))
+      (br_if $out (local.get $e))
+      (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
+      (br $more)))
+    (local.get $e))
+"#;
+
 /// The workaround through plain wasmtime-wasi WASIp1, in the directory
 /// preopened as fd 3: `make(len, n)` writes `len` bytes to a new file `f`
 /// (`fd_write` until all are written), closes it, opens it again read-only,
@@ -182,7 +198,7 @@ const TMPFS_GUEST: &str = r#"
   (data (i32.const 48) "f")
   (data (i32.const 56) "r")
   (func (export "make") (param $len i32) (param $n i32) (result i32)
-    (local $e i32) (local $fd i32) (local $done i32)
+    (local $e i32) (local $fd i32)
     (block $out (loop $next
       (br_if $out (i32.eqz (local.get $n)))
       ;; oflags CREAT|TRUNC, rights FD_WRITE
@@ -190,15 +206,8 @@ const TMPFS_GUEST: &str = r#"
         (i32.const 9) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 0)))
       (br_if $out (local.get $e))
       (local.set $fd (i32.load (i32.const 0)))
-      (local.set $done (i32.const 0))
-      (block $all (loop $more
-        (br_if $all (i32.ge_u (local.get $done) (local.get $len)))
-        (i32.store (i32.const 16) (i32.add (i32.const 65536) (local.get $done)))
-        (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
-        (local.set $e (call $write (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 8)))
-        (br_if $out (local.get $e))
-        (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
-        (br $more)))
+      (local.set $e (call $write_all (local.get $fd) (local.get $len)))
+      (br_if $out (local.get $e))
       (local.set $e (call $close (local.get $fd)))
       (br_if $out (local.get $e))
       ;; again, read-only: the file the guest goes on to use
@@ -623,49 +632,32 @@ const MEMDIR_GUEST: &str = r#"
   (func $create (param $name i32) (result i32)
     (call $open (i32.const 3) (i32.const 0) (local.get $name) (i32.const 1)
       (i32.const 9) (i64.const 66) (i64.const 0) (i32.const 0) (i32.const 0)))
-  (func $write_all (param $fd i32) (param $len i32) (result i32) (local $e i32) (local $done i32)
-    (block $out (loop $more
-      (br_if $out (i32.ge_u (local.get $done) (local.get $len)))
-      (i32.store (i32.const 16) (i32.add (i32.const 65536) (local.get $done)))
-      (i32.store (i32.const 20) (i32.sub (local.get $len) (local.get $done)))
-      (local.set $e (call $write (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 8)))
-      (br_if $out (local.get $e))
-      (local.set $done (i32.add (local.get $done) (i32.load (i32.const 8))))
-      (br $more)))
-    (local.get $e))
-  (func (export "small") (param $len i32) (param $n i32) (result i32) (local $e i32) (local $fd i32)
-    (block $out (loop $next
-      (br_if $out (i32.eqz (local.get $n)))
-      (local.set $e (call $create (i32.const 48)))
-      (br_if $out (local.get $e))
-      (local.set $fd (i32.load (i32.const 0)))
-      (local.set $e (call $write_all (local.get $fd) (local.get $len)))
-      (br_if $out (local.get $e))
-      (local.set $e (call $close (local.get $fd)))
-      (br_if $out (local.get $e))
-      (local.set $e (call $unlink (i32.const 3) (i32.const 48) (i32.const 1)))
-      (br_if $out (local.get $e))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $next)))
-    (local.get $e))
-  (func (export "big") (param $len i32) (param $n i32) (result i32)
+  ;; `n` times: create the file named at $name, write `len` bytes, read
+  ;; them back from offset 0 if $back, close it, unlink it
+  (func $cycle (param $name i32) (param $back i32) (param $len i32) (param $n i32) (result i32)
     (local $e i32) (local $fd i32)
     (block $out (loop $next
       (br_if $out (i32.eqz (local.get $n)))
-      (local.set $e (call $create (i32.const 52)))
+      (local.set $e (call $create (local.get $name)))
       (br_if $out (local.get $e))
       (local.set $fd (i32.load (i32.const 0)))
       (local.set $e (call $write_all (local.get $fd) (local.get $len)))
       (br_if $out (local.get $e))
-      (local.set $e (call $pread_all (local.get $fd) (local.get $len)))
-      (br_if $out (local.get $e))
+      (if (local.get $back)
+        (then
+          (local.set $e (call $pread_all (local.get $fd) (local.get $len)))
+          (br_if $out (local.get $e))))
       (local.set $e (call $close (local.get $fd)))
       (br_if $out (local.get $e))
-      (local.set $e (call $unlink (i32.const 3) (i32.const 52) (i32.const 1)))
+      (local.set $e (call $unlink (i32.const 3) (local.get $name) (i32.const 1)))
       (br_if $out (local.get $e))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $e))
+  (func (export "small") (param $len i32) (param $n i32) (result i32)
+    (call $cycle (i32.const 48) (i32.const 0) (local.get $len) (local.get $n)))
+  (func (export "big") (param $len i32) (param $n i32) (result i32)
+    (call $cycle (i32.const 52) (i32.const 1) (local.get $len) (local.get $n)))
   (func (export "prepare_pages") (result i32) (local $e i32)
     (local.set $e (call $create (i32.const 56)))
     (if (local.get $e) (then (return (local.get $e))))
@@ -1179,7 +1171,7 @@ fn main() {
 
     let engine = Engine::default();
     let memfd_module = core_module(&engine, &format!("{MEMFD_GUEST}{PREAD_ALL}"));
-    let tmpfs_module = core_module(&engine, TMPFS_GUEST);
+    let tmpfs_module = core_module(&engine, &format!("{TMPFS_GUEST}{WRITE_ALL}"));
 
     let memfd_store = |engine: &Engine, pool: Option<&Pool>| {
         let wasi = WasiCtxBuilder::new().build_p1();
@@ -1357,7 +1349,7 @@ fn main() {
 /// The memory-directory workloads against the same guest in a tmpfs
 /// `--dir` on wasmtime-wasi's fastest setting.
 fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Results) {
-    let module = core_module(engine, &format!("{MEMDIR_GUEST}{PREAD_ALL}"));
+    let module = core_module(engine, &format!("{MEMDIR_GUEST}{WRITE_ALL}{PREAD_ALL}"));
     let mut memfd_linker = Linker::<WasiMemfdP1Ctx>::new(engine);
     wasi_memfd::p1::add_to_linker_sync(&mut memfd_linker, |s| s).unwrap();
     let mut wasi_linker = Linker::<WasiP1Ctx>::new(engine);
@@ -1491,6 +1483,16 @@ fn print_check(c: &Check) {
             c.label, c.unit
         ),
     }
+}
+
+/// The wall times per operation of `paths` (each a size and a path), if
+/// this run measured them all.
+fn walls<const N: usize>(results: &Results, paths: [(usize, &str); N]) -> Option<[f64; N]> {
+    let mut out = [0.0; N];
+    for (wall, (len, path)) in out.iter_mut().zip(paths) {
+        *wall = results.get(&len)?.get(path)?.wall;
+    }
+    Some(out)
 }
 
 /// The issue's targets, computed from this run's figures, every ratio
@@ -1725,12 +1727,8 @@ fn why_mem_dirs(results: &Results) {
             f64::from(PAGE_CALLS_PER_OP),
         ),
     ] {
-        let (Some(ours), Some(dir), Some(floor), Some(dir_floor)) = (
-            get(len, mem),
-            get(len, tmpfs),
-            get(len, DIR_NATIVE_MEMFD),
-            get(len, DIR_NATIVE_TMPFS),
-        ) else {
+        let at_len = [mem, tmpfs, DIR_NATIVE_MEMFD, DIR_NATIVE_TMPFS].map(|path| (len, path));
+        let Some([ours, dir, floor, dir_floor]) = walls(results, at_len) else {
             continue;
         };
         if dir / ours >= 2.0 {
@@ -1797,13 +1795,13 @@ fn why_mem_dirs(results: &Results) {
 /// Why a target this run missed cannot be met on this machine, from the
 /// same figures (printed only for the targets it explains).
 fn why(results: &Results) {
-    let get = |len: usize, path: &str| results.get(&len).and_then(|r| r.get(path)).map(|f| f.wall);
-    let (Some(fixed), Some(native), Some(workaround), Some(ours)) = (
-        get(64, WORKAROUND),
-        get(MIB, NATIVE),
-        get(MIB, WORKAROUND),
-        get(MIB, CORE_SYNC),
-    ) else {
+    let at = [
+        (64, WORKAROUND),
+        (MIB, NATIVE),
+        (MIB, WORKAROUND),
+        (MIB, CORE_SYNC),
+    ];
+    let Some([fixed, native, workaround, ours]) = walls(results, at) else {
         return;
     };
     if workaround / ours >= 2.0 {
