@@ -12,7 +12,7 @@ passed = 0
 failed = 0
 
 # Frames of these helpers are not where a check failed.
-_HELPERS = {"ensure", "check", "expect_errno", "expect_os_error"}
+_HELPERS = {"ensure", "check", "expect_errno", "expect_os_error", "refused"}
 
 
 class CheckFailed(Exception):
