@@ -47,34 +47,15 @@ static int passed, failed;
 static const char *current; /* the check running */
 static const char *root;    /* the directory under test */
 
-/* A condition the check needs; on failure prints why and leaves the check. */
-#define ENSURE(cond, ...)                                                      \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            int saved_errno_ = errno;                                          \
-            printf("FAIL: %s: line %d: %s: ", current, __LINE__, #cond);       \
-            printf(__VA_ARGS__);                                               \
-            printf(" (errno %d: %s)\n", saved_errno_, strerror(saved_errno_)); \
-            return 0;                                                          \
-        }                                                                      \
-    } while (0)
+/* A failed check says which check and line, and leaves the check. */
+#define FAIL_WHERE() printf("%s: line %d", current, __LINE__)
+#define FAIL_THEN() return 0
+#include "check.h"
 
+/* A condition the check needs; on failure prints why and leaves the check. */
+#define ENSURE FAIL_UNLESS
 /* A call that must fail with -1 and exactly errno `want`. */
-#define ENSURE_ERRNO(expr, want)                                                       \
-    do {                                                                               \
-        errno = 0;                                                                     \
-        long r_ = (long)(expr);                                                        \
-        int e_ = errno;                                                                \
-        if (!(r_ == -1 && e_ == (want))) {                                             \
-            printf("FAIL: %s: line %d: %s returned %ld with errno %d (%s), want -1 "  \
-                   "with errno %d (%s)\n",                                             \
-                   current, __LINE__, #expr, r_, e_, strerror(e_), (want),             \
-                   strerror(want));                                                    \
-            if (r_ >= 0 && strncmp(#expr, "open", 4) == 0)                              \
-                close((int)r_);                                                        \
-            return 0;                                                                  \
-        }                                                                              \
-    } while (0)
+#define ENSURE_ERRNO FAIL_UNLESS_ERRNO
 
 /* A call that must succeed (not return -1). */
 #define ENSURE_OK(expr) ENSURE((expr) != -1, "%s failed", #expr)
@@ -102,16 +83,6 @@ static const char *P(const char *fmt, ...) {
     vsnprintf(b + n, sizeof bufs[0] - (size_t)n, fmt, ap);
     va_end(ap);
     return b;
-}
-
-static void fill(unsigned char *b, size_t n, unsigned seed) {
-    unsigned x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = (unsigned char)x;
-    }
 }
 
 /* Writes all of `data` to a new file (O_CREAT|O_TRUNC); 0 or -1. */

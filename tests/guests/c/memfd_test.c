@@ -30,40 +30,22 @@
 
 static int passed;
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            int saved_errno_ = errno;                                        \
-            printf("FAIL: %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-            printf(__VA_ARGS__);                                             \
-            printf(" (errno %d: %s)\n", saved_errno_, strerror(saved_errno_)); \
-            fflush(stdout);                                                  \
-            exit(1);                                                         \
-        }                                                                    \
+/* A failed check says the file and line, and stops the program. */
+#define FAIL_WHERE() printf("%s:%d", __FILE__, __LINE__)
+#define FAIL_THEN()     \
+    do {                \
+        fflush(stdout); \
+        exit(1);        \
     } while (0)
+#include "check.h"
+
+#define CHECK FAIL_UNLESS
+/* A call that must fail with -1 and the given errno. */
+#define CHECK_ERRNO FAIL_UNLESS_ERRNO
 
 static void ok(const char *what) {
     passed++;
     printf("ok: %s\n", what);
-}
-
-/* A call that must fail with -1 and the given errno. */
-#define CHECK_ERRNO(expr, want)                                              \
-    do {                                                                     \
-        errno = 0;                                                           \
-        long r_ = (long)(expr);                                              \
-        CHECK(r_ == -1 && errno == (want), "%s returned %ld, want -1 with errno %d (%s)", \
-              #expr, r_, (want), strerror(want));                            \
-    } while (0)
-
-static void fill(unsigned char *b, size_t n, unsigned seed) {
-    unsigned x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = (unsigned char)x;
-    }
 }
 
 /* The raw WASIp1 view of a memory-file fd: a regular file whose rights are
