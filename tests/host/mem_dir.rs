@@ -9,7 +9,7 @@
 //! the path model's.
 
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use wasi_memfd::{MemDir, MemDirEntry, MemDirEntryKind, Usage, WasiMemfdCtx, WasiMemfdCtxBuilder};
@@ -421,6 +421,17 @@ fn mem_dir_paths_are_checked() {
     assert!(MemDir::from_host_dir("/nonexistent/wasi-memfd").is_err());
 }
 
+/// A guest with the host directory `real` preopened as `/real` (through
+/// wasmtime-wasi) and a new memory directory as `/mem`.
+fn guest_real_and_mem(real: &Path) -> Guest {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.preopened_dir(real, "/real", FsPerms::ReadWrite)
+        .unwrap();
+    let mut builder = WasiMemfdCtx::builder();
+    builder.preopened_mem_dir(&MemDir::new(), "/mem").unwrap();
+    guest_with(&mut builder, &mut wasi)
+}
+
 /// The guest's sequence: a file fd renumbered onto the directory's
 /// preopen, then used, then closed; each answer, to compare.
 fn renumber_onto_the_preopen(g: &mut Guest, d: u32) -> Vec<Result<Vec<u8>, i32>> {
@@ -445,12 +456,7 @@ fn renumber_onto_the_preopen(g: &mut Guest, d: u32) -> Vec<Result<Vec<u8>, i32>>
 #[test]
 fn the_preopen_renumbers_as_a_real_directory_does() {
     let real = host_dir("renumber");
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.preopened_dir(&real, "/real", FsPerms::ReadWrite)
-        .unwrap();
-    let mut builder = WasiMemfdCtx::builder();
-    builder.preopened_mem_dir(&MemDir::new(), "/mem").unwrap();
-    let mut g = guest_with(&mut builder, &mut wasi);
+    let mut g = guest_real_and_mem(&real);
     assert_eq!(preopen(&mut g, "/real"), 3);
     let d = preopen(&mut g, "/mem");
     assert_eq!(d, 4);
@@ -479,12 +485,7 @@ fn a_memory_file_renumbered_onto_a_wasi_fd() {
     let real = host_dir("renumber-file");
     std::fs::write(real.join("a"), b"a").unwrap();
     std::fs::write(real.join("b"), b"bb").unwrap();
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.preopened_dir(&real, "/real", FsPerms::ReadWrite)
-        .unwrap();
-    let mut builder = WasiMemfdCtx::builder();
-    builder.preopened_mem_dir(&MemDir::new(), "/mem").unwrap();
-    let mut g = guest_with(&mut builder, &mut wasi);
+    let mut g = guest_real_and_mem(&real);
     let (r, m) = (preopen(&mut g, "/real"), preopen(&mut g, "/mem"));
     let file = open(&mut g, m, "f", CREAT, true).unwrap();
     for _ in 0..3 {
