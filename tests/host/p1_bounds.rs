@@ -8,6 +8,17 @@ use wasi_memfd_testing::p1::layout::*;
 use wasi_memfd_testing::p1::{errno, eventtype, Guest, Sub, PAGE};
 use wasi_memfd_testing::pattern;
 
+/// `func(fd, [iovec], 1, OUT)` with the one iovec `(buf, len)` at [`IOV`],
+/// its buffer reaching past the end of memory, must trap.
+fn assert_traps(g: &mut Guest, func: &str, fd: u32, iovec: (u32, u32)) {
+    g.put_iovecs(&[iovec]);
+    let trapped = g.try_call::<_, i32>(func, (fd, IOV, 1u32, OUT));
+    assert!(
+        trapped.is_err(),
+        "{func} with the iovec {iovec:?} past the end of memory: {trapped:?}"
+    );
+}
+
 #[test]
 fn fd_read_traps_on_iovecs_outside_memory() {
     // WASIp1 traps on out-of-bounds pointers (wasmtime-wasi does, for every
@@ -15,9 +26,7 @@ fn fd_read_traps_on_iovecs_outside_memory() {
     let mut g = Guest::new();
     let fd = g.memfd(b"abc");
     let end = g.mem_len();
-    g.put_iovecs(&[(end - 1, 2)]);
-    let trapped = g.try_call::<_, i32>("fd_read", (fd, IOV, 1u32, OUT));
-    assert!(trapped.is_err(), "iovec buffer past the end: {trapped:?}");
+    assert_traps(&mut g, "fd_read", fd, (end - 1, 2));
     let trapped = g.try_call::<_, i32>("fd_read", (fd, end - 4, 1u32, OUT));
     assert!(trapped.is_err(), "iovec array past the end: {trapped:?}");
     assert_eq!(g.tell(fd), Ok(0));
@@ -97,9 +106,7 @@ fn an_iovec_outside_memory_traps_even_when_the_write_is_clamped() {
     let fd = g.memfd_rw(b"abcd");
     let end = g.mem_len();
     // 100 bytes from 10 before the end of memory; only 4 would be written.
-    g.put_iovecs(&[(end - 10, 100)]);
-    let trapped = g.try_call::<_, i32>("fd_write", (fd, IOV, 1u32, OUT));
-    assert!(trapped.is_err(), "an out-of-bounds iovec must trap");
+    assert_traps(&mut g, "fd_write", fd, (end - 10, 100));
     assert_eq!(g.pread(fd, 4, 0).unwrap(), b"abcd", "nothing was written");
     // In bounds, the same write is clamped at the end of the file.
     g.put_iovecs(&[(end - 100, 100)]);

@@ -171,11 +171,16 @@ fn from_bytes_enforces_max_files_and_gives_slots_back_on_close() {
     assert_eq!(g.open_preopened("in"), Err(errno::MFILE));
 }
 
+/// A guest whose context preopens `data` as `name`, writable or not.
+fn guest_with_preopen(name: &str, data: &[u8], writable: bool) -> Guest {
+    let mut b = WasiMemfdCtx::builder();
+    b.preopen_bytes(name, data, writable).unwrap();
+    Guest::with(&mut b)
+}
+
 #[test]
 fn open_preopened_missing_name_is_enoent() {
-    let mut b = WasiMemfdCtx::builder();
-    b.preopen_bytes("present", b"here", false).unwrap();
-    let mut g = Guest::with(&mut b);
+    let mut g = guest_with_preopen("present", b"here", false);
     assert_eq!(g.open_preopened("absent"), Err(errno::NOENT));
     assert_eq!(g.open_preopened("presen"), Err(errno::NOENT));
     assert_eq!(g.open_preopened(""), Err(errno::NOENT));
@@ -186,9 +191,7 @@ fn open_preopened_missing_name_is_enoent() {
 
 #[test]
 fn open_preopened_faults_on_ranges_outside_memory() {
-    let mut b = WasiMemfdCtx::builder();
-    b.preopen_bytes("in", b"here", false).unwrap();
-    let mut g = Guest::with(&mut b);
+    let mut g = guest_with_preopen("in", b"here", false);
     let end = g.mem_len();
     g.put(NAME, b"in");
     let open = |g: &mut Guest, name: u32, len: u32, out: u32| -> i32 {
@@ -205,9 +208,7 @@ fn open_preopened_faults_on_ranges_outside_memory() {
 
 #[test]
 fn open_preopened_twice_gives_two_fds_with_their_own_offsets() {
-    let mut b = WasiMemfdCtx::builder();
-    b.preopen_bytes("in", b"0123456789", false).unwrap();
-    let mut g = Guest::with(&mut b);
+    let mut g = guest_with_preopen("in", b"0123456789", false);
     let x = g.open_preopened("in").unwrap();
     let y = g.open_preopened("in").unwrap();
     assert!(x >= FIRST_FD && y >= FIRST_FD);
@@ -232,9 +233,7 @@ fn open_preopened_twice_gives_two_fds_with_their_own_offsets() {
 
 #[test]
 fn writable_preopen_writes_reach_the_host_and_other_fds() {
-    let mut b = WasiMemfdCtx::builder();
-    b.preopen_bytes("out", b"........", true).unwrap();
-    let mut g = Guest::with(&mut b);
+    let mut g = guest_with_preopen("out", b"........", true);
     let w = g.open_preopened("out").unwrap();
     let r = g.open_preopened("out").unwrap();
     assert_eq!(

@@ -225,22 +225,20 @@ fn size_and_times_are_fixed() {
 fn fdstat_flags_accept_nonblock_and_refuse_append() {
     let mut g = Guest::new();
     let fd = g.memfd_rw(b"abc");
-    let errno: i32 = g.call("fd_fdstat_set_flags", (fd, fdflags::APPEND));
-    assert_eq!(errno, errno::NOTSUP);
-    let errno: i32 = g.call(
-        "fd_fdstat_set_flags",
-        (fd, fdflags::APPEND | fdflags::NONBLOCK),
+    let set_flags =
+        |g: &mut Guest, flags: u32| -> i32 { g.call("fd_fdstat_set_flags", (fd, flags)) };
+    assert_eq!(set_flags(&mut g, fdflags::APPEND), errno::NOTSUP);
+    assert_eq!(
+        set_flags(&mut g, fdflags::APPEND | fdflags::NONBLOCK),
+        errno::NOTSUP
     );
-    assert_eq!(errno, errno::NOTSUP);
     assert_eq!(g.fdstat(fd).unwrap().flags, 0);
-    let errno: i32 = g.call("fd_fdstat_set_flags", (fd, fdflags::NONBLOCK));
-    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(set_flags(&mut g, fdflags::NONBLOCK), errno::SUCCESS);
     assert_eq!(g.fdstat(fd).unwrap().flags, fdflags::NONBLOCK as u16);
     // The fd still works as before.
     assert_eq!(g.write(fd, b"A"), Ok(1));
     assert_eq!(g.pread(fd, 8, 0).unwrap(), b"Abc");
-    let errno: i32 = g.call("fd_fdstat_set_flags", (fd, 0u32));
-    assert_eq!(errno, errno::SUCCESS);
+    assert_eq!(set_flags(&mut g, 0), errno::SUCCESS);
     assert_eq!(g.fdstat(fd).unwrap().flags, 0);
 }
 
@@ -248,9 +246,9 @@ fn fdstat_flags_accept_nonblock_and_refuse_append() {
 fn fdstat_set_rights_is_not_supported() {
     let mut g = Guest::new();
     let fd = g.memfd(b"abc");
-    let errno: i32 = g.call("fd_fdstat_set_rights", (fd, rights::FD_READ, 0u64));
-    assert_eq!(errno, errno::NOTSUP);
-    let errno: i32 = g.call("fd_fdstat_set_rights", (fd, rights::READ_ONLY, 0u64));
-    assert_eq!(errno, errno::NOTSUP);
+    for asked in [rights::FD_READ, rights::READ_ONLY] {
+        let errno: i32 = g.call("fd_fdstat_set_rights", (fd, asked, 0u64));
+        assert_eq!(errno, errno::NOTSUP, "fd_fdstat_set_rights({asked:#x})");
+    }
     assert_eq!(g.fdstat(fd).unwrap().rights_base, rights::READ_ONLY);
 }

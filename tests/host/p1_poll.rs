@@ -3,6 +3,15 @@
 
 use wasi_memfd_testing::p1::{errno, eventtype, whence::*, Event, Guest, Sub};
 
+/// Each event's userdata, error and type: what the tests check where the
+/// other fields are not theirs to fix.
+fn heads(events: &[Event]) -> Vec<(u64, u16, u8)> {
+    events
+        .iter()
+        .map(|e| (e.userdata, e.error, e.type_))
+        .collect()
+}
+
 #[test]
 fn poll_on_a_memory_fd_is_ready_with_the_bytes_left() {
     let mut g = Guest::new();
@@ -66,20 +75,11 @@ fn poll_with_two_memory_fds_reports_both() {
             Sub::Write { userdata: 2, fd: b },
         ])
         .unwrap();
-    assert_eq!(events.len(), 2);
     assert_eq!(
-        (
-            events[0].userdata,
-            events[0].error,
-            events[0].type_,
-            events[0].nbytes
-        ),
-        (1, 0, eventtype::FD_READ, 3)
+        heads(&events),
+        [(1, 0, eventtype::FD_READ), (2, 0, eventtype::FD_WRITE)]
     );
-    assert_eq!(
-        (events[1].userdata, events[1].error, events[1].type_),
-        (2, 0, eventtype::FD_WRITE)
-    );
+    assert_eq!(events[0].nbytes, 3);
 }
 
 #[test]
@@ -92,11 +92,7 @@ fn poll_clock_only_is_delegated_even_with_memory_fds_open() {
             timeout_ns: 1_000_000,
         }])
         .unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(
-        (events[0].userdata, events[0].error, events[0].type_),
-        (77, 0, eventtype::CLOCK)
-    );
+    assert_eq!(heads(&events), [(77, 0, eventtype::CLOCK)]);
 }
 
 #[test]
@@ -104,9 +100,8 @@ fn poll_for_writing_on_a_read_only_memory_fd_is_ebadf() {
     let mut g = Guest::new();
     let fd = g.memfd(b"abc");
     let events = g.poll(&[Sub::Write { userdata: 9, fd }]).unwrap();
-    assert_eq!(events.len(), 1);
     assert_eq!(
-        (events[0].userdata, events[0].error, events[0].type_),
-        (9, errno::BADF as u16, eventtype::FD_WRITE)
+        heads(&events),
+        [(9, errno::BADF as u16, eventtype::FD_WRITE)]
     );
 }
