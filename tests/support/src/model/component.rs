@@ -162,21 +162,16 @@ impl Driver {
 
     fn step(&mut self, op: &Op) {
         match *op {
-            Op::FromBytes {
-                len,
-                seed,
-                name,
-                writable,
-                unknown_flag: _,
-            } => {
-                let data = pattern(len.get(), seed);
+            Op::FromBytes(make) => {
+                // `unknown_flag` is WASIp1's: a component passes a `bool`.
+                let data = pattern(make.len.get(), make.seed);
                 // A component string is UTF-8: the probe passes what this
                 // makes of the name's bytes.
-                let name = String::from_utf8_lossy(&name.bytes()).into_owned();
-                let got = self.probe.make(&data, &name, writable);
+                let name = String::from_utf8_lossy(&make.name.bytes()).into_owned();
+                let got = self.probe.make(&data, &name, make.writable);
                 let want = self
                     .model
-                    .make_from_bytes(&data, name.as_bytes(), writable)
+                    .make_from_bytes(&data, name.as_bytes(), make.writable)
                     .map_err(MemfdError::from);
                 self.opened("from-bytes", got, want);
             }

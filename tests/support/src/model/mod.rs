@@ -27,6 +27,19 @@
 //! usage is back to zero. The limits are small ([`limits`]) so every limit
 //! error is reached within a few ops.
 
+/// `Arbitrary` for structs of an op's arguments whose every field is drawn
+/// by its type's own `Arbitrary`, in the order named (written out, not
+/// derived: see [`Op`]).
+macro_rules! arbitrary_fields {
+    ($($name:ident { $($field:ident),+ })+) => {$(
+        impl<'a> ::arbitrary::Arbitrary<'a> for $name {
+            fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
+                Ok($name { $($field: u.arbitrary()?),+ })
+            }
+        }
+    )+};
+}
+
 pub mod component;
 pub mod p1;
 pub mod paths;
@@ -128,16 +141,8 @@ pub fn pattern(len: u64, seed: u8) -> Vec<u8> {
 /// rebuild wasmtime after the tests.
 #[derive(Clone, Debug)]
 pub enum Op {
-    /// `from_bytes` / `from-bytes` of `pattern(len, seed)`.
-    FromBytes {
-        len: Len,
-        seed: u8,
-        name: Name,
-        writable: bool,
-        /// WASIp1: also set an unknown flag bit (`EINVAL`). Components pass
-        /// a `bool`: ignored.
-        unknown_flag: bool,
-    },
+    /// `from_bytes` / `from-bytes`.
+    FromBytes(FromBytes),
     /// WASIp1 only: `from_bytes` with a range outside linear memory.
     FromBytesFault { what: Fault },
     /// `open_preopened` / `open-preopened`.
@@ -192,16 +197,30 @@ pub enum Op {
     DropStream { stream: u8 },
 }
 
+/// [`Op::FromBytes`]'s arguments: a memory file of `pattern(len, seed)`.
+#[derive(Copy, Clone, Debug)]
+pub struct FromBytes {
+    /// How many bytes.
+    pub len: Len,
+    /// Varies the bytes.
+    pub seed: u8,
+    /// The file's name.
+    pub name: Name,
+    /// Whether the guest may write to it.
+    pub writable: bool,
+    /// WASIp1: also set an unknown flag bit (`EINVAL`). Components pass a
+    /// `bool`: ignored.
+    pub unknown_flag: bool,
+}
+
+arbitrary_fields! {
+    FromBytes { len, seed, name, writable, unknown_flag }
+}
+
 impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.choose_index(16)? {
-            0 => Op::FromBytes {
-                len: u.arbitrary()?,
-                seed: u.arbitrary()?,
-                name: u.arbitrary()?,
-                writable: u.arbitrary()?,
-                unknown_flag: u.arbitrary()?,
-            },
+            0 => Op::FromBytes(u.arbitrary()?),
             1 => Op::FromBytesFault {
                 what: u.arbitrary()?,
             },
@@ -563,13 +582,13 @@ pub fn arbitrary_op(u: &mut Unstructured<'_>) -> arbitrary::Result<Op> {
         return u.arbitrary();
     }
     Ok(if u.ratio(2u8, 3)? {
-        Op::FromBytes {
+        Op::FromBytes(FromBytes {
             len: u.arbitrary()?,
             seed: u.arbitrary()?,
             name: u.arbitrary()?,
             writable: u.arbitrary()?,
             unknown_flag: u.ratio(1u8, 16)?,
-        }
+        })
     } else {
         Op::OpenPreopened {
             name: u.arbitrary()?,

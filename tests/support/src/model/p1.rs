@@ -153,22 +153,16 @@ impl Driver {
 
     fn step(&mut self, op: &Op) {
         match *op {
-            Op::FromBytes {
-                len,
-                seed,
-                name,
-                writable,
-                unknown_flag,
-            } => {
-                let data = pattern(len.get(), seed);
-                let name = name.bytes();
-                let flags = u32::from(writable) | if unknown_flag { 2 } else { 0 };
+            Op::FromBytes(make) => {
+                let data = pattern(make.len.get(), make.seed);
+                let name = make.name.bytes();
+                let flags = u32::from(make.writable) | if make.unknown_flag { 2 } else { 0 };
                 let got = self.g.make_named(&data, &name, flags);
                 // Flag bits, then UTF-8, then the name rules and limits.
-                let want = if unknown_flag || std::str::from_utf8(&name).is_err() {
+                let want = if make.unknown_flag || std::str::from_utf8(&name).is_err() {
                     Err(errno::INVAL)
                 } else {
-                    match self.model.make_from_bytes(&data, &name, writable) {
+                    match self.model.make_from_bytes(&data, &name, make.writable) {
                         Ok(entry) => Ok(self.fds.insert(Fd { entry, pos: 0 })),
                         Err(code) => Err(i32::from(code.errno())),
                     }

@@ -11,7 +11,7 @@ use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode;
 
 use super::ops::Op;
 use super::reference::{self, host_tree, named_usage, Node, TempDir, Tree};
-use super::{errno_name, node_limit, unlimited, Case, Limit, GUEST_PATH};
+use super::{errno_name, growth_limit, node_limit, unlimited, Case, Limit, GUEST_PATH};
 use crate::model::Outcomes;
 
 /// An error an ABI answers: a WASIp1 errno or a `wasi:filesystem`
@@ -132,6 +132,45 @@ impl Common {
         }
     }
 
+    /// Keeps a handle both stores opened (as `sut` and `reference`), a
+    /// directory or a file.
+    pub fn keep(&mut self, (sut, reference): (u32, u32), dir: bool) {
+        self.handles.push(Handle {
+            sut,
+            reference,
+            open: true,
+            dir,
+        });
+    }
+
+    /// Keeps a handle an open call (`what`) made in both stores, and notes
+    /// which kind of node it opened.
+    pub fn opened_by(&mut self, what: &str, handle: (u32, u32), dir: bool) {
+        let kind = if dir { "directory" } else { "file" };
+        self.note(format_args!("{what} ok {kind}"));
+        self.keep(handle, dir);
+    }
+
+    /// The index of the open handle `n` picks: three times in four one of
+    /// the kind an op is for (a directory if `dir`, else a file) if one is
+    /// open, else any (the preopen is always open).
+    pub fn pick_open(&self, n: u8, dir: bool) -> usize {
+        let open: Vec<usize> = (0..self.handles.len())
+            .filter(|&i| self.handles[i].open)
+            .collect();
+        let preferred: Vec<usize> = open
+            .iter()
+            .copied()
+            .filter(|&i| self.handles[i].dir == dir)
+            .collect();
+        let pool = if !preferred.is_empty() && !n.is_multiple_of(4) {
+            preferred
+        } else {
+            open
+        };
+        pool[usize::from(n) % pool.len()]
+    }
+
     /// The open handles but the preopen.
     pub fn opened(&self) -> Vec<Handle> {
         self.handles
@@ -220,6 +259,49 @@ impl Common {
             Node::Dir => std::fs::remove_dir(&path).unwrap(),
             _ => std::fs::remove_file(&path).unwrap(),
         }
+    }
+
+    /// An op that may grow a file (from `size` to `end` bytes: `grown`,
+    /// worked out from the reference; `None` if it grows none) answered
+    /// `got` in the memory directory. If the growth passes a limit, the
+    /// reference is no oracle: `got` must be that limit's error (`code`),
+    /// which is noted, and this returns true (the reference does not run
+    /// the op). With small limits: the per-file size, then the bytes.
+    /// Without (all `u64::MAX`): files of nearly 2^63 bytes each (sparse:
+    /// set-size, or a write near `i64::MAX`) adding up past what the
+    /// store's counter holds are over the bytes (host/src/limits.rs).
+    pub fn over_limit_growing<T: Debug + PartialEq, E: Code>(
+        &mut self,
+        what: &str,
+        grown: Option<(u64, u64)>,
+        got: &Result<T, E>,
+        code: impl Fn(Limit) -> E,
+    ) -> bool {
+        let Some((size, end)) = grown else {
+            return false;
+        };
+        let (limit, past) = match self.limits {
+            Some(limits) => (growth_limit(&limits, self.usage, size, end), ""),
+            None if self.usage.bytes.checked_add(end - size).is_none() => {
+                (Some(Limit::Bytes), " past u64::MAX")
+            }
+            None => (None, ""),
+        };
+        let Some(want) = limit.map(code) else {
+            return false;
+        };
+        assert_eq!(
+            *got,
+            Err(want),
+            "{what} grows the file from {size} to {end} bytes past {:?} (held {:?}): the \
+             memory directory must answer {}\n{}",
+            self.limits,
+            self.usage,
+            want.label(),
+            self.at
+        );
+        self.note(format_args!("limit {} {what}{past}", want.label()));
+        true
     }
 
     /// Compares one time after a successful set-times that set it to

@@ -39,10 +39,10 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{
 };
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use super::common::{self, Common, Handle, PathDriver, Unnamed};
+use super::common::{self, Common, PathDriver, Unnamed};
 use super::ops::{Fst, Op, PathArg, H};
 use super::reference::mem_tree;
-use super::{growth_limit, Case, Limit, GUEST_PATH};
+use super::{Case, Limit, GUEST_PATH};
 use crate::model::Outcomes;
 use crate::{engine, repo_root};
 
@@ -432,12 +432,7 @@ impl Driver {
                 .0
         };
         let (s, r) = (preopen(&mut d.sut), preopen(&mut d.reference));
-        d.c.handles.push(Handle {
-            sut: s,
-            reference: r,
-            open: true,
-            dir: true,
-        });
+        d.c.keep((s, r), true);
         d.c.usage = d.sut_usage();
         let implied = d.implied_usage();
         assert_eq!(d.c.usage, implied, "usage of the preloaded tree: {case:?}");
@@ -447,20 +442,7 @@ impl Driver {
     /// The handles `h` names: always an open one (a closed handle would
     /// trap the guest), mostly a directory (`dir`) or a file.
     fn resolve(&self, h: H, dir: bool) -> ((u32, u32), usize) {
-        let open: Vec<usize> = (0..self.c.handles.len())
-            .filter(|&i| self.c.handles[i].open)
-            .collect();
-        let preferred: Vec<usize> = open
-            .iter()
-            .copied()
-            .filter(|&i| self.c.handles[i].dir == dir)
-            .collect();
-        let pool = if !preferred.is_empty() && !h.0.is_multiple_of(4) {
-            preferred
-        } else {
-            open
-        };
-        let i = pool[usize::from(h.0) % pool.len()];
+        let i = self.c.pick_open(h.0, dir);
         ((self.c.handles[i].sut, self.c.handles[i].reference), i)
     }
 
@@ -609,39 +591,10 @@ impl Driver {
             .stat(r)
             .is_ok_and(|s| s.type_ == DescriptorType::RegularFile);
         let size = self.ref_size(r);
-        let grows = (writable && file && end > size).then(|| end - size);
-        if self.c.limits.is_none()
-            && grows.is_some_and(|more| self.c.usage.bytes.checked_add(more).is_none())
-        {
-            // Past what the store's counter holds (see the WASIp1 driver).
-            let got = sut(self);
-            assert_eq!(
-                got,
-                Err(ErrorCode::Quota),
-                "{what} past u64::MAX bytes: {}",
-                self.c.at
-            );
-            self.c
-                .note(format_args!("limit quota {what} past u64::MAX"));
-            return;
-        }
+        let grown = (writable && file && end > size).then_some((size, end));
         let got = sut(self);
-        if let (Some(limits), Some(_)) = (self.c.limits, grows) {
-            if let Some(limit) = growth_limit(&limits, self.c.usage, size, end) {
-                let code = limit_code(limit);
-                assert_eq!(
-                    got,
-                    Err(code),
-                    "{what} grows the file from {size} to {end} bytes past {limits:?} (held \
-                     {:?})\n{}",
-                    self.c.usage,
-                    self.c.at
-                );
-                self.c
-                    .seen
-                    .insert(format!("component limit {} {what}", code_name(code)));
-                return;
-            }
+        if self.c.over_limit_growing(what, grown, &got, limit_code) {
+            return;
         }
         let want = reference(self);
         self.c.check(what, &got, &want);
@@ -757,19 +710,11 @@ impl PathDriver for Driver {
 
     fn step(&mut self, op: &Op) {
         match op {
-            Op::Open {
-                dir,
-                path,
-                oflags,
-                read,
-                write,
-                fdflags,
-                follow,
-            } => {
-                let ((s, r), _) = self.resolve(*dir, true);
+            Op::Open(open) => {
+                let ((s, r), _) = self.resolve(open.dir, true);
                 // WASIp1's bits, in the same order as open-flags'.
                 let o = |bit: u8, f: OpenFlags| {
-                    if oflags & bit != 0 {
+                    if open.oflags & bit != 0 {
                         f
                     } else {
                         OpenFlags::empty()
@@ -783,13 +728,14 @@ impl PathDriver for Driver {
                 // as the sync flags; NONBLOCK as mutate-directory.
                 let d =
                     |on: bool, f: DescriptorFlags| if on { f } else { DescriptorFlags::empty() };
-                let df = d(*read, DescriptorFlags::READ)
-                    | d(*write, DescriptorFlags::WRITE)
+                let fdflags = open.fdflags;
+                let df = d(open.read, DescriptorFlags::READ)
+                    | d(open.write, DescriptorFlags::WRITE)
                     | d(fdflags & 16 != 0, DescriptorFlags::FILE_INTEGRITY_SYNC)
                     | d(fdflags & 2 != 0, DescriptorFlags::DATA_INTEGRITY_SYNC)
                     | d(fdflags & 8 != 0, DescriptorFlags::REQUESTED_WRITE_SYNC)
                     | d(fdflags & 4 != 0, DescriptorFlags::MUTATE_DIRECTORY);
-                let (pf, path) = (path_flags(*follow), text(path));
+                let (pf, path) = (path_flags(open.follow), text(&open.path));
                 let params = |h: u32| (h, pf, path.clone(), of, df);
                 let got: R<u32> = self.sut.r("open-at", params(s));
                 if let Err(code) = got {
@@ -809,16 +755,7 @@ impl PathDriver for Driver {
                     let (fs, fr) = (self.sut.get_flags(s), self.reference.get_flags(r));
                     self.c.check("get-flags", &fs, &fr);
                     let dir = ts == Ok(DescriptorType::Directory);
-                    self.c.seen.insert(format!(
-                        "component open-at ok {}",
-                        if dir { "directory" } else { "file" }
-                    ));
-                    self.c.handles.push(Handle {
-                        sut: s,
-                        reference: r,
-                        open: true,
-                        dir,
-                    });
+                    self.c.opened_by("open-at", (s, r), dir);
                 }
             }
             Op::Write { fd, data } => {
@@ -878,13 +815,8 @@ impl PathDriver for Driver {
                     (self.sut.r(name, (s,)), self.reference.r(name, (r,)));
                 self.c.check(name, &got, &want);
             }
-            Op::Advise {
-                fd,
-                offset,
-                len,
-                advice,
-            } => {
-                let ((s, r), _) = self.resolve(*fd, false);
+            Op::Advise(a) => {
+                let ((s, r), _) = self.resolve(a.fd, false);
                 let advice = [
                     Advice::Normal,
                     Advice::Sequential,
@@ -892,8 +824,8 @@ impl PathDriver for Driver {
                     Advice::WillNeed,
                     Advice::DontNeed,
                     Advice::NoReuse,
-                ][usize::from(advice % 6)];
-                let params = |h: u32| (h, u64::from(*offset), u64::from(*len), advice);
+                ][usize::from(a.advice % 6)];
+                let params = |h: u32| (h, u64::from(a.offset), u64::from(a.len), advice);
                 let got: R<()> = self.sut.r("advise", params(s));
                 let want: R<()> = self.reference.r("advise", params(r));
                 self.c.check("advise", &got, &want);
@@ -923,23 +855,19 @@ impl PathDriver for Driver {
                     .map(|s| comparable(&s));
                 self.c.check("stat-at", &got, &want);
             }
-            Op::PathSetTimes {
-                dir,
-                path,
-                follow,
-                fst,
-            } => {
-                let ((s, r), _) = self.resolve(*dir, true);
-                let (path, pf) = (text(path), path_flags(*follow));
-                let (atim, mtim) = timestamps(*fst);
+            Op::PathSetTimes(set) => {
+                let ((s, r), _) = self.resolve(set.dir, true);
+                let (path, follow, fst) = (text(&set.path), set.follow, set.fst);
+                let pf = path_flags(follow);
+                let (atim, mtim) = timestamps(fst);
                 let params = |h: u32| (h, pf, path.clone(), atim, mtim);
                 let got: R<()> = self.sut.r("set-times-at", params(s));
                 let want: R<()> = self.reference.r("set-times-at", params(r));
                 self.c.check("set-times-at", &got, &want);
                 if got.is_ok() {
-                    let a = self.sut.stat_at(s, *follow, &path);
-                    let b = self.reference.stat_at(r, *follow, &path);
-                    self.times_read_back(*fst, a, b, false);
+                    let a = self.sut.stat_at(s, follow, &path);
+                    let b = self.reference.stat_at(r, follow, &path);
+                    self.times_read_back(fst, a, b, false);
                 }
             }
             Op::Mkdir { dir, path } => {
@@ -960,15 +888,10 @@ impl PathDriver for Driver {
             }
             Op::Rmdir { dir, path } => self.path_op("remove-directory-at", *dir, path),
             Op::Unlink { dir, path } => self.path_op("unlink-file-at", *dir, path),
-            Op::Rename {
-                from_dir,
-                from,
-                to_dir,
-                to,
-            } => {
-                let ((fs, fr), _) = self.resolve(*from_dir, true);
-                let ((ts, tr), _) = self.resolve(*to_dir, true);
-                let (from, to) = (text(from), text(to));
+            Op::Rename(rename) => {
+                let ((fs, fr), _) = self.resolve(rename.from_dir, true);
+                let ((ts, tr), _) = self.resolve(rename.to_dir, true);
+                let (from, to) = (text(&rename.from), text(&rename.to));
                 let before = (
                     self.reference.stat_at(fr, false, &from).map(|s| s.type_),
                     self.reference.stat_at(tr, false, &to).map(|s| s.type_),
@@ -998,16 +921,11 @@ impl PathDriver for Driver {
                     _ => {}
                 }
             }
-            Op::Link {
-                from_dir,
-                from,
-                follow,
-                to_dir,
-                to,
-            } => {
-                let ((fs, fr), _) = self.resolve(*from_dir, true);
-                let ((ts, tr), _) = self.resolve(*to_dir, true);
-                let (from, to, pf) = (text(from), text(to), path_flags(*follow));
+            Op::Link(link) => {
+                let ((fs, fr), _) = self.resolve(link.from_dir, true);
+                let ((ts, tr), _) = self.resolve(link.to_dir, true);
+                let (from, to) = (text(&link.from), text(&link.to));
+                let pf = path_flags(link.follow);
                 let got: R<()> = self
                     .sut
                     .r("link-at", (fs, pf, from.as_str(), ts, to.as_str()));
@@ -1042,7 +960,7 @@ impl PathDriver for Driver {
                 self.c.check("readlink-at", &got, &want);
             }
             // No counterpart in wasi:filesystem.
-            Op::Seek { .. }
+            Op::Seek(_)
             | Op::Tell { .. }
             | Op::SetFlags { .. }
             | Op::Allocate { .. }

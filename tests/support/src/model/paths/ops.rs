@@ -193,15 +193,6 @@ impl Data {
     }
 }
 
-impl<'a> Arbitrary<'a> for Data {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(Data {
-            len: u.arbitrary()?,
-            seed: u.arbitrary()?,
-        })
-    }
-}
-
 /// An offset for `fd_pread`/`fd_pwrite`, or a size for
 /// `fd_filestat_set_size`, near the file's size.
 #[derive(Copy, Clone, Debug)]
@@ -277,22 +268,14 @@ impl<'a> Arbitrary<'a> for Cookie {
     }
 }
 
-/// One WASIp1 call (some ops are a short sequence: see each).
+/// One WASIp1 call (some ops are a short sequence: see each). An op of
+/// four arguments or more carries them as a struct of its own ([`Open`],
+/// [`Seek`], [`Advise`], [`PathSetTimes`], [`Rename`], [`Link`]), so that
+/// a driver names the ones it uses.
 #[derive(Clone, Debug)]
 pub enum Op {
-    /// `path_open`: `oflags` bits CREAT 1, DIRECTORY 2, EXCL 4, TRUNC 8;
-    /// rights `FD_READ`/`FD_WRITE`; fdflags APPEND (and rarely NONBLOCK or
-    /// a sync flag: `ENOTSUP`); `LOOKUP_SYMLINK_FOLLOW`. Then
-    /// `fd_fdstat_get` on the new fd.
-    Open {
-        dir: H,
-        path: PathArg,
-        oflags: u8,
-        read: bool,
-        write: bool,
-        fdflags: u16,
-        follow: bool,
-    },
+    /// `path_open`, then `fd_fdstat_get` on the new fd.
+    Open(Open),
     /// `fd_write` at the fd's position.
     Write { fd: H, data: Data },
     /// `fd_pwrite`.
@@ -301,13 +284,8 @@ pub enum Op {
     Read { fd: H, len: u8 },
     /// `fd_pread`.
     Pread { fd: H, len: u8, offset: Off },
-    /// `fd_seek`: `delta` (or `i64::MIN`/`MAX` when `extreme`).
-    Seek {
-        fd: H,
-        delta: i16,
-        whence: u8,
-        extreme: bool,
-    },
+    /// `fd_seek`.
+    Seek(Seek),
     /// `fd_tell`.
     Tell { fd: H },
     /// `fd_filestat_get` and `fd_fdstat_get`.
@@ -320,13 +298,8 @@ pub enum Op {
     SetTimes { fd: H, fst: Fst },
     /// `fd_sync` (or `fd_datasync` if `data`).
     Sync { fd: H, data: bool },
-    /// `fd_advise` of `advice % 6` over a small range.
-    Advise {
-        fd: H,
-        offset: u8,
-        len: u8,
-        advice: u8,
-    },
+    /// `fd_advise`.
+    Advise(Advise),
     /// `fd_allocate` over a small range.
     Allocate { fd: H, offset: u8, len: u8 },
     /// `fd_close` (never the preopen: the final clean-up goes through it).
@@ -339,12 +312,7 @@ pub enum Op {
     /// `path_filestat_get`.
     PathStat { dir: H, path: PathArg, follow: bool },
     /// `path_filestat_set_times`, then `path_filestat_get` of the same path.
-    PathSetTimes {
-        dir: H,
-        path: PathArg,
-        follow: bool,
-        fst: Fst,
-    },
+    PathSetTimes(PathSetTimes),
     /// `path_create_directory`.
     Mkdir { dir: H, path: PathArg },
     /// `path_remove_directory`.
@@ -352,20 +320,9 @@ pub enum Op {
     /// `path_unlink_file`.
     Unlink { dir: H, path: PathArg },
     /// `path_rename`.
-    Rename {
-        from_dir: H,
-        from: PathArg,
-        to_dir: H,
-        to: PathArg,
-    },
-    /// `path_link` (with `LOOKUP_SYMLINK_FOLLOW` when `follow`: `EINVAL`).
-    Link {
-        from_dir: H,
-        from: PathArg,
-        follow: bool,
-        to_dir: H,
-        to: PathArg,
-    },
+    Rename(Rename),
+    /// `path_link`.
+    Link(Link),
     /// `path_symlink`.
     Symlink {
         target: Target,
@@ -377,28 +334,151 @@ pub enum Op {
     Readlink { dir: H, path: PathArg, buf_len: u8 },
 }
 
+/// [`Op::Open`]'s arguments.
+#[derive(Clone, Debug)]
+pub struct Open {
+    /// The directory.
+    pub dir: H,
+    /// The path in it.
+    pub path: PathArg,
+    /// Bits CREAT 1, DIRECTORY 2, EXCL 4, TRUNC 8.
+    pub oflags: u8,
+    /// Asks for the right `FD_READ`.
+    pub read: bool,
+    /// Asks for the right `FD_WRITE`.
+    pub write: bool,
+    /// APPEND (and rarely NONBLOCK or a sync flag: `ENOTSUP`).
+    pub fdflags: u16,
+    /// `LOOKUP_SYMLINK_FOLLOW`.
+    pub follow: bool,
+}
+
+impl<'a> Arbitrary<'a> for Open {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        Ok(Open {
+            dir: u.arbitrary()?,
+            path: u.arbitrary()?,
+            oflags: if u.ratio(2u8, 3)? {
+                // Mostly CREAT, so there are files.
+                1 | (u.int_in_range(0u8..=15)? & !2)
+            } else {
+                u.int_in_range(0..=15)?
+            },
+            read: u.arbitrary()?,
+            write: u.arbitrary()?,
+            fdflags: match u.int_in_range(0u8..=15)? {
+                0..=3 => 1,
+                4 => 4,
+                5 => *u.choose(&[2, 8, 16, 17])?,
+                _ => 0,
+            },
+            follow: u.arbitrary()?,
+        })
+    }
+}
+
+/// [`Op::Seek`]'s arguments.
+#[derive(Clone, Debug)]
+pub struct Seek {
+    /// The fd.
+    pub fd: H,
+    /// The offset, -100..=100 (unless `extreme`).
+    pub delta: i16,
+    /// SET 0, CUR 1, END 2.
+    pub whence: u8,
+    /// The offset is `i64::MAX` (`delta` at least 0) or `i64::MIN`.
+    pub extreme: bool,
+}
+
+impl<'a> Arbitrary<'a> for Seek {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        Ok(Seek {
+            fd: u.arbitrary()?,
+            delta: u.int_in_range(-100..=100)?,
+            whence: u.int_in_range(0..=2)?,
+            extreme: u.ratio(1u8, 10)?,
+        })
+    }
+}
+
+/// [`Op::Advise`]'s arguments: `advice % 6` over a small range.
+#[derive(Clone, Debug)]
+pub struct Advise {
+    /// The fd.
+    pub fd: H,
+    /// Where the range starts.
+    pub offset: u8,
+    /// How long it is.
+    pub len: u8,
+    /// The advice, `% 6`.
+    pub advice: u8,
+}
+
+/// [`Op::PathSetTimes`]'s arguments.
+#[derive(Clone, Debug)]
+pub struct PathSetTimes {
+    /// The directory.
+    pub dir: H,
+    /// The path in it.
+    pub path: PathArg,
+    /// `LOOKUP_SYMLINK_FOLLOW`.
+    pub follow: bool,
+    /// Which times to set, and how.
+    pub fst: Fst,
+}
+
+/// [`Op::Rename`]'s arguments.
+#[derive(Clone, Debug)]
+pub struct Rename {
+    /// The source's directory.
+    pub from_dir: H,
+    /// The source's path in it.
+    pub from: PathArg,
+    /// The target's directory.
+    pub to_dir: H,
+    /// The target's path in it.
+    pub to: PathArg,
+}
+
+/// [`Op::Link`]'s arguments.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// The existing name's directory.
+    pub from_dir: H,
+    /// The existing name's path in it.
+    pub from: PathArg,
+    /// `LOOKUP_SYMLINK_FOLLOW` (`EINVAL`).
+    pub follow: bool,
+    /// The new name's directory.
+    pub to_dir: H,
+    /// The new name's path in it.
+    pub to: PathArg,
+}
+
+impl<'a> Arbitrary<'a> for Link {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        Ok(Link {
+            from_dir: u.arbitrary()?,
+            from: u.arbitrary()?,
+            follow: u.ratio(1u8, 10)?,
+            to_dir: u.arbitrary()?,
+            to: u.arbitrary()?,
+        })
+    }
+}
+
+arbitrary_fields! {
+    Data { len, seed }
+    Advise { fd, offset, len, advice }
+    PathSetTimes { dir, path, follow, fst }
+    Rename { from_dir, from, to_dir, to }
+    SmallLimits { files, file_size, total }
+}
+
 impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         Ok(match u.int_in_range(0u8..=44)? {
-            0..=6 => Op::Open {
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-                oflags: if u.ratio(2u8, 3)? {
-                    // Mostly CREAT, so there are files.
-                    1 | (u.int_in_range(0u8..=15)? & !2)
-                } else {
-                    u.int_in_range(0..=15)?
-                },
-                read: u.arbitrary()?,
-                write: u.arbitrary()?,
-                fdflags: match u.int_in_range(0u8..=15)? {
-                    0..=3 => 1,
-                    4 => 4,
-                    5 => *u.choose(&[2, 8, 16, 17])?,
-                    _ => 0,
-                },
-                follow: u.arbitrary()?,
-            },
+            0..=6 => Op::Open(u.arbitrary()?),
             7..=9 => Op::Write {
                 fd: u.arbitrary()?,
                 data: u.arbitrary()?,
@@ -417,12 +497,7 @@ impl<'a> Arbitrary<'a> for Op {
                 len: u.arbitrary()?,
                 offset: u.arbitrary()?,
             },
-            14 => Op::Seek {
-                fd: u.arbitrary()?,
-                delta: u.int_in_range(-100..=100)?,
-                whence: u.int_in_range(0..=2)?,
-                extreme: u.ratio(1u8, 10)?,
-            },
+            14 => Op::Seek(u.arbitrary()?),
             15 => Op::Tell { fd: u.arbitrary()? },
             16 => Op::Stat { fd: u.arbitrary()? },
             17..=18 => Op::SetSize {
@@ -442,12 +517,7 @@ impl<'a> Arbitrary<'a> for Op {
                     fd: u.arbitrary()?,
                     data: u.arbitrary()?,
                 },
-                1 => Op::Advise {
-                    fd: u.arbitrary()?,
-                    offset: u.arbitrary()?,
-                    len: u.arbitrary()?,
-                    advice: u.arbitrary()?,
-                },
+                1 => Op::Advise(u.arbitrary()?),
                 _ => Op::Allocate {
                     fd: u.arbitrary()?,
                     offset: u.arbitrary()?,
@@ -469,12 +539,7 @@ impl<'a> Arbitrary<'a> for Op {
                 path: u.arbitrary()?,
                 follow: u.arbitrary()?,
             },
-            29 => Op::PathSetTimes {
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-                follow: u.arbitrary()?,
-                fst: u.arbitrary()?,
-            },
+            29 => Op::PathSetTimes(u.arbitrary()?),
             30..=31 => Op::Mkdir {
                 dir: u.arbitrary()?,
                 path: u.arbitrary()?,
@@ -487,19 +552,8 @@ impl<'a> Arbitrary<'a> for Op {
                 dir: u.arbitrary()?,
                 path: u.arbitrary()?,
             },
-            35..=38 => Op::Rename {
-                from_dir: u.arbitrary()?,
-                from: u.arbitrary()?,
-                to_dir: u.arbitrary()?,
-                to: u.arbitrary()?,
-            },
-            39..=40 => Op::Link {
-                from_dir: u.arbitrary()?,
-                from: u.arbitrary()?,
-                follow: u.ratio(1u8, 10)?,
-                to_dir: u.arbitrary()?,
-                to: u.arbitrary()?,
-            },
+            35..=38 => Op::Rename(u.arbitrary()?),
+            39..=40 => Op::Link(u.arbitrary()?),
             41..=42 => Op::Symlink {
                 target: u.arbitrary()?,
                 dir: u.arbitrary()?,
@@ -571,15 +625,5 @@ impl SmallLimits {
         limits.max_file_size = 8 + u64::from(self.file_size % 128);
         limits.max_total_size = 16 + u64::from(self.total % 128);
         limits
-    }
-}
-
-impl<'a> Arbitrary<'a> for SmallLimits {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(SmallLimits {
-            files: u.arbitrary()?,
-            file_size: u.arbitrary()?,
-            total: u.arbitrary()?,
-        })
     }
 }

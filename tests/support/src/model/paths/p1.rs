@@ -16,7 +16,7 @@ use super::common::{self, Common, Handle, PathDriver, Unnamed};
 use super::guest::{Stat, Tramp, BUF_MAX};
 use super::ops::{Cookie, Fst, Op, PathArg, H};
 use super::reference::mem_tree;
-use super::{errno_name, growth_limit, Case, Limit, GUEST_PATH};
+use super::{errno_name, Case, Limit, GUEST_PATH};
 use crate::model::Outcomes;
 use crate::p1::rights;
 use crate::trampoline::errno;
@@ -104,12 +104,7 @@ impl Driver {
             .preopened_dir(&c.dir.path, GUEST_PATH, FsPerms::ReadWrite)
             .expect("preopening the reference directory")
             .build_p1();
-        c.handles.push(Handle {
-            sut: 3,
-            reference: 3,
-            open: true,
-            dir: true,
-        });
+        c.keep((3, 3), true);
         let mut d = Driver {
             sut: Tramp::new(sut),
             reference: Tramp::new(reference),
@@ -133,28 +128,14 @@ impl Driver {
     /// handle's index if it is an open one, mostly one of the kind `prefer`
     /// says.
     fn resolve(&self, h: H, prefer: Prefer) -> ((u32, u32), Option<usize>) {
-        let open: Vec<usize> = (0..self.c.handles.len())
-            .filter(|&i| self.c.handles[i].open)
-            .collect();
         match h.0 {
             0..=199 => {
-                let want_dir = match prefer {
+                let dir = match prefer {
                     Prefer::File => false,
                     Prefer::Dir => true,
                     Prefer::Any => h.0.is_multiple_of(2),
                 };
-                let preferred: Vec<usize> = open
-                    .iter()
-                    .copied()
-                    .filter(|&i| self.c.handles[i].dir == want_dir)
-                    .collect();
-                // Three times in four the kind the op is for.
-                let pool = if !preferred.is_empty() && !h.0.is_multiple_of(4) {
-                    preferred
-                } else {
-                    open
-                };
-                let i = pool[usize::from(h.0) % pool.len()];
+                let i = self.c.pick_open(h.0, dir);
                 let handle = &self.c.handles[i];
                 ((handle.sut, handle.reference), Some(i))
             }
@@ -277,12 +258,12 @@ impl Driver {
     /// `reference` in the reference. The growth is worked out from the
     /// reference first (the handle must be a writable file; the file's
     /// size, the fd's position and `APPEND` give where it would end).
-    /// Without limits the reference must answer the same. With limits: if
-    /// the growth passes a limit, the memory directory must answer that
+    /// If the growth passes a limit, the memory directory must answer that
     /// limit's errno (`EFBIG` past the per-file size, else `EDQUOT` past
-    /// the bytes) and the reference does not run the op; otherwise the
-    /// reference runs it and must answer the same (but for the known
-    /// answers at an offset past `i64::MAX`: see [`Self::past_i64_max`]).
+    /// the bytes: [`Common::over_limit_growing`]) and the reference does
+    /// not run the op; otherwise the reference runs it and must answer the
+    /// same (but for the known answers at an offset past `i64::MAX`: see
+    /// [`Self::past_i64_max`], or appending there).
     fn growing(
         &mut self,
         what: &str,
@@ -293,42 +274,9 @@ impl Driver {
         past_i64_max: Option<&[Result<u32, i32>]>,
     ) {
         let grown = self.growth(r, growth);
-        let more = grown.map(|(size, end)| end - size);
-        if self.c.limits.is_none()
-            && more.is_some_and(|more| self.c.usage.bytes.checked_add(more).is_none())
-        {
-            // Files of nearly 2^63 bytes each (sparse: set-size, or a write
-            // near `i64::MAX`) adding up past what the store's counter
-            // holds: `EDQUOT` whatever the limits (host/src/limits.rs), and
-            // the reference does not run the op.
-            let got = sut(self);
-            assert_eq!(
-                got,
-                Err(errno::DQUOT),
-                "{what} past u64::MAX bytes: {}",
-                self.c.at
-            );
-            self.c
-                .note(format_args!("limit EDQUOT {what} past u64::MAX"));
-            return;
-        }
         let got = sut(self);
-        if let (Some(limits), Some((size, end))) = (self.c.limits, grown) {
-            if let Some(e) = growth_limit(&limits, self.c.usage, size, end).map(limit_errno) {
-                assert_eq!(
-                    got,
-                    Err(e),
-                    "{what} grows the file from {size} to {end} bytes past {limits:?} (held \
-                     {:?}): the memory directory must answer {}\n{}",
-                    self.c.usage,
-                    errno_name(e),
-                    self.c.at
-                );
-                self.c
-                    .seen
-                    .insert(format!("p1 limit {} {what}", errno_name(e)));
-                return;
-            }
+        if self.c.over_limit_growing(what, grown, &got, limit_errno) {
+            return;
         }
         let want = reference(self);
         if let Some((size, end)) = grown {
@@ -568,31 +516,22 @@ impl PathDriver for Driver {
 
     fn step(&mut self, op: &Op) {
         match op {
-            Op::Open {
-                dir,
-                path,
-                oflags,
-                read,
-                write,
-                fdflags,
-                follow,
-            } => {
-                let ((s, r), _) = self.resolve(*dir, Prefer::Dir);
+            Op::Open(open) => {
+                let ((s, r), _) = self.resolve(open.dir, Prefer::Dir);
                 let rights = EXTRA_RIGHTS
-                    | if *read { rights::FD_READ } else { 0 }
-                    | if *write { rights::FD_WRITE } else { 0 };
-                let p = &path.0;
-                let got = self.sut.open(s, *follow, p, *oflags, rights, *fdflags);
+                    | if open.read { rights::FD_READ } else { 0 }
+                    | if open.write { rights::FD_WRITE } else { 0 };
+                let (p, follow) = (&open.path.0, open.follow);
+                let (oflags, fdflags) = (open.oflags, open.fdflags);
+                let got = self.sut.open(s, follow, p, oflags, rights, fdflags);
                 let want = match got {
                     Err(e) if self.is_limit(e) => {
                         self.over_limit_creating("path_open", e, |d| {
-                            d.reference.open(r, *follow, p, *oflags, rights, *fdflags)
+                            d.reference.open(r, follow, p, oflags, rights, fdflags)
                         });
                         return;
                     }
-                    _ => self
-                        .reference
-                        .open(r, *follow, p, *oflags, rights, *fdflags),
+                    _ => self.reference.open(r, follow, p, oflags, rights, fdflags),
                 };
                 if got == Err(errno::BADF) && want == Err(errno::ILSEQ) {
                     // Known difference (host/src/p1/snapshot.rs routes by
@@ -610,16 +549,7 @@ impl PathDriver for Driver {
                     let (fs, fr) = (self.sut.fdstat(s), self.reference.fdstat(r));
                     self.c.check("fd_fdstat_get", &fs, &fr);
                     let dir = fs.unwrap().filetype == DIRECTORY;
-                    self.c.seen.insert(format!(
-                        "p1 path_open ok {}",
-                        if dir { "directory" } else { "file" }
-                    ));
-                    self.c.handles.push(Handle {
-                        sut: s,
-                        reference: r,
-                        open: true,
-                        dir,
-                    });
+                    self.c.opened_by("path_open", (s, r), dir);
                 }
             }
             Op::Write { fd, data } => {
@@ -671,20 +601,15 @@ impl PathDriver for Driver {
                     self.c.check("fd_pread", &got, &want);
                 }
             }
-            Op::Seek {
-                fd,
-                delta,
-                whence,
-                extreme,
-            } => {
-                let ((s, r), _) = self.resolve(*fd, Prefer::File);
-                let delta = match (*extreme, *delta >= 0) {
-                    (false, _) => i64::from(*delta),
+            Op::Seek(seek) => {
+                let ((s, r), _) = self.resolve(seek.fd, Prefer::File);
+                let delta = match (seek.extreme, seek.delta >= 0) {
+                    (false, _) => i64::from(seek.delta),
                     (true, true) => i64::MAX,
                     (true, false) => i64::MIN,
                 };
-                let got = self.sut.seek(s, delta, *whence);
-                let want = self.reference.seek(r, delta, *whence);
+                let got = self.sut.seek(s, delta, seek.whence);
+                let want = self.reference.seek(r, delta, seek.whence);
                 if got == Err(errno::INVAL) && want.is_ok_and(|pos| pos > i64::MAX as u64) {
                     // Known difference (host/src/p1/snapshot.rs `fd_seek`,
                     // reported): wasmtime-wasi keeps any position up to
@@ -750,21 +675,10 @@ impl PathDriver for Driver {
                 let (got, want) = (self.sut.errno(name, s), self.reference.errno(name, r));
                 self.c.check(name, &got, &want);
             }
-            Op::Advise {
-                fd,
-                offset,
-                len,
-                advice,
-            } => {
-                let ((s, r), _) = self.resolve(*fd, Prefer::File);
-                let params = |fd| {
-                    (
-                        fd,
-                        u64::from(*offset),
-                        u64::from(*len),
-                        u32::from(advice % 6),
-                    )
-                };
+            Op::Advise(a) => {
+                let ((s, r), _) = self.resolve(a.fd, Prefer::File);
+                let range = (u64::from(a.offset), u64::from(a.len));
+                let params = |fd| (fd, range.0, range.1, u32::from(a.advice % 6));
                 let got = self.sut.errno("fd_advise", params(s));
                 let want = self.reference.errno("fd_advise", params(r));
                 self.c.check("fd_advise", &got, &want);
@@ -826,23 +740,18 @@ impl PathDriver for Driver {
                     .map(|s| comparable(&s));
                 self.c.check("path_filestat_get", &got, &want);
             }
-            Op::PathSetTimes {
-                dir,
-                path,
-                follow,
-                fst,
-            } => {
-                let ((s, r), _) = self.resolve(*dir, Prefer::Dir);
-                let p = &path.0;
-                let got = self.sut.path_set_times(s, *follow, p, (ATIM, MTIM), fst.0);
+            Op::PathSetTimes(set) => {
+                let ((s, r), _) = self.resolve(set.dir, Prefer::Dir);
+                let (p, follow, fst) = (&set.path.0, set.follow, set.fst);
+                let got = self.sut.path_set_times(s, follow, p, (ATIM, MTIM), fst.0);
                 let want = self
                     .reference
-                    .path_set_times(r, *follow, p, (ATIM, MTIM), fst.0);
+                    .path_set_times(r, follow, p, (ATIM, MTIM), fst.0);
                 self.c.check("path_filestat_set_times", &got, &want);
                 if got.is_ok() {
-                    let a = self.sut.path_stat(s, *follow, p);
-                    let b = self.reference.path_stat(r, *follow, p);
-                    self.times_read_back(*fst, a, b, false);
+                    let a = self.sut.path_stat(s, follow, p);
+                    let b = self.reference.path_stat(r, follow, p);
+                    self.times_read_back(fst, a, b, false);
                 }
             }
             Op::Mkdir { dir, path } => {
@@ -850,14 +759,10 @@ impl PathDriver for Driver {
             }
             Op::Rmdir { dir, path } => self.path_op("path_remove_directory", *dir, path),
             Op::Unlink { dir, path } => self.path_op("path_unlink_file", *dir, path),
-            Op::Rename {
-                from_dir,
-                from,
-                to_dir,
-                to,
-            } => {
-                let ((fs, fr), _) = self.resolve_dir_pair(*from_dir);
-                let ((ts, tr), _) = self.resolve_dir_pair(*to_dir);
+            Op::Rename(rename) => {
+                let ((fs, fr), _) = self.resolve_dir_pair(rename.from_dir);
+                let ((ts, tr), _) = self.resolve_dir_pair(rename.to_dir);
+                let (from, to) = (&rename.from, &rename.to);
                 // What the names were, to tell a rename over a file.
                 let before = (
                     self.reference
@@ -884,17 +789,12 @@ impl PathDriver for Driver {
                     }
                 }
             }
-            Op::Link {
-                from_dir,
-                from,
-                follow,
-                to_dir,
-                to,
-            } => {
-                let ((fs, fr), _) = self.resolve_dir_pair(*from_dir);
-                let ((ts, tr), _) = self.resolve_dir_pair(*to_dir);
-                let got = self.sut.link(fs, *follow, &from.0, ts, &to.0);
-                let want = self.reference.link(fr, *follow, &from.0, tr, &to.0);
+            Op::Link(link) => {
+                let ((fs, fr), _) = self.resolve_dir_pair(link.from_dir);
+                let ((ts, tr), _) = self.resolve_dir_pair(link.to_dir);
+                let (from, to, follow) = (&link.from.0, &link.to.0, link.follow);
+                let got = self.sut.link(fs, follow, from, ts, to);
+                let want = self.reference.link(fr, follow, from, tr, to);
                 self.c.check("path_link", &got, &want);
             }
             Op::Symlink { target, dir, path } => {

@@ -2,7 +2,7 @@
 //! from wasmtime-wasi with, written out so they stay checked whatever the
 //! generator does: each a short sequence, run as any other case.
 
-use super::ops::{Data, Fst, Op, PathArg, Preload, Target, H};
+use super::ops::{Data, Fst, Link, Op, Open, PathArg, PathSetTimes, Preload, Rename, Target, H};
 use super::Case;
 use wasi_memfd::Backend;
 
@@ -15,7 +15,7 @@ fn p(path: &[u8]) -> PathArg {
 }
 
 fn open(path: &[u8], oflags: u8, write: bool, follow: bool) -> Op {
-    Op::Open {
+    Op::Open(Open {
         dir: ROOT,
         path: p(path),
         oflags,
@@ -23,7 +23,7 @@ fn open(path: &[u8], oflags: u8, write: bool, follow: bool) -> Op {
         write,
         fdflags: 0,
         follow,
-    }
+    })
 }
 
 fn mkdir(path: &[u8]) -> Op {
@@ -42,12 +42,12 @@ fn symlink(target: &[u8], path: &[u8]) -> Op {
 }
 
 fn rename(from: &[u8], to: &[u8]) -> Op {
-    Op::Rename {
+    Op::Rename(Rename {
         from_dir: ROOT,
         from: p(from),
         to_dir: ROOT,
         to: p(to),
-    }
+    })
 }
 
 const CREAT: u8 = 1;
@@ -82,19 +82,19 @@ pub fn cases() -> Vec<Case> {
                     dir: ROOT,
                     path: p(b"d"),
                 },
-                Op::Rename {
+                Op::Rename(Rename {
                     from_dir: ROOT,
                     from: p(b"f"),
                     to_dir: H(1),
                     to: p(b"g"),
-                },
-                Op::Link {
+                }),
+                Op::Link(Link {
                     from_dir: ROOT,
                     from: p(b"f"),
                     follow: false,
                     to_dir: H(1),
                     to: p(b"h"),
-                },
+                }),
                 Op::Mkdir {
                     dir: H(1),
                     path: p(b"e"),
@@ -159,20 +159,20 @@ pub fn cases() -> Vec<Case> {
                 rename(&long, b"x/a"),
                 rename(b".", b"a\0"),
                 rename(b"a\0", b"../a"),
-                Op::Link {
+                Op::Link(Link {
                     from_dir: ROOT,
                     from: p(&long),
                     follow: false,
                     to_dir: ROOT,
                     to: p(b"a/b"),
-                },
-                Op::Link {
+                }),
+                Op::Link(Link {
                     from_dir: ROOT,
                     from: p(b"."),
                     follow: false,
                     to_dir: ROOT,
                     to: p(b"b\0"),
-                },
+                }),
                 // `symlinkat`: the new name's directory, then the target.
                 symlink(b"", b"a/l/b"),
                 symlink(b"x\0", b"x/y"),
@@ -182,12 +182,12 @@ pub fn cases() -> Vec<Case> {
         // following: `utimensat` looks nothing up (was: the name checked).
         case(
             vec![],
-            vec![Op::PathSetTimes {
+            vec![Op::PathSetTimes(PathSetTimes {
                 dir: ROOT,
                 path: p(&long),
                 follow: false,
                 fst: Fst(0),
-            }],
+            })],
         ),
         // A rename whose target is a directory holding the source:
         // `ENOTEMPTY` (the kernel's check before the types; was `EISDIR`).
