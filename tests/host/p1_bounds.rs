@@ -8,9 +8,10 @@ use wasi_memfd_testing::p1::layout::*;
 use wasi_memfd_testing::p1::{errno, eventtype, Guest, Sub, PAGE};
 use wasi_memfd_testing::pattern;
 
-/// `func(fd, [iovec], 1, OUT)` with the one iovec `(buf, len)` at [`IOV`],
-/// its buffer reaching past the end of memory, must trap.
-fn assert_traps(g: &mut Guest, func: &str, fd: u32, iovec: (u32, u32)) {
+/// `func(fd, [iovec], 1, OUT)` with the one iovec at [`IOV`]: `len` bytes
+/// from `before_end` bytes before the end of memory, past it; must trap.
+fn assert_traps(g: &mut Guest, func: &str, fd: u32, before_end: u32, len: u32) {
+    let iovec = (g.mem_len() - before_end, len);
     g.put_iovecs(&[iovec]);
     let trapped = g.try_call::<_, i32>(func, (fd, IOV, 1u32, OUT));
     assert!(
@@ -25,8 +26,8 @@ fn fd_read_traps_on_iovecs_outside_memory() {
     // fd); the memory-file fd must too, and stay usable afterwards.
     let mut g = Guest::new();
     let fd = g.memfd(b"abc");
+    assert_traps(&mut g, "fd_read", fd, 1, 2);
     let end = g.mem_len();
-    assert_traps(&mut g, "fd_read", fd, (end - 1, 2));
     let trapped = g.try_call::<_, i32>("fd_read", (fd, end - 4, 1u32, OUT));
     assert!(trapped.is_err(), "iovec array past the end: {trapped:?}");
     assert_eq!(g.tell(fd), Ok(0));
@@ -104,11 +105,11 @@ fn iovec_and_subscription_arrays_are_charged_against_hostcall_fuel() {
 fn an_iovec_outside_memory_traps_even_when_the_write_is_clamped() {
     let mut g = Guest::new();
     let fd = g.memfd_rw(b"abcd");
-    let end = g.mem_len();
     // 100 bytes from 10 before the end of memory; only 4 would be written.
-    assert_traps(&mut g, "fd_write", fd, (end - 10, 100));
+    assert_traps(&mut g, "fd_write", fd, 10, 100);
     assert_eq!(g.pread(fd, 4, 0).unwrap(), b"abcd", "nothing was written");
     // In bounds, the same write is clamped at the end of the file.
+    let end = g.mem_len();
     g.put_iovecs(&[(end - 100, 100)]);
     let errno: i32 = g.call("fd_write", (fd, IOV, 1u32, OUT));
     assert_eq!(errno, errno::SUCCESS);
