@@ -54,11 +54,7 @@ fn zip_lister_rejects_a_non_zip() {
         ["/data/expected.txt"],
     );
     run.assert_code(1);
-    assert!(
-        run.stderr().contains("zip: not a valid zip file"),
-        "{}",
-        run.describe()
-    );
+    run.assert_stderr_has("zip: not a valid zip file");
 }
 
 /// A missing preopen: ENOENT from open-preopened, reported by name.
@@ -66,12 +62,7 @@ fn zip_lister_rejects_a_non_zip() {
 fn zip_lister_missing_preopen() {
     let run = RUNNER.run(Vec::<&str>::new(), &zip_lister(), ["-preopen", "archive"]);
     run.assert_code(1);
-    assert!(
-        run.stderr()
-            .contains("zip-lister: memfd_open_preopened archive: No such file or directory"),
-        "{}",
-        run.describe()
-    );
+    run.assert_stderr_has("zip-lister: memfd_open_preopened archive: No such file or directory");
 }
 
 #[test]

@@ -280,11 +280,7 @@ fn limits(guest: &str) {
         ["limits", "/mem", "16", "65536", "16384"],
     );
     run.assert_code(1);
-    assert!(
-        run.stdout().contains("FAIL: limits: ENOSPC"),
-        "{}",
-        run.describe()
-    );
+    run.assert_stdout_has("FAIL: limits: ENOSPC");
 }
 
 #[test]
@@ -326,12 +322,7 @@ fn a_preloaded_directory_is_not_empty() {
         ["basic", "/mem"],
     );
     run.assert_code(1);
-    assert!(
-        run.stdout()
-            .contains("FAIL: the directory is empty at start"),
-        "{}",
-        run.describe()
-    );
+    run.assert_stdout_has("FAIL: the directory is empty at start");
 }
 
 /// An unmodified example program: `examples/<name>/input` preloaded at
@@ -487,7 +478,7 @@ fn mem_dir_out_refuses_a_non_empty_host_dir() {
     args.extend(mem_dir_out("/m", &out));
     let run = RUNNER.run(args, &wasm, Vec::<&str>::new());
     run.assert_code(1);
-    assert!(run.stderr().contains("is not empty"), "{}", run.describe());
+    run.assert_stderr_has("is not empty");
     assert_eq!(tree(&out), before);
 }
 
@@ -507,11 +498,7 @@ fn mem_dir_out_makes_host_and_names_a_mem_dir() {
     args.extend(mem_dir_out("/other", &absent("other.out")));
     let run = RUNNER.run(args, &wasm, Vec::<&str>::new());
     assert_ne!(run.code(), Some(0));
-    assert!(
-        run.stderr().contains("no --mem-dir at \"/other\""),
-        "{}",
-        run.describe()
-    );
+    run.assert_stderr_has("no --mem-dir at \"/other\"");
 }
 
 /// HOST also given to the guest as a `--dir`: a link out that the guest
@@ -538,11 +525,7 @@ fn mem_dir_out_refuses_a_host_dir_filled_during_the_run() {
     args.extend(mem_dir_out("/m", &out));
     let run = RUNNER.run(args, &wasm, Vec::<&str>::new());
     run.assert_code(1);
-    assert!(
-        run.stderr().contains("no longer empty"),
-        "{}",
-        run.describe()
-    );
+    run.assert_stderr_has("no longer empty");
     assert_eq!(tree(&victims), before);
     assert_eq!(
         tree(&out).keys().collect::<Vec<_>>(),
@@ -554,20 +537,15 @@ fn mem_dir_out_refuses_a_host_dir_filled_during_the_run() {
 /// `wasi-memfd run FLAGS... WASM ARGS...` in a process allowed only
 /// `fds` open files (soft and hard limit: `prlimit`, util-linux).
 fn run_with_fd_limit(fds: u32, flags: &[OsString], wasm: &Path, args: &[&str]) -> Run {
-    let mut cmd = std::process::Command::new("prlimit");
-    cmd.arg(format!("--nofile={fds}:{fds}"))
-        .arg(RUNNER.0)
-        .arg("run")
-        .args(flags)
-        .arg(wasm)
-        .args(args);
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (prlimit is util-linux's): {e}"));
-    Run {
-        cmd: format!("{cmd:?}"),
-        out,
-    }
+    Run::of(
+        std::process::Command::new("prlimit")
+            .arg(format!("--nofile={fds}:{fds}"))
+            .arg(RUNNER.0)
+            .arg("run")
+            .args(flags)
+            .arg(wasm)
+            .args(args),
+    )
 }
 
 /// Ten thousand preloaded files: the unmodified C example counts every one

@@ -57,12 +57,7 @@ fn rust_guest_passes_every_check() {
     run.assert_code(0);
     assert!(!run.stdout().contains("FAIL"), "{}", run.describe());
     assert_eq!(ok_lines(&run), CHECKS, "{}", run.describe());
-    assert!(
-        run.stdout()
-            .contains(&format!("memfd_test: all {CHECKS} checks passed")),
-        "{}",
-        run.describe()
-    );
+    run.assert_stdout_has(&format!("memfd_test: all {CHECKS} checks passed"));
 }
 
 /// Without the preopened file one check fails and the guest exits 1: the
@@ -71,17 +66,7 @@ fn rust_guest_passes_every_check() {
 fn rust_guest_reports_a_failed_check() {
     let run = run_memfd_test(&[]);
     run.assert_code(1);
-    assert!(
-        run.stdout()
-            .contains("FAIL preopened_file_reads_and_has_its_own_offsets"),
-        "{}",
-        run.describe()
-    );
+    run.assert_stdout_has("FAIL preopened_file_reads_and_has_its_own_offsets");
     assert_eq!(ok_lines(&run), CHECKS - 1, "{}", run.describe());
-    assert!(
-        run.stdout()
-            .contains(&format!("memfd_test: 1 of {CHECKS} checks failed")),
-        "{}",
-        run.describe()
-    );
+    run.assert_stdout_has(&format!("memfd_test: 1 of {CHECKS} checks failed"));
 }

@@ -138,6 +138,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `cmd` to its end.
+    pub fn of(cmd: &mut Command) -> Run {
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        Run {
+            cmd: format!("{cmd:?}"),
+            out,
+        }
+    }
+
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.out.stdout).into_owned()
     }
@@ -171,6 +182,28 @@ impl Run {
         );
         self
     }
+
+    /// Asserts the run's stdout holds `text`.
+    pub fn assert_stdout_has(&self, text: &str) -> &Self {
+        assert!(self.stdout().contains(text), "{}", self.describe());
+        self
+    }
+
+    /// Asserts the run's stdout does not hold `text`.
+    pub fn assert_stdout_lacks(&self, text: &str) -> &Self {
+        assert!(
+            !self.stdout().contains(text),
+            "{text:?} in stdout\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Asserts the run's stderr holds `text`.
+    pub fn assert_stderr_has(&self, text: &str) -> &Self {
+        assert!(self.stderr().contains(text), "{}", self.describe());
+        self
+    }
 }
 
 /// The `wasi-memfd` binary under test.
@@ -192,15 +225,13 @@ impl Runner {
         A: IntoIterator,
         A::Item: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(self);
-        cmd.arg("run").args(flags).arg(wasm).args(args);
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-        Run {
-            cmd: format!("{cmd:?}"),
-            out,
-        }
+        Run::of(
+            Command::new(self)
+                .arg("run")
+                .args(flags)
+                .arg(wasm)
+                .args(args),
+        )
     }
 
     /// Runs a test guest in its `preopen` mode: `text` in the host file
@@ -325,13 +356,8 @@ pub fn dir_arg(host: &Path, guest: &str) -> OsString {
 /// `FAIL: ...` per failed one and `N passed, M failed` at the end: it exited
 /// 0, printed every check in `expected` and no failure, and counted them.
 pub fn assert_all_checks_pass(run: &Run, expected: &[&str]) {
-    run.assert_code(0);
+    run.assert_code(0).assert_stdout_lacks("FAIL");
     let stdout = run.stdout();
-    assert!(
-        !stdout.contains("FAIL"),
-        "a check failed\n{}",
-        run.describe()
-    );
     let oks: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("ok: "))
@@ -456,32 +482,26 @@ impl PathOpsGuest {
 
     /// Makes `op`.
     pub fn op(&mut self, op: PathOp) -> &mut Self {
-        let fd = self.fd;
-        let call = match op {
-            PathOp::Symlink(target, link) => {
-                let (t, tl) = self.string(target);
-                let (l, ll) = self.string(link);
-                format!("(call $symlink (i32.const {t}) (i32.const {tl}) (i32.const {fd}) (i32.const {l}) (i32.const {ll}))")
-            }
-            PathOp::Rename(from, to) => {
-                let (f, fl) = self.string(from);
-                let (t, tl) = self.string(to);
-                format!("(call $rename (i32.const {fd}) (i32.const {f}) (i32.const {fl}) (i32.const {fd}) (i32.const {t}) (i32.const {tl}))")
-            }
-            PathOp::Mkdir(path) => {
-                let (p, pl) = self.string(path);
-                format!("(call $mkdir (i32.const {fd}) (i32.const {p}) (i32.const {pl}))")
-            }
-            PathOp::Unlink(path) => {
-                let (p, pl) = self.string(path);
-                format!("(call $unlink (i32.const {fd}) (i32.const {p}) (i32.const {pl}))")
-            }
-            PathOp::Write(path, bytes) => {
-                let (p, pl) = self.string(path);
-                let (b, bl) = self.string(bytes);
-                format!("(call $write_file (i32.const {p}) (i32.const {pl}) (i32.const {b}) (i32.const {bl}))")
-            }
+        // The call's arguments: the preopen's fd (`None`), or a string laid
+        // out as its address and length.
+        let (func, args) = match op {
+            PathOp::Symlink(target, link) => ("symlink", vec![Some(target), None, Some(link)]),
+            PathOp::Rename(from, to) => ("rename", vec![None, Some(from), None, Some(to)]),
+            PathOp::Mkdir(path) => ("mkdir", vec![None, Some(path)]),
+            PathOp::Unlink(path) => ("unlink", vec![None, Some(path)]),
+            PathOp::Write(path, bytes) => ("write_file", vec![Some(path), Some(bytes)]),
         };
+        let mut call = format!("(call ${func}");
+        for arg in args {
+            match arg {
+                None => call += &format!(" (i32.const {})", self.fd),
+                Some(s) => {
+                    let (ptr, len) = self.string(s);
+                    call += &format!(" (i32.const {ptr}) (i32.const {len})");
+                }
+            }
+        }
+        call.push(')');
         self.body.push_str(&format!(
             "(if {call} (then (call $exit (i32.const {}))))\n",
             100 + self.ops
