@@ -184,32 +184,24 @@ impl Driver {
                     .map_err(MemfdError::from);
                 self.opened("open-preopened", got, want);
             }
-            Op::Pread {
-                fd, len, offset, ..
-            } => {
-                let Some(d) = self.desc(fd) else { return };
-                let offset = offset.get(self.size(d.entry));
-                let got = self.probe.read(d.handle, len.get(), offset);
-                let want = state::component_read(self.model.data(d.entry), len.get(), offset);
+            Op::Pread(read) => {
+                let Some(d) = self.desc(read.fd) else { return };
+                let (len, offset) = (read.len.get(), read.offset.get(self.size(d.entry)));
+                let got = self.probe.read(d.handle, len, offset);
+                let want = state::component_read(self.model.data(d.entry), len, offset);
                 self.check("read", &got, &want);
             }
-            Op::Pwrite {
-                fd,
-                len,
-                seed,
-                offset,
-                ..
-            } => {
-                let Some(d) = self.desc(fd) else { return };
-                let size = self.size(d.entry);
-                let offset = offset.get(size);
-                let data = pattern(len.get(), seed);
+            Op::Pwrite(write) => {
+                let Some(d) = self.desc(write.fd) else { return };
+                let (size, len) = (self.size(d.entry), write.len.get());
+                let offset = write.offset.get(size);
+                let data = pattern(len, write.seed);
                 let got = self.probe.write(d.handle, &data, offset);
                 let writable = self.model.writable(d.entry);
                 let ComponentWrite::Exact(want) =
-                    state::component_write(writable, size, offset, len.get());
+                    state::component_write(writable, size, offset, len);
                 self.check("write", &got, &want);
-                if matches!(want, Ok(n) if n > 0 && n < len.get()) {
+                if matches!(want, Ok(n) if n > 0 && n < len) {
                     self.seen
                         .insert("component write across the end short".into());
                 }
@@ -285,7 +277,7 @@ impl Driver {
             }
             Op::FromBytesFault { .. }
             | Op::Read { .. }
-            | Op::Write { .. }
+            | Op::Write(_)
             | Op::Seek { .. }
             | Op::Tell { .. }
             | Op::Renumber { .. } => {}

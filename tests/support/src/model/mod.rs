@@ -27,14 +27,22 @@
 //! usage is back to zero. The limits are small ([`limits`]) so every limit
 //! error is reached within a few ops.
 
-/// `Arbitrary` for structs of an op's arguments whose every field is drawn
-/// by its type's own `Arbitrary`, in the order named (written out, not
-/// derived: see [`Op`]).
+/// `drawn!(u, Op::Write { fd, data })`: the struct or variant with each
+/// field named drawn from `u` by its type's own `Arbitrary`, in the order
+/// named (the impls are written out, not derived: see [`Op`]).
+macro_rules! drawn {
+    ($u:ident, $($name:ident)::+ { $($field:ident),+ $(,)? }) => {
+        $($name)::+ { $($field: $u.arbitrary()?),+ }
+    };
+}
+
+/// `Arbitrary` for structs of an op's arguments whose every field is
+/// [`drawn!`].
 macro_rules! arbitrary_fields {
     ($($name:ident { $($field:ident),+ })+) => {$(
         impl<'a> ::arbitrary::Arbitrary<'a> for $name {
             fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
-                Ok($name { $($field: u.arbitrary()?),+ })
+                Ok(drawn!(u, $name { $($field),+ }))
             }
         }
     )+};
@@ -133,7 +141,9 @@ pub fn pattern(len: u64, seed: u8) -> Vec<u8> {
 // The ops.
 
 /// One guest call. Ops an ABI has no counterpart for are skipped by its
-/// driver (noted on each).
+/// driver (noted on each). An op of four arguments or more carries them as
+/// a struct of its own ([`FromBytes`], [`Pread`], [`Write`], [`Pwrite`]),
+/// so that a driver names the ones it uses.
 ///
 /// The `Arbitrary` impls here are written out rather than derived:
 /// `arbitrary`'s `derive` feature would also reach the `arbitrary` that
@@ -151,27 +161,11 @@ pub enum Op {
     /// first of `split` bytes (cut to `len`).
     Read { fd: FdRef, len: Len, split: u16 },
     /// `fd_pread` (two iovecs, as `Read`) / `descriptor.read`.
-    Pread {
-        fd: FdRef,
-        len: Len,
-        offset: Offset,
-        split: u16,
-    },
-    /// WASIp1 only: `fd_write` of `pattern(len, seed)` at the fd's position.
-    Write {
-        fd: FdRef,
-        len: Len,
-        seed: u8,
-        split: u16,
-    },
+    Pread(Pread),
+    /// WASIp1 only: `fd_write` at the fd's position.
+    Write(Write),
     /// `fd_pwrite` / `descriptor.write`.
-    Pwrite {
-        fd: FdRef,
-        len: Len,
-        seed: u8,
-        offset: Offset,
-        split: u16,
-    },
+    Pwrite(Pwrite),
     /// WASIp1 only: `fd_seek`.
     Seek {
         fd: FdRef,
@@ -213,71 +207,73 @@ pub struct FromBytes {
     pub unknown_flag: bool,
 }
 
+/// [`Op::Pread`]'s arguments.
+#[derive(Copy, Clone, Debug)]
+pub struct Pread {
+    /// The fd.
+    pub fd: FdRef,
+    /// How many bytes to read.
+    pub len: Len,
+    /// Where.
+    pub offset: Offset,
+    /// The first iovec's length (WASIp1).
+    pub split: u16,
+}
+
+/// [`Op::Write`]'s arguments: `pattern(len, seed)`.
+#[derive(Copy, Clone, Debug)]
+pub struct Write {
+    /// The fd.
+    pub fd: FdRef,
+    /// How many bytes.
+    pub len: Len,
+    /// Varies the bytes.
+    pub seed: u8,
+    /// The first iovec's length.
+    pub split: u16,
+}
+
+/// [`Op::Pwrite`]'s arguments: `pattern(len, seed)` at `offset`.
+#[derive(Copy, Clone, Debug)]
+pub struct Pwrite {
+    /// The fd.
+    pub fd: FdRef,
+    /// How many bytes.
+    pub len: Len,
+    /// Varies the bytes.
+    pub seed: u8,
+    /// Where.
+    pub offset: Offset,
+    /// The first iovec's length (WASIp1).
+    pub split: u16,
+}
+
 arbitrary_fields! {
     FromBytes { len, seed, name, writable, unknown_flag }
+    Pread { fd, len, offset, split }
+    Write { fd, len, seed, split }
+    Pwrite { fd, len, seed, offset, split }
 }
 
 impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.choose_index(16)? {
             0 => Op::FromBytes(u.arbitrary()?),
-            1 => Op::FromBytesFault {
-                what: u.arbitrary()?,
-            },
-            2 => Op::OpenPreopened {
-                name: u.arbitrary()?,
-            },
-            3 => Op::Read {
-                fd: u.arbitrary()?,
-                len: u.arbitrary()?,
-                split: u.arbitrary()?,
-            },
-            4 => Op::Pread {
-                fd: u.arbitrary()?,
-                len: u.arbitrary()?,
-                offset: u.arbitrary()?,
-                split: u.arbitrary()?,
-            },
-            5 => Op::Write {
-                fd: u.arbitrary()?,
-                len: u.arbitrary()?,
-                seed: u.arbitrary()?,
-                split: u.arbitrary()?,
-            },
-            6 => Op::Pwrite {
-                fd: u.arbitrary()?,
-                len: u.arbitrary()?,
-                seed: u.arbitrary()?,
-                offset: u.arbitrary()?,
-                split: u.arbitrary()?,
-            },
-            7 => Op::Seek {
-                fd: u.arbitrary()?,
-                delta: u.arbitrary()?,
-                whence: u.arbitrary()?,
-            },
-            8 => Op::Tell { fd: u.arbitrary()? },
-            9 => Op::Stat { fd: u.arbitrary()? },
-            10 => Op::SetSize {
-                fd: u.arbitrary()?,
-                size: u.arbitrary()?,
-            },
-            11 => Op::Renumber {
-                from: u.arbitrary()?,
-                to: u.arbitrary()?,
-            },
-            12 => Op::Close { fd: u.arbitrary()? },
-            13 => Op::OpenStream {
-                fd: u.arbitrary()?,
-                offset: u.arbitrary()?,
-            },
-            14 => Op::StreamRead {
-                stream: u.arbitrary()?,
-                len: u.arbitrary()?,
-            },
-            _ => Op::DropStream {
-                stream: u.arbitrary()?,
-            },
+            1 => drawn!(u, Op::FromBytesFault { what }),
+            2 => drawn!(u, Op::OpenPreopened { name }),
+            3 => drawn!(u, Op::Read { fd, len, split }),
+            4 => Op::Pread(u.arbitrary()?),
+            5 => Op::Write(u.arbitrary()?),
+            6 => Op::Pwrite(u.arbitrary()?),
+            7 => drawn!(u, Op::Seek { fd, delta, whence }),
+            8 => drawn!(u, Op::Tell { fd }),
+            9 => drawn!(u, Op::Stat { fd }),
+            10 => drawn!(u, Op::SetSize { fd, size }),
+            11 => drawn!(u, Op::Renumber { from, to }),
+            12 => drawn!(u, Op::Close { fd }),
+            13 => drawn!(u, Op::OpenStream { fd, offset }),
+            14 => drawn!(u, Op::StreamRead { stream, len }),
+            _ => drawn!(u, Op::DropStream { stream }),
         })
     }
 }

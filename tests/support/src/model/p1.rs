@@ -214,32 +214,22 @@ impl Driver {
                     self.fds.open.get_mut(&n).unwrap().pos += bytes.len() as u64;
                 }
             }
-            Op::Pread {
-                fd,
-                len,
-                offset,
-                split,
-            } => {
-                let n = self.resolve(fd, false);
-                let offset = offset.get(self.size_of(n));
-                let iovs = split_lens(len.get(), split);
+            Op::Pread(read) => {
+                let (n, len) = (self.resolve(read.fd, false), read.len.get());
+                let offset = read.offset.get(self.size_of(n));
+                let iovs = split_lens(len, read.split);
                 let got = self.g.pread_vec(n, &iovs, offset);
                 let want = match self.fds.open.get(&n) {
                     None => Err(errno::BADF),
                     Some(fd) => state::p1_read(self.model.data(fd.entry), offset, iovs),
                 };
                 self.check("fd_pread", &got, &want);
-                self.saw_short("fd_pread", got.as_ref().ok().map(Vec::len), len.get());
+                self.saw_short("fd_pread", got.as_ref().ok().map(Vec::len), len);
             }
-            Op::Write {
-                fd,
-                len,
-                seed,
-                split,
-            } => {
-                let n = self.resolve(fd, false);
-                let data = pattern(len.get(), seed);
-                let got = self.write(n, &data, split, None);
+            Op::Write(write) => {
+                let n = self.resolve(write.fd, false);
+                let data = pattern(write.len.get(), write.seed);
+                let got = self.write(n, &data, write.split, None);
                 let want = self.fds.open.get(&n).cloned().map(|fd| (fd.entry, fd.pos));
                 let want = match want {
                     None => Err(errno::BADF),
@@ -251,17 +241,11 @@ impl Driver {
                     self.fds.open.get_mut(&n).unwrap().pos += written;
                 }
             }
-            Op::Pwrite {
-                fd,
-                len,
-                seed,
-                offset,
-                split,
-            } => {
-                let n = self.resolve(fd, false);
-                let offset = offset.get(self.size_of(n));
-                let data = pattern(len.get(), seed);
-                let got = self.write(n, &data, split, Some(offset));
+            Op::Pwrite(write) => {
+                let n = self.resolve(write.fd, false);
+                let offset = write.offset.get(self.size_of(n));
+                let data = pattern(write.len.get(), write.seed);
+                let got = self.write(n, &data, write.split, Some(offset));
                 let want = match self.fds.open.get(&n).map(|fd| fd.entry) {
                     None => Err(errno::BADF),
                     Some(entry) => self.model_write(entry, offset, &data),

@@ -479,86 +479,35 @@ impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         Ok(match u.int_in_range(0u8..=44)? {
             0..=6 => Op::Open(u.arbitrary()?),
-            7..=9 => Op::Write {
-                fd: u.arbitrary()?,
-                data: u.arbitrary()?,
-            },
-            10..=11 => Op::Pwrite {
-                fd: u.arbitrary()?,
-                data: u.arbitrary()?,
-                offset: u.arbitrary()?,
-            },
-            12 => Op::Read {
-                fd: u.arbitrary()?,
-                len: u.arbitrary()?,
-            },
-            13 => Op::Pread {
-                fd: u.arbitrary()?,
-                len: u.arbitrary()?,
-                offset: u.arbitrary()?,
-            },
+            7..=9 => drawn!(u, Op::Write { fd, data }),
+            10..=11 => drawn!(u, Op::Pwrite { fd, data, offset }),
+            12 => drawn!(u, Op::Read { fd, len }),
+            13 => drawn!(u, Op::Pread { fd, len, offset }),
             14 => Op::Seek(u.arbitrary()?),
-            15 => Op::Tell { fd: u.arbitrary()? },
-            16 => Op::Stat { fd: u.arbitrary()? },
-            17..=18 => Op::SetSize {
-                fd: u.arbitrary()?,
-                size: u.arbitrary()?,
-            },
+            15 => drawn!(u, Op::Tell { fd }),
+            16 => drawn!(u, Op::Stat { fd }),
+            17..=18 => drawn!(u, Op::SetSize { fd, size }),
             19 => Op::SetFlags {
                 fd: u.arbitrary()?,
                 flags: *u.choose(&[0, 1, 4, 5, 2, 16])?,
             },
-            20 => Op::SetTimes {
-                fd: u.arbitrary()?,
-                fst: u.arbitrary()?,
-            },
+            20 => drawn!(u, Op::SetTimes { fd, fst }),
             21 => match u.int_in_range(0u8..=2)? {
-                0 => Op::Sync {
-                    fd: u.arbitrary()?,
-                    data: u.arbitrary()?,
-                },
+                0 => drawn!(u, Op::Sync { fd, data }),
                 1 => Op::Advise(u.arbitrary()?),
-                _ => Op::Allocate {
-                    fd: u.arbitrary()?,
-                    offset: u.arbitrary()?,
-                    len: u.arbitrary()?,
-                },
+                _ => drawn!(u, Op::Allocate { fd, offset, len }),
             },
-            22..=23 => Op::Close { fd: u.arbitrary()? },
-            24 => Op::Renumber {
-                from: u.arbitrary()?,
-                to: u.arbitrary()?,
-            },
-            25..=26 => Op::Readdir {
-                fd: u.arbitrary()?,
-                page: u.arbitrary()?,
-                cookie: u.arbitrary()?,
-            },
-            27..=28 => Op::PathStat {
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-                follow: u.arbitrary()?,
-            },
+            22..=23 => drawn!(u, Op::Close { fd }),
+            24 => drawn!(u, Op::Renumber { from, to }),
+            25..=26 => drawn!(u, Op::Readdir { fd, page, cookie }),
+            27..=28 => drawn!(u, Op::PathStat { dir, path, follow }),
             29 => Op::PathSetTimes(u.arbitrary()?),
-            30..=31 => Op::Mkdir {
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-            },
-            32..=33 => Op::Rmdir {
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-            },
-            34 => Op::Unlink {
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-            },
+            30..=31 => drawn!(u, Op::Mkdir { dir, path }),
+            32..=33 => drawn!(u, Op::Rmdir { dir, path }),
+            34 => drawn!(u, Op::Unlink { dir, path }),
             35..=38 => Op::Rename(u.arbitrary()?),
             39..=40 => Op::Link(u.arbitrary()?),
-            41..=42 => Op::Symlink {
-                target: u.arbitrary()?,
-                dir: u.arbitrary()?,
-                path: u.arbitrary()?,
-            },
+            41..=42 => drawn!(u, Op::Symlink { target, dir, path }),
             _ => Op::Readlink {
                 dir: u.arbitrary()?,
                 path: u.arbitrary()?,
