@@ -53,7 +53,7 @@
 //!
 //! The I/O itself is in [`super::io`], the path calls in [`super::paths`].
 
-use wasmtime_wasi::p1::types::{self, Errno};
+use wasmtime_wasi::p1::types::{self, CiovecArray, Errno, Filesize, IovecArray, Size};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
 
@@ -83,6 +83,13 @@ mod rights_of {
     pub(super) const FILE_WO: Rights = Rights::from_bits_truncate(0x3FFF_BFFD);
 }
 
+/// The guest's buffers of a read or a write.
+#[derive(Clone, Copy)]
+enum Io {
+    Read(IovecArray),
+    Write(CiovecArray),
+}
+
 /// Where a call on an fd goes.
 pub(super) enum Route {
     /// One of wasi-memfd's files or directories.
@@ -109,6 +116,58 @@ impl WasiMemfdP1Ctx {
             Some(Entry::File(f)) => Ok(f),
             _ => err(Errno::Badf),
         }
+    }
+
+    /// `fd_read`, `fd_pread`, `fd_write` and `fd_pwrite` on a memory file:
+    /// at `at`, or at the fd's position (`None`), which then moves past
+    /// what was read or written. `EBADF` on an fd not open for that. With
+    /// `APPEND` every write goes to the end of the file (Linux's `pwrite` on
+    /// an `O_APPEND` fd ignores its offset too), and `fd_write` leaves the
+    /// position there, as wasmtime-wasi does.
+    fn io(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        io: Io,
+        at: Option<u64>,
+    ) -> Result<Size> {
+        match io {
+            Io::Read(iovs) => charge(&mut self.fuel, iovs)?,
+            Io::Write(ciovs) => charge(&mut self.fuel, ciovs)?,
+        }
+        let f = self.file_mut(fd)?;
+        let allowed = match io {
+            Io::Read(_) => f.access.read,
+            Io::Write(_) => f.access.write,
+        };
+        if !allowed {
+            return err(Errno::Badf);
+        }
+        let start = at.unwrap_or(f.pos);
+        let (end, n) = match io {
+            Io::Read(iovs) => {
+                let file = f.file.fd().map_err(|e| fs_err(e.into()))?;
+                let n = read_into(mem, &file, iovs, start)?;
+                f.file.accessed();
+                (start + u64::from(n), n)
+            }
+            Io::Write(ciovs) => {
+                let append = f.flags.contains(types::Fdflags::APPEND);
+                let (to, n) = write_from(mem, &f.file, ciovs, start, append)?;
+                (
+                    if append {
+                        f.file.size()
+                    } else {
+                        to + u64::from(n)
+                    },
+                    n,
+                )
+            }
+        };
+        if at.is_none() {
+            f.pos = end;
+        }
+        Ok(n)
     }
 
     fn poll_event(&mut self, sub: &types::Subscription) -> Option<Result<types::Event>> {
@@ -143,8 +202,453 @@ impl WasiMemfdP1Ctx {
         }))
     }
 
-    /// `fd_renumber` across both tables: see [`super::fds`].
-    async fn renumber(
+    /// Closes wasi-memfd's entry at `fd` (handing a memory file to the pool,
+    /// if any, to close off the guest's thread).
+    fn close_entry(&mut self, fd: u32) {
+        match self.fds.remove(fd) {
+            Some(Entry::File(f)) if matches!(f.origin, Origin::Memfd) => {
+                // With a pool, its thread drops this handle: it closes the
+                // file (and frees its pages) off the guest's thread when
+                // this was the last. The file stays charged until then; a
+                // check that would refuse first closes that backlog itself.
+                if let Some(pool) = self.memfd.pool() {
+                    pool.release(f.file.into_file());
+                }
+            }
+            // A memory directory's file closes here, on the guest's thread
+            // (as the pool's documentation says).
+            Some(Entry::File(_)) | Some(Entry::Dir(_)) | None => {}
+            Some(Entry::Alias(_)) => {}
+        }
+    }
+
+    /// A new placeholder fd in wasmtime-wasi's table (a duplicate of a
+    /// memory directory's placeholder), for `fd_renumber` to move onto a
+    /// wasmtime-wasi fd that wasi-memfd takes over. `EBADF` without memory
+    /// directories.
+    async fn spare_placeholder(&mut self, _mem: &mut GuestMemory<'_>) -> Result<types::Fd> {
+        let Some(anchor) = self.fds.any_placeholder() else {
+            return err(Errno::Badf);
+        };
+        let mut scratch = b".\0\0\0".to_vec();
+        let mut smem = GuestMemory::Unshared(&mut scratch);
+        let fd = in_runtime(self.wasi.path_open(
+            &mut smem,
+            types::Fd::from(anchor),
+            types::Lookupflags::empty(),
+            GuestPtr::new((0, 1)),
+            types::Oflags::DIRECTORY,
+            types::Rights::empty(),
+            types::Rights::empty(),
+            types::Fdflags::empty(),
+        ))
+        .await?;
+        Ok(fd)
+    }
+}
+
+/// The calls on one fd, written as a list: each entry,
+/// `[async] fn name(fd, args…) -> Ret { body }`, becomes a
+/// `WasiSnapshotPreview1` method that routes on `fd`: wasmtime-wasi's fds
+/// go to wasmtime-wasi's same call under its own number (an `async` one
+/// through [`in_runtime`]), a closed number is `EBADF`, and wasi-memfd's
+/// run `body`. The list names the receiver and the memory (`self, mem;`)
+/// so that the bodies can use them. An entry may check its arguments
+/// before the route, where wasmtime-wasi checks them before the fd (a
+/// closed fd with bad arguments is `EINVAL`, not `EBADF`):
+/// `-> Ret where let pattern = check; { body }`.
+macro_rules! fd_calls {
+    ($this:ident, $mem:ident;) => {};
+    ($this:ident, $mem:ident;
+        fn $name:ident($fd:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty
+        $(where let $checked:pat = $check:expr;)? $mine:block
+        $($rest:tt)*
+    ) => {
+        fn $name(&mut $this, $mem: &mut GuestMemory<'_>, $fd: types::Fd $(, $arg: $ty)*) -> $ret {
+            $(let $checked = $check;)?
+            match $this.route($fd) {
+                Route::Wasi(w) => $this.wasi.$name($mem, w $(, $arg)*),
+                Route::Closed => err(Errno::Badf),
+                Route::Mine => $mine,
+            }
+        }
+        fd_calls!($this, $mem; $($rest)*);
+    };
+    ($this:ident, $mem:ident;
+        async fn $name:ident($fd:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty
+        $(where let $checked:pat = $check:expr;)? $mine:block
+        $($rest:tt)*
+    ) => {
+        async fn $name(
+            &mut $this,
+            $mem: &mut GuestMemory<'_>,
+            $fd: types::Fd
+            $(, $arg: $ty)*
+        ) -> $ret {
+            $(let $checked = $check;)?
+            match $this.route($fd) {
+                Route::Wasi(w) => in_runtime($this.wasi.$name($mem, w $(, $arg)*)).await,
+                Route::Closed => err(Errno::Badf),
+                Route::Mine => $mine,
+            }
+        }
+        fd_calls!($this, $mem; $($rest)*);
+    };
+}
+
+/// Two paths under two directory fds: wasmtime-wasi's call when both are
+/// its, `$mine` when both are wasi-memfd's, `EXDEV` across the two (two
+/// filesystems), `EBADF` when either is closed.
+macro_rules! on_two {
+    ($self:ident, $a:expr, $b:expr, |$x:ident, $y:ident| $wasi:expr, $mine:expr) => {
+        match ($self.route($a), $self.route($b)) {
+            (Route::Closed, _) | (_, Route::Closed) => err(Errno::Badf),
+            (Route::Wasi($x), Route::Wasi($y)) => in_runtime($wasi).await,
+            (Route::Mine, Route::Mine) => $mine,
+            _ => err(Errno::Xdev),
+        }
+    };
+}
+
+impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
+    fn set_hostcall_fuel(&mut self, fuel: usize) {
+        self.fuel = fuel;
+        self.wasi.set_hostcall_fuel(fuel)
+    }
+
+    // Calls that name no fd: wasmtime-wasi's, unchanged (see
+    // `super::delegate`).
+    delegate! {
+        fn args_get(argv: GuestPtr<GuestPtr<u8>>, argv_buf: GuestPtr<u8>) -> Result<()>;
+        fn args_sizes_get() -> Result<(Size, Size)>;
+        fn environ_get(environ: GuestPtr<GuestPtr<u8>>, environ_buf: GuestPtr<u8>) -> Result<()>;
+        fn environ_sizes_get() -> Result<(Size, Size)>;
+        fn clock_res_get(id: types::Clockid) -> Result<types::Timestamp>;
+        fn clock_time_get(id: types::Clockid, precision: types::Timestamp) -> Result<types::Timestamp>;
+        fn proc_exit(status: types::Exitcode) -> wasmtime::Error;
+        fn proc_raise(sig: types::Signal) -> Result<()>;
+        fn sched_yield() -> Result<()>;
+        fn random_get(buf: GuestPtr<u8>, buf_len: Size) -> Result<()>;
+    }
+
+    fd_calls! { self, mem;
+        async fn fd_advise(
+            fd,
+            offset: Filesize,
+            len: Filesize,
+            advice: types::Advice
+        ) -> Result<()> {
+            self.file_mut(fd)?;
+            Ok(())
+        }
+
+        fn fd_allocate(fd, offset: Filesize, len: Filesize) -> Result<()> {
+            let f = self.file_mut(fd)?;
+            match f.origin {
+                // As wasmtime-wasi: never supported on a file.
+                Origin::MemDir => err(Errno::Notsup),
+                // Inside a fixed-size file: nothing to do; past it: the
+                // seals refuse.
+                Origin::Memfd => match offset.checked_add(len) {
+                    Some(end) if end <= f.file.size() => Ok(()),
+                    _ => err(Errno::Perm),
+                },
+            }
+        }
+
+        async fn fd_datasync(fd) -> Result<()> {
+            self.file_mut(fd)?;
+            Ok(())
+        }
+
+        async fn fd_fdstat_get(fd) -> Result<types::Fdstat> {
+            Ok(match self.fds.get(u32::from(fd)) {
+                Some(Entry::File(f)) => {
+                    let base = match (f.origin, f.access.read, f.access.write) {
+                        (Origin::Memfd, _, writable) => rights(writable),
+                        (Origin::MemDir, true, true) => rights_of::FILE_RW,
+                        (Origin::MemDir, true, false) => rights_of::FILE_RO,
+                        (Origin::MemDir, false, _) => rights_of::FILE_WO,
+                    };
+                    let inheriting = match f.origin {
+                        Origin::Memfd => types::Rights::empty(),
+                        Origin::MemDir => base,
+                    };
+                    types::Fdstat {
+                        fs_filetype: types::Filetype::RegularFile,
+                        fs_flags: f.flags,
+                        fs_rights_base: base,
+                        fs_rights_inheriting: inheriting,
+                    }
+                }
+                Some(Entry::Dir(d)) => {
+                    let (base, inheriting) = match d.preopen {
+                        Some(_) => (rights_of::PREOPEN, rights_of::PREOPEN_INHERITING),
+                        None => (rights_of::DIR, rights_of::DIR),
+                    };
+                    types::Fdstat {
+                        fs_filetype: types::Filetype::Directory,
+                        fs_flags: types::Fdflags::empty(),
+                        fs_rights_base: base,
+                        fs_rights_inheriting: inheriting,
+                    }
+                }
+                _ => return err(Errno::Badf),
+            })
+        }
+
+        fn fd_fdstat_set_flags(fd, flags: types::Fdflags) -> Result<()> {
+            use types::Fdflags as F;
+            let f = self.file_mut(fd)?;
+            match f.origin {
+                Origin::MemDir if flags.intersects(F::SYNC | F::DSYNC | F::RSYNC) => {
+                    err(Errno::Inval)
+                }
+                Origin::MemDir => {
+                    f.flags = flags & (F::APPEND | F::NONBLOCK);
+                    Ok(())
+                }
+                // A fixed-size file cannot append.
+                Origin::Memfd if flags.contains(F::APPEND) => err(Errno::Notsup),
+                Origin::Memfd => {
+                    f.flags = flags;
+                    Ok(())
+                }
+            }
+        }
+
+        fn fd_fdstat_set_rights(fd, base: types::Rights, inheriting: types::Rights) -> Result<()> {
+            err(Errno::Notsup)
+        }
+
+        async fn fd_filestat_get(fd) -> Result<types::Filestat> {
+            Ok(filestat(match self.fds.get(u32::from(fd)) {
+                Some(Entry::File(f)) => f.file.stat(),
+                Some(Entry::Dir(d)) => d.dir.stat(),
+                _ => return err(Errno::Badf),
+            }))
+        }
+
+        async fn fd_filestat_set_size(fd, size: Filesize) -> Result<()> {
+            let f = self.file_mut(fd)?;
+            if !f.access.write {
+                // `ftruncate` on an fd not open for writing.
+                return err(Errno::Inval);
+            }
+            f.file.set_len(size).map_err(fs_err)
+        }
+
+        async fn fd_filestat_set_times(
+            fd,
+            atim: types::Timestamp,
+            mtim: types::Timestamp,
+            fst_flags: types::Fstflags
+        ) -> Result<()>
+        where let (atime, mtime) = times(atim, mtim, fst_flags)?;
+        {
+            match self.fds.get(u32::from(fd)) {
+                Some(Entry::File(f)) => f.file.set_times(atime, mtime).map_err(fs_err),
+                // wasmtime-wasi opens a preopen path-only: `futimens` on it
+                // is `EBADF`, unless nothing is to change.
+                Some(Entry::Dir(d))
+                    if d.preopen.is_some() && (atime.is_some() || mtime.is_some()) =>
+                {
+                    err(Errno::Badf)
+                }
+                Some(Entry::Dir(d)) => {
+                    d.dir.set_times(atime, mtime);
+                    Ok(())
+                }
+                _ => err(Errno::Badf),
+            }
+        }
+
+        async fn fd_read(fd, iovs: IovecArray) -> Result<Size> {
+            self.io(mem, fd, Io::Read(iovs), None)
+        }
+
+        async fn fd_pread(fd, iovs: IovecArray, offset: Filesize) -> Result<Size> {
+            self.io(mem, fd, Io::Read(iovs), Some(offset))
+        }
+
+        async fn fd_pwrite(fd, ciovs: CiovecArray, offset: Filesize) -> Result<Size> {
+            self.io(mem, fd, Io::Write(ciovs), Some(offset))
+        }
+
+        async fn fd_write(fd, ciovs: CiovecArray) -> Result<Size> {
+            self.io(mem, fd, Io::Write(ciovs), None)
+        }
+
+        fn fd_prestat_get(fd) -> Result<types::Prestat> {
+            match self.fds.get(u32::from(fd)) {
+                Some(Entry::Dir(d)) => match &d.preopen {
+                    Some(name) => Ok(types::Prestat::Dir(types::PrestatDir {
+                        pr_name_len: name.len() as Size,
+                    })),
+                    None => err(Errno::Badf),
+                },
+                _ => err(Errno::Badf),
+            }
+        }
+
+        fn fd_prestat_dir_name(fd, path: GuestPtr<u8>, path_max_len: Size) -> Result<()> {
+            match self.fds.get(u32::from(fd)) {
+                Some(Entry::Dir(d)) if d.preopen.is_some() => {
+                    let name = d.preopen.as_deref().unwrap_or_default();
+                    if (path_max_len as usize) < name.len() {
+                        return err(Errno::Nametoolong);
+                    }
+                    mem.copy_from_slice(name.as_bytes(), path.as_array(name.len() as u32))?;
+                    Ok(())
+                }
+                // An fd, but not a preopen.
+                _ => err(Errno::Notdir),
+            }
+        }
+
+        async fn fd_readdir(
+            fd,
+            buf: GuestPtr<u8>,
+            buf_len: Size,
+            cookie: types::Dircookie
+        ) -> Result<Size> {
+            self.mem_readdir(mem, fd, buf, buf_len, cookie)
+        }
+
+        async fn fd_seek(fd, offset: types::Filedelta, whence: types::Whence) -> Result<Filesize> {
+            let f = self.file_mut(fd)?;
+            let base = match whence {
+                types::Whence::Set => 0,
+                types::Whence::Cur => f.pos,
+                types::Whence::End => f.file.size(),
+            };
+            let pos = i128::from(base) + i128::from(offset);
+            if !(0..=i128::from(i64::MAX)).contains(&pos) {
+                return err(Errno::Inval);
+            }
+            f.pos = pos as u64;
+            Ok(f.pos)
+        }
+
+        async fn fd_sync(fd) -> Result<()> {
+            self.file_mut(fd)?;
+            Ok(())
+        }
+
+        fn fd_tell(fd) -> Result<Filesize> {
+            Ok(self.file_mut(fd)?.pos)
+        }
+
+        async fn path_create_directory(fd, path: GuestPtr<str>) -> Result<()> {
+            let dir = self.mem_dir(fd)?;
+            dir.create_dir(&path_str(&mut self.fuel, mem, path)?).map_err(fs_err)
+        }
+
+        async fn path_remove_directory(fd, path: GuestPtr<str>) -> Result<()> {
+            let dir = self.mem_dir(fd)?;
+            dir.remove_dir(&path_str(&mut self.fuel, mem, path)?).map_err(fs_err)
+        }
+
+        async fn path_unlink_file(fd, path: GuestPtr<str>) -> Result<()> {
+            let dir = self.mem_dir(fd)?;
+            dir.unlink(&path_str(&mut self.fuel, mem, path)?).map_err(fs_err)
+        }
+
+        async fn path_filestat_get(
+            fd,
+            flags: types::Lookupflags,
+            path: GuestPtr<str>
+        ) -> Result<types::Filestat> {
+            let dir = self.mem_dir(fd)?;
+            let path = path_str(&mut self.fuel, mem, path)?;
+            self.mem_path_filestat_get(&dir, flags, &path)
+        }
+
+        async fn path_filestat_set_times(
+            fd,
+            flags: types::Lookupflags,
+            path: GuestPtr<str>,
+            atim: types::Timestamp,
+            mtim: types::Timestamp,
+            fst_flags: types::Fstflags
+        ) -> Result<()>
+        where let (atime, mtime) = times(atim, mtim, fst_flags)?;
+        {
+            let dir = self.mem_dir(fd)?;
+            let follow = flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
+            dir.set_times_at(&path_str(&mut self.fuel, mem, path)?, follow, atime, mtime)
+                .map_err(fs_err)
+        }
+
+        async fn path_open(
+            fd,
+            dirflags: types::Lookupflags,
+            path: GuestPtr<str>,
+            oflags: types::Oflags,
+            base: types::Rights,
+            inheriting: types::Rights,
+            fdflags: types::Fdflags
+        ) -> Result<types::Fd> {
+            let path = path_str(&mut self.fuel, mem, path)?;
+            let dir = match self.fds.get(u32::from(fd)) {
+                Some(Entry::Dir(d)) => d.dir.clone(),
+                _ => return err(Errno::Notdir),
+            };
+            self.mem_path_open(dir, dirflags, &path, oflags, base, fdflags)
+        }
+
+        async fn path_readlink(
+            fd,
+            path: GuestPtr<str>,
+            buf: GuestPtr<u8>,
+            buf_len: Size
+        ) -> Result<Size> {
+            let dir = self.mem_dir(fd)?;
+            let path = path_str(&mut self.fuel, mem, path)?;
+            self.mem_path_readlink(mem, &dir, &path, buf, buf_len)
+        }
+
+        fn sock_accept(fd, flags: types::Fdflags) -> Result<types::Fd> {
+            err(Errno::Notsock)
+        }
+
+        fn sock_recv(
+            fd,
+            ri_data: IovecArray,
+            ri_flags: types::Riflags
+        ) -> Result<(Size, types::Roflags)> {
+            err(Errno::Notsock)
+        }
+
+        fn sock_send(fd, si_data: CiovecArray, si_flags: types::Siflags) -> Result<Size> {
+            err(Errno::Notsock)
+        }
+
+        fn sock_shutdown(fd, how: types::Sdflags) -> Result<()> {
+            err(Errno::Notsock)
+        }
+    }
+
+    async fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
+        let n = u32::from(fd);
+        match self.fds.slot(n) {
+            Slot::Ours(Entry::Alias(w)) => {
+                let w = types::Fd::from(*w);
+                in_runtime(self.wasi.fd_close(mem, w)).await?;
+                self.fds.remove(n);
+                Ok(())
+            }
+            Slot::Ours(_) => {
+                self.close_entry(n);
+                Ok(())
+            }
+            Slot::Closed => err(Errno::Badf),
+            Slot::Wasi(_) => in_runtime(self.wasi.fd_close(mem, fd)).await,
+        }
+    }
+
+    // Across both tables: see `super::fds`.
+    async fn fd_renumber(
         &mut self,
         mem: &mut GuestMemory<'_>,
         from: types::Fd,
@@ -218,625 +722,6 @@ impl WasiMemfdP1Ctx {
         }
     }
 
-    /// Closes wasi-memfd's entry at `fd` (handing a memory file to the pool,
-    /// if any, to close off the guest's thread).
-    fn close_entry(&mut self, fd: u32) {
-        match self.fds.remove(fd) {
-            Some(Entry::File(f)) if matches!(f.origin, Origin::Memfd) => {
-                // With a pool, its thread drops this handle: it closes the
-                // file (and frees its pages) off the guest's thread when
-                // this was the last. The file stays charged until then; a
-                // check that would refuse first closes that backlog itself.
-                if let Some(pool) = self.memfd.pool() {
-                    pool.release(f.file.into_file());
-                }
-            }
-            // A memory directory's file closes here, on the guest's thread
-            // (as the pool's documentation says).
-            Some(Entry::File(_)) | Some(Entry::Dir(_)) | None => {}
-            Some(Entry::Alias(_)) => {}
-        }
-    }
-
-    /// A new placeholder fd in wasmtime-wasi's table (a duplicate of a
-    /// memory directory's placeholder), for `fd_renumber` to move onto a
-    /// wasmtime-wasi fd that wasi-memfd takes over. `EBADF` without memory
-    /// directories.
-    async fn spare_placeholder(&mut self, _mem: &mut GuestMemory<'_>) -> Result<types::Fd> {
-        let Some(anchor) = self.fds.any_placeholder() else {
-            return err(Errno::Badf);
-        };
-        let mut scratch = b".\0\0\0".to_vec();
-        let mut smem = GuestMemory::Unshared(&mut scratch);
-        let fd = in_runtime(self.wasi.path_open(
-            &mut smem,
-            types::Fd::from(anchor),
-            types::Lookupflags::empty(),
-            GuestPtr::new((0, 1)),
-            types::Oflags::DIRECTORY,
-            types::Rights::empty(),
-            types::Rights::empty(),
-            types::Fdflags::empty(),
-        ))
-        .await?;
-        Ok(fd)
-    }
-}
-
-/// Routes a call on `$fd`: wasmtime-wasi's fds to wasmtime-wasi (the fd
-/// replaced by its own number), closed ones `EBADF`, wasi-memfd's to
-/// `$mine`.
-macro_rules! on {
-    ($self:ident, $fd:ident, |$w:ident| $wasi:expr, $mine:expr) => {
-        match $self.route($fd) {
-            Route::Wasi($w) => $wasi,
-            Route::Closed => err(Errno::Badf),
-            Route::Mine => $mine,
-        }
-    };
-}
-
-/// The calls that name one path under a directory fd and return nothing:
-/// wasmtime-wasi's on its directories, the memory directory's `$op` on
-/// ours.
-macro_rules! path_calls {
-    ($($name:ident => $op:ident;)*) => {$(
-        async fn $name(
-            &mut self,
-            mem: &mut GuestMemory<'_>,
-            fd: types::Fd,
-            path: GuestPtr<str>,
-        ) -> Result<()> {
-            on!(
-                self,
-                fd,
-                |w| in_runtime(self.wasi.$name(mem, w, path)).await,
-                {
-                    let dir = self.mem_dir(fd)?;
-                    dir.$op(&path_str(&mut self.fuel, mem, path)?).map_err(fs_err)
-                }
-            )
-        }
-    )*};
-}
-
-impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
-    fn set_hostcall_fuel(&mut self, fuel: usize) {
-        self.fuel = fuel;
-        self.wasi.set_hostcall_fuel(fuel)
-    }
-
-    // Calls that name no fd: wasmtime-wasi's, unchanged (see
-    // `super::delegate`).
-    delegate! {
-        fn args_get(argv: GuestPtr<GuestPtr<u8>>, argv_buf: GuestPtr<u8>) -> Result<()>;
-        fn args_sizes_get() -> Result<(types::Size, types::Size)>;
-        fn environ_get(environ: GuestPtr<GuestPtr<u8>>, environ_buf: GuestPtr<u8>) -> Result<()>;
-        fn environ_sizes_get() -> Result<(types::Size, types::Size)>;
-        fn clock_res_get(id: types::Clockid) -> Result<types::Timestamp>;
-        fn clock_time_get(id: types::Clockid, precision: types::Timestamp) -> Result<types::Timestamp>;
-        fn proc_exit(status: types::Exitcode) -> wasmtime::Error;
-        fn proc_raise(sig: types::Signal) -> Result<()>;
-        fn sched_yield() -> Result<()>;
-        fn random_get(buf: GuestPtr<u8>, buf_len: types::Size) -> Result<()>;
-    }
-
-    path_calls! {
-        path_create_directory => create_dir;
-        path_remove_directory => remove_dir;
-        path_unlink_file => unlink;
-    }
-
-    async fn fd_advise(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        offset: types::Filesize,
-        len: types::Filesize,
-        advice: types::Advice,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_advise(mem, w, offset, len, advice)).await,
-            {
-                self.file_mut(fd)?;
-                Ok(())
-            }
-        )
-    }
-
-    fn fd_allocate(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        offset: types::Filesize,
-        len: types::Filesize,
-    ) -> Result<()> {
-        on!(self, fd, |w| self.wasi.fd_allocate(mem, w, offset, len), {
-            let f = self.file_mut(fd)?;
-            match f.origin {
-                // As wasmtime-wasi: never supported on a file.
-                Origin::MemDir => err(Errno::Notsup),
-                // Inside a fixed-size file: nothing to do; past it: the
-                // seals refuse.
-                Origin::Memfd => match offset.checked_add(len) {
-                    Some(end) if end <= f.file.size() => Ok(()),
-                    _ => err(Errno::Perm),
-                },
-            }
-        })
-    }
-
-    async fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        let n = u32::from(fd);
-        match self.fds.slot(n) {
-            Slot::Ours(Entry::Alias(w)) => {
-                let w = types::Fd::from(*w);
-                in_runtime(self.wasi.fd_close(mem, w)).await?;
-                self.fds.remove(n);
-                Ok(())
-            }
-            Slot::Ours(_) => {
-                self.close_entry(n);
-                Ok(())
-            }
-            Slot::Closed => err(Errno::Badf),
-            Slot::Wasi(_) => in_runtime(self.wasi.fd_close(mem, fd)).await,
-        }
-    }
-
-    async fn fd_datasync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_datasync(mem, w)).await,
-            {
-                self.file_mut(fd)?;
-                Ok(())
-            }
-        )
-    }
-
-    async fn fd_fdstat_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-    ) -> Result<types::Fdstat> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_fdstat_get(mem, w)).await,
-            {
-                Ok(match self.fds.get(u32::from(fd)) {
-                    Some(Entry::File(f)) => {
-                        let base = match (f.origin, f.access.read, f.access.write) {
-                            (Origin::Memfd, _, writable) => rights(writable),
-                            (Origin::MemDir, true, true) => rights_of::FILE_RW,
-                            (Origin::MemDir, true, false) => rights_of::FILE_RO,
-                            (Origin::MemDir, false, _) => rights_of::FILE_WO,
-                        };
-                        let inheriting = match f.origin {
-                            Origin::Memfd => types::Rights::empty(),
-                            Origin::MemDir => base,
-                        };
-                        types::Fdstat {
-                            fs_filetype: types::Filetype::RegularFile,
-                            fs_flags: f.flags,
-                            fs_rights_base: base,
-                            fs_rights_inheriting: inheriting,
-                        }
-                    }
-                    Some(Entry::Dir(d)) => {
-                        let (base, inheriting) = match d.preopen {
-                            Some(_) => (rights_of::PREOPEN, rights_of::PREOPEN_INHERITING),
-                            None => (rights_of::DIR, rights_of::DIR),
-                        };
-                        types::Fdstat {
-                            fs_filetype: types::Filetype::Directory,
-                            fs_flags: types::Fdflags::empty(),
-                            fs_rights_base: base,
-                            fs_rights_inheriting: inheriting,
-                        }
-                    }
-                    _ => return err(Errno::Badf),
-                })
-            }
-        )
-    }
-
-    fn fd_fdstat_set_flags(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        flags: types::Fdflags,
-    ) -> Result<()> {
-        use types::Fdflags as F;
-        on!(
-            self,
-            fd,
-            |w| self.wasi.fd_fdstat_set_flags(mem, w, flags),
-            {
-                let f = self.file_mut(fd)?;
-                match f.origin {
-                    Origin::MemDir if flags.intersects(F::SYNC | F::DSYNC | F::RSYNC) => {
-                        err(Errno::Inval)
-                    }
-                    Origin::MemDir => {
-                        f.flags = flags & (F::APPEND | F::NONBLOCK);
-                        Ok(())
-                    }
-                    // A fixed-size file cannot append.
-                    Origin::Memfd if flags.contains(F::APPEND) => err(Errno::Notsup),
-                    Origin::Memfd => {
-                        f.flags = flags;
-                        Ok(())
-                    }
-                }
-            }
-        )
-    }
-
-    fn fd_fdstat_set_rights(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        base: types::Rights,
-        inheriting: types::Rights,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.fd_fdstat_set_rights(mem, w, base, inheriting),
-            err(Errno::Notsup)
-        )
-    }
-
-    async fn fd_filestat_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-    ) -> Result<types::Filestat> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_filestat_get(mem, w)).await,
-            {
-                Ok(filestat(match self.fds.get(u32::from(fd)) {
-                    Some(Entry::File(f)) => f.file.stat(),
-                    Some(Entry::Dir(d)) => d.dir.stat(),
-                    _ => return err(Errno::Badf),
-                }))
-            }
-        )
-    }
-
-    async fn fd_filestat_set_size(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        size: types::Filesize,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_filestat_set_size(mem, w, size)).await,
-            {
-                let f = self.file_mut(fd)?;
-                if !f.access.write {
-                    // `ftruncate` on an fd not open for writing.
-                    return err(Errno::Inval);
-                }
-                f.file.set_len(size).map_err(fs_err)
-            }
-        )
-    }
-
-    async fn fd_filestat_set_times(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        atim: types::Timestamp,
-        mtim: types::Timestamp,
-        fst_flags: types::Fstflags,
-    ) -> Result<()> {
-        let (atime, mtime) = times(atim, mtim, fst_flags)?;
-        on!(
-            self,
-            fd,
-            |w| in_runtime(
-                self.wasi
-                    .fd_filestat_set_times(mem, w, atim, mtim, fst_flags)
-            )
-            .await,
-            {
-                match self.fds.get(u32::from(fd)) {
-                    Some(Entry::File(f)) => f.file.set_times(atime, mtime).map_err(fs_err),
-                    // wasmtime-wasi opens a preopen path-only: `futimens` on it
-                    // is `EBADF`, unless nothing is to change.
-                    Some(Entry::Dir(d))
-                        if d.preopen.is_some() && (atime.is_some() || mtime.is_some()) =>
-                    {
-                        err(Errno::Badf)
-                    }
-                    Some(Entry::Dir(d)) => {
-                        d.dir.set_times(atime, mtime);
-                        Ok(())
-                    }
-                    _ => err(Errno::Badf),
-                }
-            }
-        )
-    }
-
-    async fn fd_read(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        iovs: types::IovecArray,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_read(mem, w, iovs)).await,
-            {
-                charge(&mut self.fuel, iovs)?;
-                let f = self.file_mut(fd)?;
-                if !f.access.read {
-                    return err(Errno::Badf);
-                }
-                let file = f.file.fd().map_err(|e| fs_err(e.into()))?;
-                let n = read_into(mem, &file, iovs, f.pos)?;
-                f.file.accessed();
-                f.pos += u64::from(n);
-                Ok(n)
-            }
-        )
-    }
-
-    async fn fd_pread(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        iovs: types::IovecArray,
-        offset: types::Filesize,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_pread(mem, w, iovs, offset)).await,
-            {
-                charge(&mut self.fuel, iovs)?;
-                let f = self.file_mut(fd)?;
-                if !f.access.read {
-                    return err(Errno::Badf);
-                }
-                let file = f.file.fd().map_err(|e| fs_err(e.into()))?;
-                let n = read_into(mem, &file, iovs, offset)?;
-                f.file.accessed();
-                Ok(n)
-            }
-        )
-    }
-
-    async fn fd_write(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        ciovs: types::CiovecArray,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_write(mem, w, ciovs)).await,
-            {
-                charge(&mut self.fuel, ciovs)?;
-                let f = self.file_mut(fd)?;
-                if !f.access.write {
-                    return err(Errno::Badf);
-                }
-                let append = f.flags.contains(types::Fdflags::APPEND);
-                let (at, n) = write_from(mem, &f.file, ciovs, f.pos, append)?;
-                // With APPEND the offset is the end of the file after the
-                // write, as wasmtime-wasi sets it.
-                f.pos = if append {
-                    f.file.size()
-                } else {
-                    at + u64::from(n)
-                };
-                Ok(n)
-            }
-        )
-    }
-
-    async fn fd_pwrite(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        ciovs: types::CiovecArray,
-        offset: types::Filesize,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_pwrite(mem, w, ciovs, offset)).await,
-            {
-                charge(&mut self.fuel, ciovs)?;
-                let f = self.file_mut(fd)?;
-                if !f.access.write {
-                    return err(Errno::Badf);
-                }
-                // With APPEND the offset is ignored (Linux's pwrite on an
-                // O_APPEND fd); the fd's own offset stays.
-                let append = f.flags.contains(types::Fdflags::APPEND);
-                let (_, n) = write_from(mem, &f.file, ciovs, offset, append)?;
-                Ok(n)
-            }
-        )
-    }
-
-    fn fd_prestat_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-    ) -> Result<types::Prestat> {
-        on!(self, fd, |w| self.wasi.fd_prestat_get(mem, w), {
-            match self.fds.get(u32::from(fd)) {
-                Some(Entry::Dir(d)) => match &d.preopen {
-                    Some(name) => Ok(types::Prestat::Dir(types::PrestatDir {
-                        pr_name_len: name.len() as types::Size,
-                    })),
-                    None => err(Errno::Badf),
-                },
-                _ => err(Errno::Badf),
-            }
-        })
-    }
-
-    fn fd_prestat_dir_name(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        path: GuestPtr<u8>,
-        path_max_len: types::Size,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.fd_prestat_dir_name(mem, w, path, path_max_len),
-            {
-                match self.fds.get(u32::from(fd)) {
-                    Some(Entry::Dir(d)) if d.preopen.is_some() => {
-                        let name = d.preopen.as_deref().unwrap_or_default();
-                        if (path_max_len as usize) < name.len() {
-                            return err(Errno::Nametoolong);
-                        }
-                        mem.copy_from_slice(name.as_bytes(), path.as_array(name.len() as u32))?;
-                        Ok(())
-                    }
-                    // An fd, but not a preopen.
-                    _ => err(Errno::Notdir),
-                }
-            }
-        )
-    }
-
-    async fn fd_readdir(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        buf: GuestPtr<u8>,
-        buf_len: types::Size,
-        cookie: types::Dircookie,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_readdir(mem, w, buf, buf_len, cookie)).await,
-            self.mem_readdir(mem, fd, buf, buf_len, cookie)
-        )
-    }
-
-    async fn fd_renumber(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        from: types::Fd,
-        to: types::Fd,
-    ) -> Result<()> {
-        self.renumber(mem, from, to).await
-    }
-
-    async fn fd_seek(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        offset: types::Filedelta,
-        whence: types::Whence,
-    ) -> Result<types::Filesize> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.fd_seek(mem, w, offset, whence)).await,
-            {
-                let f = self.file_mut(fd)?;
-                let base = match whence {
-                    types::Whence::Set => 0,
-                    types::Whence::Cur => f.pos,
-                    types::Whence::End => f.file.size(),
-                };
-                let pos = i128::from(base) + i128::from(offset);
-                if !(0..=i128::from(i64::MAX)).contains(&pos) {
-                    return err(Errno::Inval);
-                }
-                f.pos = pos as u64;
-                Ok(f.pos)
-            }
-        )
-    }
-
-    async fn fd_sync(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<()> {
-        on!(self, fd, |w| in_runtime(self.wasi.fd_sync(mem, w)).await, {
-            self.file_mut(fd)?;
-            Ok(())
-        })
-    }
-
-    fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: types::Fd) -> Result<types::Filesize> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.fd_tell(mem, w),
-            Ok(self.file_mut(fd)?.pos)
-        )
-    }
-
-    async fn path_filestat_get(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        flags: types::Lookupflags,
-        path: GuestPtr<str>,
-    ) -> Result<types::Filestat> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.path_filestat_get(mem, w, flags, path)).await,
-            {
-                let dir = self.mem_dir(fd)?;
-                let path = path_str(&mut self.fuel, mem, path)?;
-                self.mem_path_filestat_get(&dir, flags, &path)
-            }
-        )
-    }
-
-    async fn path_filestat_set_times(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        flags: types::Lookupflags,
-        path: GuestPtr<str>,
-        atim: types::Timestamp,
-        mtim: types::Timestamp,
-        fst_flags: types::Fstflags,
-    ) -> Result<()> {
-        let (atime, mtime) = times(atim, mtim, fst_flags)?;
-        on!(
-            self,
-            fd,
-            |w| in_runtime(
-                self.wasi
-                    .path_filestat_set_times(mem, w, flags, path, atim, mtim, fst_flags)
-            )
-            .await,
-            {
-                let dir = self.mem_dir(fd)?;
-                let follow = flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
-                dir.set_times_at(&path_str(&mut self.fuel, mem, path)?, follow, atime, mtime)
-                    .map_err(fs_err)
-            }
-        )
-    }
-
     async fn path_link(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -846,75 +731,19 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         target_fd: types::Fd,
         target_path: GuestPtr<str>,
     ) -> Result<()> {
-        match (self.route(src_fd), self.route(target_fd)) {
-            (Route::Closed, _) | (_, Route::Closed) => err(Errno::Badf),
-            (Route::Wasi(a), Route::Wasi(b)) => {
-                in_runtime(
-                    self.wasi
-                        .path_link(mem, a, src_flags, src_path, b, target_path),
-                )
-                .await
-            }
-            (Route::Mine, Route::Mine) => {
+        on_two!(
+            self,
+            src_fd,
+            target_fd,
+            |a, b| self
+                .wasi
+                .path_link(mem, a, src_flags, src_path, b, target_path),
+            {
                 let (from, to) = (self.mem_dir(src_fd)?, self.mem_dir(target_fd)?);
-                let (src, dst) = (
-                    path_str(&mut self.fuel, mem, src_path)?,
-                    path_str(&mut self.fuel, mem, target_path)?,
-                );
+                let src = path_str(&mut self.fuel, mem, src_path)?;
+                let dst = path_str(&mut self.fuel, mem, target_path)?;
                 let follow = src_flags.contains(types::Lookupflags::SYMLINK_FOLLOW);
                 from.link(&src, follow, &to, &dst).map_err(fs_err)
-            }
-            // A memory directory and a host directory: two filesystems.
-            _ => err(Errno::Xdev),
-        }
-    }
-
-    async fn path_open(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        dirflags: types::Lookupflags,
-        path: GuestPtr<str>,
-        oflags: types::Oflags,
-        base: types::Rights,
-        inheriting: types::Rights,
-        fdflags: types::Fdflags,
-    ) -> Result<types::Fd> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(
-                self.wasi
-                    .path_open(mem, w, dirflags, path, oflags, base, inheriting, fdflags)
-            )
-            .await,
-            {
-                let path = path_str(&mut self.fuel, mem, path)?;
-                let dir = match self.fds.get(u32::from(fd)) {
-                    Some(Entry::Dir(d)) => d.dir.clone(),
-                    _ => return err(Errno::Notdir),
-                };
-                self.mem_path_open(dir, dirflags, &path, oflags, base, fdflags)
-            }
-        )
-    }
-
-    async fn path_readlink(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        path: GuestPtr<str>,
-        buf: GuestPtr<u8>,
-        buf_len: types::Size,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.path_readlink(mem, w, path, buf, buf_len)).await,
-            {
-                let dir = self.mem_dir(fd)?;
-                let path = path_str(&mut self.fuel, mem, path)?;
-                self.mem_path_readlink(mem, &dir, &path, buf, buf_len)
             }
         )
     }
@@ -927,21 +756,18 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         dest_fd: types::Fd,
         dest_path: GuestPtr<str>,
     ) -> Result<()> {
-        match (self.route(src_fd), self.route(dest_fd)) {
-            (Route::Closed, _) | (_, Route::Closed) => err(Errno::Badf),
-            (Route::Wasi(a), Route::Wasi(b)) => {
-                in_runtime(self.wasi.path_rename(mem, a, src_path, b, dest_path)).await
-            }
-            (Route::Mine, Route::Mine) => {
+        on_two!(
+            self,
+            src_fd,
+            dest_fd,
+            |a, b| self.wasi.path_rename(mem, a, src_path, b, dest_path),
+            {
                 let (from, to) = (self.mem_dir(src_fd)?, self.mem_dir(dest_fd)?);
-                let (src, dst) = (
-                    path_str(&mut self.fuel, mem, src_path)?,
-                    path_str(&mut self.fuel, mem, dest_path)?,
-                );
+                let src = path_str(&mut self.fuel, mem, src_path)?;
+                let dst = path_str(&mut self.fuel, mem, dest_path)?;
                 from.rename(&src, &to, &dst).map_err(fs_err)
             }
-            _ => err(Errno::Xdev),
-        }
+        )
     }
 
     async fn path_symlink(
@@ -951,77 +777,16 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fd: types::Fd,
         dest_path: GuestPtr<str>,
     ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| in_runtime(self.wasi.path_symlink(mem, src_path, w, dest_path)).await,
-            {
+        match self.route(fd) {
+            Route::Wasi(w) => in_runtime(self.wasi.path_symlink(mem, src_path, w, dest_path)).await,
+            Route::Closed => err(Errno::Badf),
+            Route::Mine => {
                 let dir = self.mem_dir(fd)?;
-                let (target, path) = (
-                    path_str(&mut self.fuel, mem, src_path)?,
-                    path_str(&mut self.fuel, mem, dest_path)?,
-                );
+                let target = path_str(&mut self.fuel, mem, src_path)?;
+                let path = path_str(&mut self.fuel, mem, dest_path)?;
                 dir.symlink(&target, &path).map_err(fs_err)
             }
-        )
-    }
-
-    fn sock_accept(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        flags: types::Fdflags,
-    ) -> Result<types::Fd> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.sock_accept(mem, w, flags),
-            err(Errno::Notsock)
-        )
-    }
-
-    fn sock_recv(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        ri_data: types::IovecArray,
-        ri_flags: types::Riflags,
-    ) -> Result<(types::Size, types::Roflags)> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.sock_recv(mem, w, ri_data, ri_flags),
-            err(Errno::Notsock)
-        )
-    }
-
-    fn sock_send(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        si_data: types::CiovecArray,
-        si_flags: types::Siflags,
-    ) -> Result<types::Size> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.sock_send(mem, w, si_data, si_flags),
-            err(Errno::Notsock)
-        )
-    }
-
-    fn sock_shutdown(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        fd: types::Fd,
-        how: types::Sdflags,
-    ) -> Result<()> {
-        on!(
-            self,
-            fd,
-            |w| self.wasi.sock_shutdown(mem, w, how),
-            err(Errno::Notsock)
-        )
+        }
     }
 
     async fn poll_oneoff(
@@ -1029,8 +794,8 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         mem: &mut GuestMemory<'_>,
         subs: GuestPtr<types::Subscription>,
         events: GuestPtr<types::Event>,
-        nsubscriptions: types::Size,
-    ) -> Result<types::Size> {
+        nsubscriptions: Size,
+    ) -> Result<Size> {
         let mut count: u32 = 0;
         if !self.fds.is_empty() {
             if nsubscriptions > POLL_MAX {
