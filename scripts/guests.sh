@@ -44,14 +44,14 @@ build_go-memfd-package() {
 inputs_zip-lister() { echo examples/zip-lister guest/go; }
 build_zip-lister() { go_vet_build examples/zip-lister; }
 
-inputs_c-memfd-test() { echo tests/guests/c/memfd_test.c guest/c; }
+inputs_c-memfd-test() { echo tests/guests/c/memfd_test.c tests/guests/c/check.h guest/c; }
 build_c-memfd-test() {
     "$WASI_MEMFD_ZIG" cc -target wasm32-wasi -O2 -s -Wall -Wextra -Werror -I guest/c \
         -o "$wasm" tests/guests/c/memfd_test.c
 }
 
 # Memory directories: a plain POSIX program, no wasi_memfd.h.
-inputs_c-memdir-test() { echo tests/guests/c/memdir_test.c; }
+inputs_c-memdir-test() { echo tests/guests/c/memdir_test.c tests/guests/c/check.h; }
 build_c-memdir-test() {
     "$WASI_MEMFD_ZIG" cc -target wasm32-wasi -O2 -s -Wall -Wextra -Werror \
         -o "$wasm" tests/guests/c/memdir_test.c
