@@ -134,72 +134,84 @@ impl<T: WasiView + WasiMemfdView> t::Host for FsView<'_, T> {
     }
 }
 
-/// Each method: wasi-memfd's descriptor answers at once; any other goes to
-/// wasmtime-wasi's (awaited).
-/// Serves a `wasi:filesystem` descriptor method: with `$ours` on
-/// wasi-memfd's own descriptor `$fd`, else by wasmtime-wasi's
-/// implementation (a real file or directory).
-macro_rules! mine_or_wasi {
-    ($self:ident, $fd:ident, |$d:ident| $ours:expr, $method:ident($($arg:expr),*)) => {
-        match $self.with(&$fd, |$d| $ours) {
-            Some(r) => r,
-            None => t::HostDescriptor::$method(&mut $self.wasi(), $fd, $($arg),*).await,
+/// The descriptor methods that take one descriptor, written as a list:
+/// each entry, `name(args…) -> Ok => |d| answer;`, becomes the method that
+/// answers with `answer` on wasi-memfd's own descriptor `d`, and passes any
+/// other descriptor (a real file or directory) to wasmtime-wasi's same
+/// method, awaited.
+macro_rules! descriptor_calls {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ok:ty => |$d:ident| $ours:expr;)*) => {$(
+        async fn $name(&mut self, fd: Resource<Descriptor>, $($arg: $ty),*) -> FsResult<$ok> {
+            match self.with(&fd, |$d| $ours) {
+                Some(r) => r,
+                None => t::HostDescriptor::$name(&mut self.wasi(), fd, $($arg),*).await,
+            }
         }
-    };
+    )*};
+}
+
+/// The calls that name a second descriptor (a link or a rename into
+/// another directory), written as a list: each entry,
+/// `name(args…) with other => |d, o| answer;`, becomes the method that
+/// answers with `answer` when the first descriptor `d` is wasi-memfd's
+/// (`o` is the other, `None` if it is wasmtime-wasi's), `cross-device`
+/// when only the other is (two filesystems), and passes the call to
+/// wasmtime-wasi when neither is.
+macro_rules! two_descriptor_calls {
+    ($($name:ident($($arg:ident: $ty:ty),*) with $other:ident
+        => |$d:ident, $o:ident| $ours:expr;)*) => {$(
+        async fn $name(&mut self, fd: Resource<Descriptor>, $($arg: $ty),*) -> FsResult<()> {
+            if self.mine(&fd) {
+                return self.with_two(&fd, &$other, |$d, $o| $ours);
+            }
+            if self.mine(&$other) {
+                return Err(FsError::Xdev.into());
+            }
+            t::HostDescriptor::$name(&mut self.wasi(), fd, $($arg),*).await
+        }
+    )*};
 }
 
 impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
-    async fn advise(
-        &mut self,
-        fd: Resource<Descriptor>,
-        offset: u64,
-        len: u64,
-        advice: t::Advice,
-    ) -> FsResult<()> {
-        mine_or_wasi!(self, fd, |d| d.advise(), advise(offset, len, advice))
+    descriptor_calls! {
+        advise(offset: u64, len: u64, advice: t::Advice) -> () => |d| d.advise();
+        sync_data() -> () => |d| d.sync();
+        get_flags() -> t::DescriptorFlags => |d| d.get_flags();
+        get_type() -> t::DescriptorType => |d| d.get_type();
+        set_size(size: u64) -> () => |d| d.set_size(size);
+        set_times(atim: t::NewTimestamp, mtim: t::NewTimestamp) -> () => |d| d.set_times(atim, mtim);
+        read(len: u64, offset: u64) -> (Vec<u8>, bool) => |d| d.read(len, offset);
+        write(buf: Vec<u8>, offset: u64) -> u64 => |d| d.write(&buf, offset);
+        sync() -> () => |d| d.sync();
+        create_directory_at(path: String) -> () => |d| d.create_directory_at(&path);
+        stat() -> t::DescriptorStat => |d| d.stat();
+        stat_at(path_flags: t::PathFlags, path: String) -> t::DescriptorStat
+            => |d| d.stat_at(path_flags, &path);
+        set_times_at(
+            path_flags: t::PathFlags,
+            path: String,
+            atim: t::NewTimestamp,
+            mtim: t::NewTimestamp
+        ) -> () => |d| d.set_times_at(path_flags, &path, atim, mtim);
+        readlink_at(path: String) -> String => |d| d.readlink_at(&path);
+        remove_directory_at(path: String) -> () => |d| d.remove_directory_at(&path);
+        symlink_at(old_path: String, new_path: String) -> ()
+            => |d| d.symlink_at(&old_path, &new_path);
+        unlink_file_at(path: String) -> () => |d| d.unlink_file_at(&path);
+        metadata_hash() -> t::MetadataHashValue => |d| d.metadata_hash();
+        metadata_hash_at(path_flags: t::PathFlags, path: String) -> t::MetadataHashValue
+            => |d| d.metadata_hash_at(path_flags, &path);
     }
 
-    async fn sync_data(&mut self, fd: Resource<Descriptor>) -> FsResult<()> {
-        mine_or_wasi!(self, fd, |d| d.sync(), sync_data())
-    }
-
-    async fn get_flags(&mut self, fd: Resource<Descriptor>) -> FsResult<t::DescriptorFlags> {
-        mine_or_wasi!(self, fd, |d| d.get_flags(), get_flags())
-    }
-
-    async fn get_type(&mut self, fd: Resource<Descriptor>) -> FsResult<t::DescriptorType> {
-        mine_or_wasi!(self, fd, |d| d.get_type(), get_type())
-    }
-
-    async fn set_size(&mut self, fd: Resource<Descriptor>, size: u64) -> FsResult<()> {
-        mine_or_wasi!(self, fd, |d| d.set_size(size), set_size(size))
-    }
-
-    async fn set_times(
-        &mut self,
-        fd: Resource<Descriptor>,
-        atim: t::NewTimestamp,
-        mtim: t::NewTimestamp,
-    ) -> FsResult<()> {
-        mine_or_wasi!(self, fd, |d| d.set_times(atim, mtim), set_times(atim, mtim))
-    }
-
-    async fn read(
-        &mut self,
-        fd: Resource<Descriptor>,
-        len: u64,
-        offset: u64,
-    ) -> FsResult<(Vec<u8>, bool)> {
-        mine_or_wasi!(self, fd, |d| d.read(len, offset), read(len, offset))
-    }
-
-    async fn write(
-        &mut self,
-        fd: Resource<Descriptor>,
-        buf: Vec<u8>,
-        offset: u64,
-    ) -> FsResult<u64> {
-        mine_or_wasi!(self, fd, |d| d.write(&buf, offset), write(buf, offset))
+    two_descriptor_calls! {
+        link_at(
+            old_path_flags: t::PathFlags,
+            old_path: String,
+            new_descriptor: Resource<Descriptor>,
+            new_path: String
+        ) with new_descriptor => |d, n| d.link_at(old_path_flags, &old_path, n, &new_path);
+        rename_at(old_path: String, new_descriptor: Resource<Descriptor>, new_path: String)
+            with new_descriptor => |d, n| d.rename_at(&old_path, n, &new_path);
     }
 
     async fn read_directory(
@@ -213,85 +225,6 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
             }
             None => t::HostDescriptor::read_directory(&mut self.wasi(), fd).await,
         }
-    }
-
-    async fn sync(&mut self, fd: Resource<Descriptor>) -> FsResult<()> {
-        mine_or_wasi!(self, fd, |d| d.sync(), sync())
-    }
-
-    async fn create_directory_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        path: String,
-    ) -> FsResult<()> {
-        mine_or_wasi!(
-            self,
-            fd,
-            |d| d.create_directory_at(&path),
-            create_directory_at(path)
-        )
-    }
-
-    async fn stat(&mut self, fd: Resource<Descriptor>) -> FsResult<t::DescriptorStat> {
-        mine_or_wasi!(self, fd, |d| d.stat(), stat())
-    }
-
-    async fn stat_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        path_flags: t::PathFlags,
-        path: String,
-    ) -> FsResult<t::DescriptorStat> {
-        mine_or_wasi!(
-            self,
-            fd,
-            |d| d.stat_at(path_flags, &path),
-            stat_at(path_flags, path)
-        )
-    }
-
-    async fn set_times_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        path_flags: t::PathFlags,
-        path: String,
-        atim: t::NewTimestamp,
-        mtim: t::NewTimestamp,
-    ) -> FsResult<()> {
-        match self.with(&fd, |d| d.set_times_at(path_flags, &path, atim, mtim)) {
-            Some(r) => r,
-            None => {
-                t::HostDescriptor::set_times_at(&mut self.wasi(), fd, path_flags, path, atim, mtim)
-                    .await
-            }
-        }
-    }
-
-    async fn link_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        old_path_flags: t::PathFlags,
-        old_path: String,
-        new_descriptor: Resource<Descriptor>,
-        new_path: String,
-    ) -> FsResult<()> {
-        if self.mine(&fd) {
-            return self.with_two(&fd, &new_descriptor, |d, n| {
-                d.link_at(old_path_flags, &old_path, n, &new_path)
-            });
-        }
-        if self.mine(&new_descriptor) {
-            return Err(FsError::Xdev.into());
-        }
-        t::HostDescriptor::link_at(
-            &mut self.wasi(),
-            fd,
-            old_path_flags,
-            old_path,
-            new_descriptor,
-            new_path,
-        )
-        .await
     }
 
     async fn open_at(
@@ -323,59 +256,6 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
             return Ok(());
         }
         t::HostDescriptor::drop(&mut self.wasi(), fd)
-    }
-
-    async fn readlink_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<String> {
-        mine_or_wasi!(self, fd, |d| d.readlink_at(&path), readlink_at(path))
-    }
-
-    async fn remove_directory_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        path: String,
-    ) -> FsResult<()> {
-        mine_or_wasi!(
-            self,
-            fd,
-            |d| d.remove_directory_at(&path),
-            remove_directory_at(path)
-        )
-    }
-
-    async fn rename_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        old_path: String,
-        new_descriptor: Resource<Descriptor>,
-        new_path: String,
-    ) -> FsResult<()> {
-        if self.mine(&fd) {
-            return self.with_two(&fd, &new_descriptor, |d, n| {
-                d.rename_at(&old_path, n, &new_path)
-            });
-        }
-        if self.mine(&new_descriptor) {
-            return Err(FsError::Xdev.into());
-        }
-        t::HostDescriptor::rename_at(&mut self.wasi(), fd, old_path, new_descriptor, new_path).await
-    }
-
-    async fn symlink_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        old_path: String,
-        new_path: String,
-    ) -> FsResult<()> {
-        mine_or_wasi!(
-            self,
-            fd,
-            |d| d.symlink_at(&old_path, &new_path),
-            symlink_at(old_path, new_path)
-        )
-    }
-
-    async fn unlink_file_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
-        mine_or_wasi!(self, fd, |d| d.unlink_file_at(&path), unlink_file_at(path))
     }
 
     fn read_via_stream(
@@ -422,24 +302,6 @@ impl<T: WasiView + WasiMemfdView> t::HostDescriptor for FsView<'_, T> {
             (false, false) => t::HostDescriptor::is_same_object(&mut self.wasi(), a, b).await,
             _ => Ok(false),
         }
-    }
-
-    async fn metadata_hash(&mut self, fd: Resource<Descriptor>) -> FsResult<t::MetadataHashValue> {
-        mine_or_wasi!(self, fd, |d| d.metadata_hash(), metadata_hash())
-    }
-
-    async fn metadata_hash_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        path_flags: t::PathFlags,
-        path: String,
-    ) -> FsResult<t::MetadataHashValue> {
-        mine_or_wasi!(
-            self,
-            fd,
-            |d| d.metadata_hash_at(path_flags, &path),
-            metadata_hash_at(path_flags, path)
-        )
     }
 }
 
@@ -489,16 +351,27 @@ impl<T: WasiView + WasiMemfdView> st::Host for FsView<'_, T> {
 }
 
 /// Each method: wasi-memfd's descriptor through the async implementation
-/// (which answers at once), any other through wasmtime-wasi's sync one.
+/// (which answers at once), any other through wasmtime-wasi's sync one. A
+/// method naming a second descriptor (`also other`) goes to the async
+/// implementation when either is wasi-memfd's.
 macro_rules! sync_methods {
-    ($($name:ident($($arg:ident: $sty:ty => $conv:expr),*) -> $ret:ty;)*) => {$(
+    ($($name:ident($($arg:ident: $sty:ty => $conv:expr),*) $(also $other:ident)? -> $ret:ty;)*) => {$(
         fn $name(&mut self, fd: Resource<Descriptor>, $($arg: $sty),*) -> $ret {
-            if self.mine(&fd) {
+            if self.mine(&fd) $(|| self.mine(&$other))? {
                 #[allow(clippy::redundant_closure_call)]
                 let r = ready(t::HostDescriptor::$name(self, fd, $(($conv)($arg)),*));
                 return r.map(Into::into);
             }
             st::HostDescriptor::$name(&mut self.wasi(), fd, $($arg),*)
+        }
+    )*};
+}
+
+/// Each method: the async implementation's, which does not wait.
+macro_rules! unawaited {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+        fn $name(&mut self, fd: Resource<Descriptor>, $($arg: $ty),*) -> $ret {
+            t::HostDescriptor::$name(self, fd, $($arg),*)
         }
     )*};
 }
@@ -526,91 +399,17 @@ impl<T: WasiView + WasiMemfdView> st::HostDescriptor for FsView<'_, T> {
         unlink_file_at(path: String => |x| x) -> FsResult<()>;
         metadata_hash() -> FsResult<st::MetadataHashValue>;
         metadata_hash_at(path_flags: st::PathFlags => Into::into, path: String => |x| x) -> FsResult<st::MetadataHashValue>;
+        link_at(old_path_flags: st::PathFlags => Into::into, old_path: String => |x| x, new_descriptor: Resource<Descriptor> => |x| x, new_path: String => |x| x) also new_descriptor -> FsResult<()>;
+        rename_at(old_path: String => |x| x, new_descriptor: Resource<Descriptor> => |x| x, new_path: String => |x| x) also new_descriptor -> FsResult<()>;
+        is_same_object(other: Resource<Descriptor> => |x| x) also other -> wasmtime::Result<bool>;
     }
 
-    fn link_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        old_path_flags: st::PathFlags,
-        old_path: String,
-        new_descriptor: Resource<Descriptor>,
-        new_path: String,
-    ) -> FsResult<()> {
-        if self.mine(&fd) || self.mine(&new_descriptor) {
-            return ready(t::HostDescriptor::link_at(
-                self,
-                fd,
-                old_path_flags.into(),
-                old_path,
-                new_descriptor,
-                new_path,
-            ));
-        }
-        st::HostDescriptor::link_at(
-            &mut self.wasi(),
-            fd,
-            old_path_flags,
-            old_path,
-            new_descriptor,
-            new_path,
-        )
-    }
-
-    fn rename_at(
-        &mut self,
-        fd: Resource<Descriptor>,
-        old_path: String,
-        new_descriptor: Resource<Descriptor>,
-        new_path: String,
-    ) -> FsResult<()> {
-        if self.mine(&fd) || self.mine(&new_descriptor) {
-            return ready(t::HostDescriptor::rename_at(
-                self,
-                fd,
-                old_path,
-                new_descriptor,
-                new_path,
-            ));
-        }
-        st::HostDescriptor::rename_at(&mut self.wasi(), fd, old_path, new_descriptor, new_path)
-    }
-
-    fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
-        t::HostDescriptor::drop(self, fd)
-    }
-
-    fn read_via_stream(
-        &mut self,
-        fd: Resource<Descriptor>,
-        offset: u64,
-    ) -> FsResult<Resource<DynInputStream>> {
-        t::HostDescriptor::read_via_stream(self, fd, offset)
-    }
-
-    fn write_via_stream(
-        &mut self,
-        fd: Resource<Descriptor>,
-        offset: u64,
-    ) -> FsResult<Resource<DynOutputStream>> {
-        t::HostDescriptor::write_via_stream(self, fd, offset)
-    }
-
-    fn append_via_stream(
-        &mut self,
-        fd: Resource<Descriptor>,
-    ) -> FsResult<Resource<DynOutputStream>> {
-        t::HostDescriptor::append_via_stream(self, fd)
-    }
-
-    fn is_same_object(
-        &mut self,
-        a: Resource<Descriptor>,
-        b: Resource<Descriptor>,
-    ) -> wasmtime::Result<bool> {
-        if self.mine(&a) || self.mine(&b) {
-            return ready(t::HostDescriptor::is_same_object(self, a, b));
-        }
-        st::HostDescriptor::is_same_object(&mut self.wasi(), a, b)
+    // Never waiting in their async form either: called as they are.
+    unawaited! {
+        drop() -> wasmtime::Result<()>;
+        read_via_stream(offset: u64) -> FsResult<Resource<DynInputStream>>;
+        write_via_stream(offset: u64) -> FsResult<Resource<DynOutputStream>>;
+        append_via_stream() -> FsResult<Resource<DynOutputStream>>;
     }
 }
 
