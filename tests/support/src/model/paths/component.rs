@@ -14,8 +14,9 @@
 //!
 //! The driver ([`run`]) takes the same [`Case`]s as the WASIp1 one and maps
 //! each op to its `wasi:filesystem` counterpart (`open-at`, `read` and
-//! `write` at an offset, `stat`, `set-size`, `set-times`, `sync`, `advise`,
-//! dropping a descriptor, `read-directory`, `stat-at`, `set-times-at`,
+//! `write` at an offset, `stat` with `get-type` and `get-flags`,
+//! `set-size`, `set-times`, `sync`, `advise`, dropping a descriptor,
+//! `read-directory`, `stat-at`, `set-times-at`,
 //! `create-directory-at`, `remove-directory-at`, `unlink-file-at`,
 //! `rename-at`, `link-at`, `symlink-at`, `readlink-at`); the ops with no
 //! counterpart (seek, tell, set-flags, allocate, renumber) are not run. It
@@ -88,49 +89,49 @@ world paths {
 
 const TYPES: &str = "wasi:filesystem/types@0.2.0";
 
-/// Each export and the import it forwards to (module, name).
-const FORWARDS: &[(&str, &str, &str)] = &[
-    (
-        "get-directories",
-        "wasi:filesystem/preopens@0.2.0",
-        "get-directories",
-    ),
-    ("open-at", TYPES, "[method]descriptor.open-at"),
-    ("read", TYPES, "[method]descriptor.read"),
-    ("write", TYPES, "[method]descriptor.write"),
-    ("stat", TYPES, "[method]descriptor.stat"),
-    ("get-type", TYPES, "[method]descriptor.get-type"),
-    ("get-flags", TYPES, "[method]descriptor.get-flags"),
-    ("metadata-hash", TYPES, "[method]descriptor.metadata-hash"),
-    ("set-size", TYPES, "[method]descriptor.set-size"),
-    ("set-times", TYPES, "[method]descriptor.set-times"),
-    ("sync", TYPES, "[method]descriptor.sync"),
-    ("sync-data", TYPES, "[method]descriptor.sync-data"),
-    ("advise", TYPES, "[method]descriptor.advise"),
-    ("read-directory", TYPES, "[method]descriptor.read-directory"),
-    (
-        "read-directory-entry",
-        TYPES,
-        "[method]directory-entry-stream.read-directory-entry",
-    ),
-    ("stat-at", TYPES, "[method]descriptor.stat-at"),
-    ("set-times-at", TYPES, "[method]descriptor.set-times-at"),
-    (
-        "create-directory-at",
-        TYPES,
-        "[method]descriptor.create-directory-at",
-    ),
-    (
-        "remove-directory-at",
-        TYPES,
-        "[method]descriptor.remove-directory-at",
-    ),
-    ("unlink-file-at", TYPES, "[method]descriptor.unlink-file-at"),
-    ("rename-at", TYPES, "[method]descriptor.rename-at"),
-    ("link-at", TYPES, "[method]descriptor.link-at"),
-    ("symlink-at", TYPES, "[method]descriptor.symlink-at"),
-    ("readlink-at", TYPES, "[method]descriptor.readlink-at"),
+/// The exports that each forward to the `descriptor` method of their name.
+const DESCRIPTOR_METHODS: &[&str] = &[
+    "open-at",
+    "read",
+    "write",
+    "stat",
+    "get-type",
+    "get-flags",
+    "metadata-hash",
+    "set-size",
+    "set-times",
+    "sync",
+    "sync-data",
+    "advise",
+    "read-directory",
+    "stat-at",
+    "set-times-at",
+    "create-directory-at",
+    "remove-directory-at",
+    "unlink-file-at",
+    "rename-at",
+    "link-at",
+    "symlink-at",
+    "readlink-at",
 ];
+
+/// Each export and the import it forwards to (module, name):
+/// `get-directories`, the stream's `read-directory-entry`, and
+/// [`DESCRIPTOR_METHODS`].
+fn forwards() -> Vec<(&'static str, &'static str, String)> {
+    let preopens = "wasi:filesystem/preopens@0.2.0";
+    let mut forwards = vec![
+        ("get-directories", preopens, "get-directories".to_owned()),
+        (
+            "read-directory-entry",
+            TYPES,
+            "[method]directory-entry-stream.read-directory-entry".to_owned(),
+        ),
+    ];
+    let methods = DESCRIPTOR_METHODS.iter();
+    forwards.extend(methods.map(|m| (*m, TYPES, format!("[method]descriptor.{m}"))));
+    forwards
+}
 
 /// Where the imports write their results (the largest, `stat`'s, is 104
 /// bytes), and where the bump heap for `cabi_realloc` starts.
@@ -146,7 +147,7 @@ fn world() -> (wit_parser::Resolve, wit_parser::WorldId) {
     (resolve, world)
 }
 
-/// The component's core module: for each of [`FORWARDS`] an export with
+/// The component's core module: for each of [`forwards`] an export with
 /// its canonical ABI signature that calls the import with its arguments
 /// (and [`RET`] for a return pointer) and returns [`RET`]; the resource
 /// drops; `reset`; and `cabi_realloc`, a bump allocator that grows memory.
@@ -181,9 +182,9 @@ pub fn wat() -> String {
     };
     let mut imports = String::new();
     let mut funcs = String::new();
-    for (k, (name, module, field)) in FORWARDS.iter().enumerate() {
+    for (k, (name, module, field)) in forwards().into_iter().enumerate() {
         let out = resolve.wasm_signature(AbiVariant::GuestExport, &export(name));
-        let into = resolve.wasm_signature(AbiVariant::GuestImport, &import(module, field));
+        let into = resolve.wasm_signature(AbiVariant::GuestImport, &import(module, &field));
         assert!(
             !out.indirect_params && !into.indirect_params,
             "{name}: flat params"
@@ -319,6 +320,10 @@ impl Guest {
 
     fn stat_at(&mut self, h: u32, follow: bool, path: &str) -> R<DescriptorStat> {
         self.r("stat-at", (h, path_flags(follow), path))
+    }
+
+    fn get_type(&mut self, h: u32) -> R<DescriptorType> {
+        self.r("get-type", (h,))
     }
 
     fn get_flags(&mut self, h: u32) -> R<DescriptorFlags> {
@@ -749,8 +754,7 @@ impl PathDriver for Driver {
                 let want: R<u32> = self.reference.r("open-at", params(r));
                 self.c.check("open-at", &got.map(|_| ()), &want.map(|_| ()));
                 if let (Ok(s), Ok(r)) = (got, want) {
-                    let ts = self.sut.r::<_, DescriptorType>("get-type", (s,));
-                    let tr = self.reference.r::<_, DescriptorType>("get-type", (r,));
+                    let (ts, tr) = (self.sut.get_type(s), self.reference.get_type(r));
                     self.c.check("get-type", &ts, &tr);
                     let (fs, fr) = (self.sut.get_flags(s), self.reference.get_flags(r));
                     self.c.check("get-flags", &fs, &fr);
@@ -783,6 +787,9 @@ impl PathDriver for Driver {
                 let got = self.sut.stat(s).map(|s| comparable(&s));
                 let want = self.reference.stat(r).map(|s| comparable(&s));
                 self.c.check("stat", &got, &want);
+                // WASIp1's `fd_fdstat_get` as its counterparts.
+                let (got, want) = (self.sut.get_type(s), self.reference.get_type(r));
+                self.c.check("get-type", &got, &want);
                 let (got, want) = (self.sut.get_flags(s), self.reference.get_flags(r));
                 self.c.check("get-flags", &got, &want);
             }

@@ -353,30 +353,6 @@ pub struct Open {
     pub follow: bool,
 }
 
-impl<'a> Arbitrary<'a> for Open {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(Open {
-            dir: u.arbitrary()?,
-            path: u.arbitrary()?,
-            oflags: if u.ratio(2u8, 3)? {
-                // Mostly CREAT, so there are files.
-                1 | (u.int_in_range(0u8..=15)? & !2)
-            } else {
-                u.int_in_range(0..=15)?
-            },
-            read: u.arbitrary()?,
-            write: u.arbitrary()?,
-            fdflags: match u.int_in_range(0u8..=15)? {
-                0..=3 => 1,
-                4 => 4,
-                5 => *u.choose(&[2, 8, 16, 17])?,
-                _ => 0,
-            },
-            follow: u.arbitrary()?,
-        })
-    }
-}
-
 /// [`Op::Seek`]'s arguments.
 #[derive(Clone, Debug)]
 pub struct Seek {
@@ -388,17 +364,6 @@ pub struct Seek {
     pub whence: u8,
     /// The offset is `i64::MAX` (`delta` at least 0) or `i64::MIN`.
     pub extreme: bool,
-}
-
-impl<'a> Arbitrary<'a> for Seek {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(Seek {
-            fd: u.arbitrary()?,
-            delta: u.int_in_range(-100..=100)?,
-            whence: u.int_in_range(0..=2)?,
-            extreme: u.ratio(1u8, 10)?,
-        })
-    }
 }
 
 /// [`Op::Advise`]'s arguments: `advice % 6` over a small range.
@@ -455,6 +420,49 @@ pub struct Link {
     pub to: PathArg,
 }
 
+arbitrary_fields! {
+    Data { len, seed }
+    Advise { fd, offset, len, advice }
+    PathSetTimes { dir, path, follow, fst }
+    Rename { from_dir, from, to_dir, to }
+    SmallLimits { files, file_size, total }
+}
+
+impl<'a> Arbitrary<'a> for Open {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        Ok(Open {
+            dir: u.arbitrary()?,
+            path: u.arbitrary()?,
+            oflags: if u.ratio(2u8, 3)? {
+                // Mostly CREAT, so there are files.
+                1 | (u.int_in_range(0u8..=15)? & !2)
+            } else {
+                u.int_in_range(0..=15)?
+            },
+            read: u.arbitrary()?,
+            write: u.arbitrary()?,
+            fdflags: match u.int_in_range(0u8..=15)? {
+                0..=3 => 1,
+                4 => 4,
+                5 => *u.choose(&[2, 8, 16, 17])?,
+                _ => 0,
+            },
+            follow: u.arbitrary()?,
+        })
+    }
+}
+
+impl<'a> Arbitrary<'a> for Seek {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        Ok(Seek {
+            fd: u.arbitrary()?,
+            delta: u.int_in_range(-100..=100)?,
+            whence: u.int_in_range(0..=2)?,
+            extreme: u.ratio(1u8, 10)?,
+        })
+    }
+}
+
 impl<'a> Arbitrary<'a> for Link {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         Ok(Link {
@@ -465,14 +473,6 @@ impl<'a> Arbitrary<'a> for Link {
             to: u.arbitrary()?,
         })
     }
-}
-
-arbitrary_fields! {
-    Data { len, seed }
-    Advise { fd, offset, len, advice }
-    PathSetTimes { dir, path, follow, fst }
-    Rename { from_dir, from, to_dir, to }
-    SmallLimits { files, file_size, total }
 }
 
 impl<'a> Arbitrary<'a> for Op {
