@@ -95,12 +95,8 @@ pub fn add_to_linker_sync<T: WasiView + WasiMemfdView + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
-    shadowing(linker, |l| {
-        wasmtime_wasi::p2::bindings::sync::filesystem::types::add_to_linker::<
-            T,
-            MemdirFilesystem<T>,
-        >(l, |t| FsView { host: t })?;
-        wasmtime_wasi::p2::bindings::filesystem::preopens::add_to_linker::<T, MemdirFilesystem<T>>(
+    add_filesystem(linker, |l| {
+        wasmtime_wasi::p2::bindings::sync::filesystem::types::add_to_linker::<T, MemdirFilesystem<T>>(
             l,
             |t| FsView { host: t },
         )
@@ -130,12 +126,8 @@ pub fn add_to_linker_async<T: WasiView + WasiMemfdView + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    shadowing(linker, |l| {
+    add_filesystem(linker, |l| {
         wasmtime_wasi::p2::bindings::filesystem::types::add_to_linker::<T, MemdirFilesystem<T>>(
-            l,
-            |t| FsView { host: t },
-        )?;
-        wasmtime_wasi::p2::bindings::filesystem::preopens::add_to_linker::<T, MemdirFilesystem<T>>(
             l,
             |t| FsView { host: t },
         )
@@ -164,14 +156,21 @@ pub fn add_to_linker_async<T: WasiView + WasiMemfdView + 'static>(
     add_open_preopened(&mut instance)
 }
 
-/// Runs `add` with shadowing allowed (wasi-memfd's `wasi:filesystem`
-/// replaces wasmtime-wasi's), and off again after.
-fn shadowing<T>(
+/// Adds wasi-memfd's `wasi:filesystem` over wasmtime-wasi's (shadowing is
+/// allowed while it is added, and off again after): the `types` interface,
+/// which `add_types` adds (the sync or the async bindings), and `preopens`,
+/// the same on both linkers.
+fn add_filesystem<T: WasiView + WasiMemfdView + 'static>(
     linker: &mut Linker<T>,
-    add: impl FnOnce(&mut Linker<T>) -> wasmtime::Result<()>,
+    add_types: impl FnOnce(&mut Linker<T>) -> wasmtime::Result<()>,
 ) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let added = add(linker);
+    let added = add_types(linker).and_then(|()| {
+        wasmtime_wasi::p2::bindings::filesystem::preopens::add_to_linker::<T, MemdirFilesystem<T>>(
+            linker,
+            |t| FsView { host: t },
+        )
+    });
     linker.allow_shadowing(false);
     added
 }
