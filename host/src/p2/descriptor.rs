@@ -21,7 +21,7 @@ use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, FsError as WasiFsError,
 use super::streams::{self, MemInput, MemOutput};
 use crate::error::FsError;
 use crate::limits::Charge;
-use crate::memdir::{Access, DirRef, OpenFlags, Opened};
+use crate::memdir::{Access, DirRef, Node, OpenFlags, Opened};
 use crate::memfile::{now, Held, Kind, MemFile, Stat, Times};
 
 /// A wasi-memfd descriptor, in the table under the `descriptor` type.
@@ -409,22 +409,23 @@ impl MemDescriptor {
         Ok(self.dir()?.dir.readlink(path)?)
     }
 
-    pub(crate) fn stat_at(
-        &self,
-        path_flags: t::PathFlags,
-        path: &str,
-    ) -> FsResult<t::DescriptorStat> {
+    /// The node `path` names under this directory (through a final link
+    /// if `path_flags` says to follow it).
+    fn node_at(&self, path_flags: t::PathFlags, path: &str) -> FsResult<Node> {
         let follow = path_flags.contains(t::PathFlags::SYMLINK_FOLLOW);
-        Ok(descriptor_stat(self.dir()?.dir.stat_at(path, follow)?))
+        Ok(self.dir()?.dir.node_at(path, follow)?)
+    }
+
+    pub(crate) fn stat_at(&self, flags: t::PathFlags, path: &str) -> FsResult<t::DescriptorStat> {
+        Ok(descriptor_stat(self.node_at(flags, path)?.stat()))
     }
 
     pub(crate) fn metadata_hash_at(
         &self,
-        path_flags: t::PathFlags,
+        flags: t::PathFlags,
         path: &str,
     ) -> FsResult<t::MetadataHashValue> {
-        let follow = path_flags.contains(t::PathFlags::SYMLINK_FOLLOW);
-        Ok(metadata_hash(self.dir()?.dir.node_at(path, follow)?.ino()))
+        Ok(metadata_hash(self.node_at(flags, path)?.ino()))
     }
 
     pub(crate) fn set_times_at(
