@@ -23,13 +23,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=toolchains.sh
-source scripts/toolchains.sh
-
-cross="$root/target/cross"
-mkdir -p "$cross"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(aarch64-apple-darwin x86_64-unknown-freebsd x86_64-pc-windows-msvc)
+# shellcheck source=toolchains.sh
+source scripts/toolchains.sh
+cross="$root/target/cross"
+mkdir -p "$cross"
 
 # Where rustup can add the targets, the installed toolchain checks them.
 check_env=()
