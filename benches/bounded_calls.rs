@@ -34,7 +34,7 @@ fn guest(asynchronous: bool) -> Guest {
 
 /// `from_bytes` of `len` bytes at `ptr` that must succeed: the fd.
 fn make(g: &mut Guest, ptr: u32, len: u32) -> u32 {
-    assert_eq!(g.make_raw(ptr, len, NAME, 0, 0, OUT), errno::SUCCESS);
+    assert_eq!(g.make_raw((ptr, len), (NAME, 0), 0, OUT), errno::SUCCESS);
     g.u32_at(OUT)
 }
 

@@ -375,7 +375,7 @@ fn a_pool_backlog_of_closed_files_stays_within_the_limits() {
     guest.grow_to(DATA as usize + MIB as usize);
     // Makes a file of `MIB` bytes and closes it again.
     let cycle = |guest: &mut Guest| {
-        let made = guest.make_raw(DATA, MIB as u32, NAME, 0, 0, OUT);
+        let made = guest.make_raw((DATA, MIB as u32), (NAME, 0), 0, OUT);
         assert_eq!(made, errno::SUCCESS);
         guest.close(guest.u32_at(OUT))
     };

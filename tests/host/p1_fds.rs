@@ -260,7 +260,7 @@ fn files_from_a_pool_look_exactly_like_new_ones() {
     let at = (DATA as usize).next_multiple_of(PAGE) + PAGE;
     g.grow_to(at + data.len());
     g.put(at as u32, &data);
-    let errno = g.make_raw(at as u32, data.len() as u32, NAME, 0, 0, OUT);
+    let errno = g.make_raw((at as u32, data.len() as u32), (NAME, 0), 0, OUT);
     assert_eq!(errno, errno::SUCCESS);
     let large = g.u32_at(OUT);
     assert_eq!(name_of(&g, large), "/memfd:wasi-memfd:pooled (deleted)");

@@ -49,13 +49,13 @@ fn from_bytes_faults_on_ranges_outside_memory_and_makes_nothing() {
     ];
     for (what, [data, data_len, name, name_len]) in cases {
         g.put(OUT, &[0xEE; 4]);
-        let errno = g.make_raw(*data, *data_len, *name, *name_len, 0, OUT);
+        let errno = g.make_raw((*data, *data_len), (*name, *name_len), 0, OUT);
         assert_eq!(errno, errno::FAULT, "{what}");
         assert_eq!(g.u32_at(OUT), 0xEEEE_EEEE, "{what}: fd_out was written");
         assert_eq!(g.usage(), Usage::default(), "{what}: a file was made");
     }
     for fd_out in [end - 3, end - 1, end, end + 4, u32::MAX - 1] {
-        let errno = g.make_raw(DATA, 4, NAME, 4, 0, fd_out);
+        let errno = g.make_raw((DATA, 4), (NAME, 4), 0, fd_out);
         assert_eq!(
             errno,
             errno::FAULT,
@@ -68,10 +68,10 @@ fn from_bytes_faults_on_ranges_outside_memory_and_makes_nothing() {
         );
     }
     // The last four bytes of memory are a fine fd_out.
-    assert_eq!(g.make_raw(DATA, 4, NAME, 4, 0, end - 4), errno::SUCCESS);
+    assert_eq!(g.make_raw((DATA, 4), (NAME, 4), 0, end - 4), errno::SUCCESS);
     assert!(g.u32_at(end - 4) >= FIRST_FD);
     // And data may end exactly at the end of memory.
-    assert_eq!(g.make_raw(end - 4, 4, NAME, 4, 0, OUT), errno::SUCCESS);
+    assert_eq!(g.make_raw((end - 4, 4), (NAME, 4), 0, OUT), errno::SUCCESS);
     assert_eq!(g.usage(), Usage { files: 2, bytes: 8 });
 }
 

@@ -411,19 +411,12 @@ impl Guest {
         result(errno, || out)
     }
 
-    /// `from_bytes` with raw pointers.
-    pub fn make_raw(
-        &mut self,
-        data: u32,
-        data_len: u32,
-        name: u32,
-        name_len: u32,
-        flags: u32,
-        fd_out: u32,
-    ) -> i32 {
+    /// `from_bytes` with raw pointers: `data` and `name` each as (address,
+    /// length), as the component probe's `make_raw` takes them.
+    pub fn make_raw(&mut self, data: (u32, u32), name: (u32, u32), flags: u32, fd_out: u32) -> i32 {
         self.call(
             "from_bytes",
-            (data, data_len, name, name_len, flags, fd_out),
+            (data.0, data.1, name.0, name.1, flags, fd_out),
         )
     }
 
@@ -434,7 +427,12 @@ impl Guest {
         self.put(DATA, data);
         self.put(NAME, name);
         self.put(OUT, &UNWRITTEN.to_le_bytes());
-        let errno = self.make_raw(DATA, data.len() as u32, NAME, name.len() as u32, flags, OUT);
+        let errno = self.make_raw(
+            (DATA, data.len() as u32),
+            (NAME, name.len() as u32),
+            flags,
+            OUT,
+        );
         self.new_fd(errno)
     }
 

@@ -178,7 +178,7 @@ impl Driver {
                     Fault::FdOut => (DATA, NAME, end - 2),
                 };
                 self.g.put(OUT, &[0xEE; 4]);
-                let errno = self.g.make_raw(data, 16, name, 2, 0, out);
+                let errno = self.g.make_raw((data, 16), (name, 2), 0, out);
                 assert_eq!(self.g.u32_at(OUT), 0xEEEE_EEEE, "fd_out: {}", self.g.at);
                 let got = result(errno, || ());
                 self.check("from_bytes", &got, &Err(errno::FAULT));
