@@ -8,10 +8,17 @@ use wasi_memfd_testing::p1::{
     errno, fdflags, rights, whence::*, Fdstat, Guest, REGULAR_FILE, WRITABLE,
 };
 
+/// A fresh guest holding one memory file of `data`, opened with `flags`
+/// (0 or `WRITABLE`), as most tests here start.
+fn guest_with(data: &[u8], flags: u32) -> (Guest, u32) {
+    let mut g = Guest::new();
+    let fd = g.make(data, flags).expect("from_bytes");
+    (g, fd)
+}
+
 #[test]
 fn fd_read_fills_iovecs_in_order_and_stops_at_eof() {
-    let mut g = Guest::new();
-    let fd = g.memfd(b"abcdefghij");
+    let (mut g, fd) = guest_with(b"abcdefghij", 0);
     // Three iovecs, one of them empty.
     assert_eq!(g.read_vec(fd, &[3, 0, 4]).unwrap(), b"abcdefg");
     assert_eq!(g.tell(fd), Ok(7));
@@ -31,8 +38,7 @@ fn fd_read_fills_iovecs_in_order_and_stops_at_eof() {
 
 #[test]
 fn fd_pread_reads_at_an_offset_without_moving_the_fd() {
-    let mut g = Guest::new();
-    let fd = g.memfd(b"0123456789");
+    let (mut g, fd) = guest_with(b"0123456789", 0);
     assert_eq!(g.read(fd, 2).unwrap(), b"01");
     assert_eq!(g.pread(fd, 3, 5).unwrap(), b"567");
     assert_eq!(g.pread(fd, 100, 8).unwrap(), b"89");
@@ -44,8 +50,7 @@ fn fd_pread_reads_at_an_offset_without_moving_the_fd() {
 
 #[test]
 fn fd_seek_and_fd_tell() {
-    let mut g = Guest::new();
-    let fd = g.memfd(b"0123456789");
+    let (mut g, fd) = guest_with(b"0123456789", 0);
     assert_eq!(g.seek(fd, 4, SET), Ok(4));
     assert_eq!(g.tell(fd), Ok(4));
     assert_eq!(g.read(fd, 1).unwrap(), b"4");
@@ -146,8 +151,7 @@ fn fd_advise_sync_and_datasync_succeed() {
 
 #[test]
 fn writes_on_read_only_fds_are_ebadf() {
-    let mut g = Guest::new();
-    let fd = g.memfd(b"sealed");
+    let (mut g, fd) = guest_with(b"sealed", 0);
     assert_eq!(g.write(fd, b"X"), Err(errno::BADF));
     assert_eq!(g.pwrite(fd, b"X", 0), Err(errno::BADF));
     assert_eq!(g.write_vec(fd, &[]), Err(errno::BADF));
@@ -157,8 +161,7 @@ fn writes_on_read_only_fds_are_ebadf() {
 
 #[test]
 fn writable_fds_write_in_place_up_to_the_end() {
-    let mut g = Guest::new();
-    let fd = g.memfd_rw(b"hello world");
+    let (mut g, fd) = guest_with(b"hello world", WRITABLE);
     assert_eq!(g.write(fd, b"J"), Ok(1));
     assert_eq!(g.tell(fd), Ok(1));
     assert_eq!(g.write_vec(fd, &[b"E", b"", b"LL"]), Ok(3));
@@ -223,8 +226,7 @@ fn size_and_times_are_fixed() {
 
 #[test]
 fn fdstat_flags_accept_nonblock_and_refuse_append() {
-    let mut g = Guest::new();
-    let fd = g.memfd_rw(b"abc");
+    let (mut g, fd) = guest_with(b"abc", WRITABLE);
     let set_flags =
         |g: &mut Guest, flags: u32| -> i32 { g.call("fd_fdstat_set_flags", (fd, flags)) };
     assert_eq!(set_flags(&mut g, fdflags::APPEND), errno::NOTSUP);
@@ -244,8 +246,7 @@ fn fdstat_flags_accept_nonblock_and_refuse_append() {
 
 #[test]
 fn fdstat_set_rights_is_not_supported() {
-    let mut g = Guest::new();
-    let fd = g.memfd(b"abc");
+    let (mut g, fd) = guest_with(b"abc", 0);
     for asked in [rights::FD_READ, rights::READ_ONLY] {
         let errno: i32 = g.call("fd_fdstat_set_rights", (fd, asked, 0u64));
         assert_eq!(errno, errno::NOTSUP, "fd_fdstat_set_rights({asked:#x})");
