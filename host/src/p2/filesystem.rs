@@ -37,7 +37,12 @@ impl<T: 'static> HasData for MemdirFilesystem<T> {
 
 /// The store's data, as `wasi:filesystem` calls reach it.
 pub(crate) struct FsView<'a, T> {
-    pub(crate) host: &'a mut T,
+    host: &'a mut T,
+}
+
+/// The view a linker's `wasi:filesystem` calls get of the store's data.
+pub(crate) fn view<T>(host: &mut T) -> FsView<'_, T> {
+    FsView { host }
 }
 
 impl<T: WasiView + WasiMemfdView> FsView<'_, T> {
