@@ -12,11 +12,12 @@
 use std::path::Path;
 
 use wasi_memfd::p2::bindings::ErrorCode as MemfdError;
-use wasi_memfd::{WasiMemfdCtx, WasiMemfdCtxView, WasiMemfdView};
-use wasmtime::component::{Component, ComponentType, Lift, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasi_memfd::p2::WasiMemfdP2Ctx;
+use wasi_memfd::WasiMemfdCtx;
+use wasmtime::component::{Component, ComponentType, Lift, Linker};
+use wasmtime::Engine;
 use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode as FsError;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::WasiCtx;
 
 /// `report` in guest.wit: what the guest saw.
 #[derive(ComponentType, Lift, Debug)]
@@ -41,33 +42,6 @@ pub enum Failure {
     Stat(FsError),
     #[component(name = "read")]
     Read(FsError),
-}
-
-/// Store data, as the runner's (runner/src/main.rs): wasmtime-wasi and
-/// wasi-memfd share one resource table, so a descriptor made by
-/// `from-bytes` is served by wasmtime-wasi's `wasi:filesystem`.
-struct State {
-    wasi: WasiCtx,
-    memfd: WasiMemfdCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiMemfdView for State {
-    fn memfd(&mut self) -> WasiMemfdCtxView<'_> {
-        WasiMemfdCtxView {
-            ctx: &mut self.memfd,
-            table: &mut self.table,
-        }
-    }
 }
 
 /// Encodes guest.wat into a component of guest.wit's world. (wit-component
@@ -103,12 +77,13 @@ pub fn run() -> wasmtime::Result<Report> {
     let mut linker = Linker::new(&engine);
     wasi_memfd::p2::add_to_linker_sync(&mut linker)?;
 
-    let state = State {
-        wasi: WasiCtx::builder().build(),
-        memfd: WasiMemfdCtx::new(), // default limits
-        table: ResourceTable::new(),
-    };
-    let mut store = Store::new(&engine, state);
+    // Store data: wasmtime-wasi's and wasi-memfd's contexts over one shared
+    // resource table, so a descriptor made by `from-bytes` is served by
+    // `wasi:filesystem` (an embedder's own store data implements
+    // `WasiView` and `WasiMemfdView` instead: see the README).
+    let memfd = WasiMemfdCtx::new(); // default limits
+    let ctx = WasiMemfdP2Ctx::new(WasiCtx::builder().build(), memfd);
+    let mut store = ctx.into_store(&engine);
     let instance = linker.instantiate(&mut store, &component)?;
     let run = instance.get_typed_func::<(), (Result<Report, Failure>,)>(&mut store, "run")?;
     let (report,) = run.call(&mut store, ())?;

@@ -55,6 +55,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// fd: the native-code side of the example.
 fn checksum_mapped(file: &MemoryFile) -> std::io::Result<u64> {
     use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+    use std::ptr::null_mut;
     let len = file.size()? as usize;
     if len == 0 {
         return Ok(fnv1a(&[]));
@@ -68,14 +69,7 @@ fn checksum_mapped(file: &MemoryFile) -> std::io::Result<u64> {
     // growth, so the bytes cannot change and no page past the end can be
     // touched while it is mapped; the slice does not outlive the mapping.
     unsafe {
-        let ptr = mmap(
-            std::ptr::null_mut(),
-            len,
-            ProtFlags::READ,
-            MapFlags::SHARED,
-            file,
-            0,
-        )?;
+        let ptr = mmap(null_mut(), len, ProtFlags::READ, MapFlags::SHARED, file, 0)?;
         let sum = fnv1a(std::slice::from_raw_parts(ptr.cast::<u8>(), len));
         munmap(ptr, len)?;
         Ok(sum)
