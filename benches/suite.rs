@@ -1067,29 +1067,67 @@ const WORKAROUND: &str =
     "workaround: wasmtime-wasi WASIp1 tmpfs file (write, reopen, unlink), blocking on the calling thread (fastest)";
 const WORKAROUND_HOP: &str =
     "workaround: wasmtime-wasi WASIp1 tmpfs file, default setting (each write hops to a blocking thread)";
-const READ_NATIVE: &str = "native pread, warm buffer";
-const READ_MEMFD: &str = "memory-file fd: fd_seek + fd_read (wasi-memfd sync linker)";
-const READ_MEMFD_PREAD: &str = "memory-file fd: fd_pread (wasi-memfd sync linker)";
-const READ_TMPFS: &str =
-    "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, blocking on the calling thread: fastest)";
-const READ_TMPFS_HOP: &str =
-    "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, default setting: a blocking-thread hop)";
 
-const DIR_MEM_SMALL: &str = "memory directory (--mem-dir): create, write 64 B, close, unlink";
-const DIR_TMPFS_SMALL: &str =
-    "tmpfs --dir, wasmtime-wasi fastest setting: create, write 64 B, close, unlink";
-const DIR_MEM_BIG: &str = "memory directory: write 64 MiB, read it back, close, unlink";
-const DIR_TMPFS_BIG: &str =
-    "tmpfs --dir, fastest setting: write 64 MiB, read it back, close, unlink";
-const DIR_MEM_PAGES: &str = "memory directory: 64 page writes of 4 KiB (pwrite) with 8 fdatasyncs";
-const DIR_TMPFS_PAGES: &str =
-    "tmpfs --dir, fastest setting: 64 page writes of 4 KiB with 8 fdatasyncs";
-const DIR_MEM_TELLS: &str =
-    "memory directory: 72 fd_tells on the same file (the cheapest call: no system call)";
-const DIR_TMPFS_TELLS: &str = "tmpfs --dir, fastest setting: 72 fd_tells on the same file";
-/// The kernel's floor for each: the same system calls natively.
-const DIR_NATIVE_MEMFD: &str = "native, no wasm: the same system calls on a memfd";
-const DIR_NATIVE_TMPFS: &str = "native, no wasm: the same system calls on a tmpfs file";
+/// The rows of the read-back tables.
+struct ReadRows {
+    native: &'static str,
+    memfd: &'static str,
+    memfd_pread: &'static str,
+    /// On wasmtime-wasi's fastest setting.
+    tmpfs: &'static str,
+    /// On wasmtime-wasi's default setting.
+    tmpfs_hop: &'static str,
+}
+
+const READ: ReadRows = ReadRows {
+    native: "native pread, warm buffer",
+    memfd: "memory-file fd: fd_seek + fd_read (wasi-memfd sync linker)",
+    memfd_pread: "memory-file fd: fd_pread (wasi-memfd sync linker)",
+    tmpfs: "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, blocking on the calling thread: fastest)",
+    tmpfs_hop: "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, default setting: a blocking-thread hop)",
+};
+
+/// A memory-directory workload's two rows: the same guest in a memory
+/// directory and in a tmpfs `--dir` on wasmtime-wasi's fastest setting.
+#[derive(Clone, Copy)]
+struct DirRows {
+    mem: &'static str,
+    tmpfs: &'static str,
+}
+
+/// The rows of the memory-directory tables, by workload.
+struct DirWorkloads {
+    small: DirRows,
+    big: DirRows,
+    pages: DirRows,
+    tells: DirRows,
+    /// The kernel's floor for each: the same system calls natively, on a
+    /// memfd and on a tmpfs file.
+    native: DirRows,
+}
+
+const DIR: DirWorkloads = DirWorkloads {
+    small: DirRows {
+        mem: "memory directory (--mem-dir): create, write 64 B, close, unlink",
+        tmpfs: "tmpfs --dir, wasmtime-wasi fastest setting: create, write 64 B, close, unlink",
+    },
+    big: DirRows {
+        mem: "memory directory: write 64 MiB, read it back, close, unlink",
+        tmpfs: "tmpfs --dir, fastest setting: write 64 MiB, read it back, close, unlink",
+    },
+    pages: DirRows {
+        mem: "memory directory: 64 page writes of 4 KiB (pwrite) with 8 fdatasyncs",
+        tmpfs: "tmpfs --dir, fastest setting: 64 page writes of 4 KiB with 8 fdatasyncs",
+    },
+    tells: DirRows {
+        mem: "memory directory: 72 fd_tells on the same file (the cheapest call: no system call)",
+        tmpfs: "tmpfs --dir, fastest setting: 72 fd_tells on the same file",
+    },
+    native: DirRows {
+        mem: "native, no wasm: the same system calls on a memfd",
+        tmpfs: "native, no wasm: the same system calls on a tmpfs file",
+    },
+};
 
 /// The paths without and with the pool, in the order of the targets.
 const MAKERS: [(&str, &str); 3] = [
@@ -1320,11 +1358,11 @@ fn main() {
         if READBACK_SIZES.contains(&len) {
             std::fs::write(&readback_file, vec![0xa5u8; len]).unwrap();
             let mut paths: Vec<(&'static str, &mut dyn Bench)> = vec![
-                (READ_NATIVE, &mut read_native),
-                (READ_MEMFD_PREAD, &mut pread_memfd),
-                (READ_MEMFD, &mut read_memfd),
-                (READ_TMPFS, &mut read_tmpfs),
-                (READ_TMPFS_HOP, &mut read_tmpfs_hop),
+                (READ.native, &mut read_native),
+                (READ.memfd_pread, &mut pread_memfd),
+                (READ.memfd, &mut read_memfd),
+                (READ.tmpfs, &mut read_tmpfs),
+                (READ.tmpfs_hop, &mut read_tmpfs_hop),
             ];
             let times = measure(&mut paths, len, &settings);
             let names: Vec<&'static str> = paths.iter().map(|(n, _)| *n).collect();
@@ -1337,8 +1375,8 @@ fn main() {
                 &names,
                 row,
                 len,
-                (READ_NATIVE, "native pread"),
-                Some((READ_TMPFS, "fastest wasmtime-wasi tmpfs")),
+                (READ.native, "native pread"),
+                Some((READ.tmpfs, "fastest wasmtime-wasi tmpfs")),
             );
         }
     }
@@ -1384,10 +1422,10 @@ fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Re
     println!();
     println!("The same WASIp1 guest, its directory preopened as fd 3: a memory directory (`wasi_memfd::p1`, `--mem-dir`), or a tmpfs directory through wasmtime-wasi with `allow_blocking_current_thread(true)`.");
     println!();
-    for (len, names, func) in [
-        (64usize, (DIR_MEM_SMALL, DIR_TMPFS_SMALL), "small"),
-        (64 * MIB, (DIR_MEM_BIG, DIR_TMPFS_BIG), "big"),
-        (4 * MIB, (DIR_MEM_PAGES, DIR_TMPFS_PAGES), "pages"),
+    for (len, rows, func) in [
+        (64usize, DIR.small, "small"),
+        (64 * MIB, DIR.big, "big"),
+        (4 * MIB, DIR.pages, "pages"),
     ] {
         if settings.quick && len == 64 * MIB {
             continue;
@@ -1398,20 +1436,20 @@ fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Re
         std::fs::create_dir_all(&native_dir).unwrap();
         let mut d = NativeDirWork::new(Some(native_dir), func);
         let mut paths: Vec<(&'static str, &mut dyn Bench)> = vec![
-            (names.0, &mut a),
-            (names.1, &mut b),
-            (DIR_NATIVE_MEMFD, &mut c),
-            (DIR_NATIVE_TMPFS, &mut d),
+            (rows.mem, &mut a),
+            (rows.tmpfs, &mut b),
+            (DIR.native.mem, &mut c),
+            (DIR.native.tmpfs, &mut d),
         ];
         let times = measure(&mut paths, len, settings);
         let row = results.entry(len).or_default();
-        row.insert(names.0, times[0]);
-        row.insert(names.1, times[1]);
-        row.insert(DIR_NATIVE_MEMFD, times[2]);
-        row.insert(DIR_NATIVE_TMPFS, times[3]);
+        row.insert(rows.mem, times[0]);
+        row.insert(rows.tmpfs, times[1]);
+        row.insert(DIR.native.mem, times[2]);
+        row.insert(DIR.native.tmpfs, times[3]);
         println!("| workload | time/op | CPU/op (all threads) | vs tmpfs |");
         println!("|---|---:|---:|---:|");
-        let all = [names.0, names.1, DIR_NATIVE_MEMFD, DIR_NATIVE_TMPFS];
+        let all = [rows.mem, rows.tmpfs, DIR.native.mem, DIR.native.tmpfs];
         for (name, t) in all.iter().zip(&times) {
             println!(
                 "| {name} | {} | {} | {} |",
@@ -1426,14 +1464,14 @@ fn mem_dirs(engine: &Engine, tmp: &TmpDir, settings: &Settings, results: &mut Re
     // page writes pay per call (see `why_mem_dirs`).
     let (mut a, mut b) = (mem("tells"), tmpfs("tells"));
     let mut paths: Vec<(&'static str, &mut dyn Bench)> =
-        vec![(DIR_MEM_TELLS, &mut a), (DIR_TMPFS_TELLS, &mut b)];
+        vec![(DIR.tells.mem, &mut a), (DIR.tells.tmpfs, &mut b)];
     let times = measure(&mut paths, 4 * MIB, settings);
     let row = results.entry(4 * MIB).or_default();
-    row.insert(DIR_MEM_TELLS, times[0]);
-    row.insert(DIR_TMPFS_TELLS, times[1]);
+    row.insert(DIR.tells.mem, times[0]);
+    row.insert(DIR.tells.tmpfs, times[1]);
     println!("| workload | time/op | CPU/op (all threads) | per call |");
     println!("|---|---:|---:|---:|");
-    for (name, t) in [DIR_MEM_TELLS, DIR_TMPFS_TELLS].iter().zip(&times) {
+    for (name, t) in [DIR.tells.mem, DIR.tells.tmpfs].iter().zip(&times) {
         println!(
             "| {name} | {} | {} | {} |",
             human_time(t.wall),
@@ -1546,7 +1584,7 @@ fn targets(results: &Results) {
                 "{} read-back: speed-up over the fastest wasmtime-wasi tmpfs fd_read",
                 human_size(len)
             ),
-            figure: vs(len, READ_TMPFS, READ_MEMFD),
+            figure: vs(len, READ.tmpfs, READ.memfd),
             bound: 2.0,
             at_most: false,
             unit: "×",
@@ -1556,38 +1594,35 @@ fn targets(results: &Results) {
                 "{} read-back: memory-file fd_pread vs native pread",
                 human_size(len)
             ),
-            figure: vs(len, READ_MEMFD_PREAD, READ_NATIVE),
+            figure: vs(len, READ.memfd_pread, READ.native),
             bound: 1.2,
             at_most: true,
             unit: "×",
         });
     }
-    for (len, mem, tmpfs, bound, label) in [
+    for (len, rows, bound, label) in [
         (
             64,
-            DIR_MEM_SMALL,
-            DIR_TMPFS_SMALL,
+            DIR.small,
             2.0,
             "memory directory, small file: speed-up over tmpfs --dir",
         ),
         (
             64 * MIB,
-            DIR_MEM_BIG,
-            DIR_TMPFS_BIG,
+            DIR.big,
             1.0,
             "memory directory, 64 MiB written and read: speed-up over tmpfs --dir",
         ),
         (
             4 * MIB,
-            DIR_MEM_PAGES,
-            DIR_TMPFS_PAGES,
+            DIR.pages,
             2.0,
             "memory directory, page writes + fdatasync: speed-up over tmpfs --dir",
         ),
     ] {
         checks.push(Check {
             label: label.into(),
-            figure: vs(len, tmpfs, mem),
+            figure: vs(len, rows.tmpfs, rows.mem),
             bound,
             at_most: false,
             unit: "×",
@@ -1629,15 +1664,11 @@ fn summary(results: &Results) {
     println!("- **What speed is not the reason for:** a memory file has no name to clean up or collide with, no cleanup after a crash, seals (read-only files never change, for anyone), per-store limits and a shared budget, and it is a real fd the host can hand to native code without a copy.");
     println!("- **The pool** gives the guest lower latency (the wall-time columns) by doing the kernel's work on its own thread; the CPU-time columns show that work is moved, not saved.");
     let get = |len: usize, path: &str| results.get(&len).and_then(|r| r.get(path)).map(|f| f.wall);
-    let speed_up = |len, mem, tmpfs| Some(get(len, tmpfs)? / get(len, mem)?);
-    if let (Some(small), Some(pages)) = (
-        speed_up(64, DIR_MEM_SMALL, DIR_TMPFS_SMALL),
-        speed_up(4 * MIB, DIR_MEM_PAGES, DIR_TMPFS_PAGES),
-    ) {
-        let big = speed_up(64 * MIB, DIR_MEM_BIG, DIR_TMPFS_BIG)
-            .map_or("not measured in this run".to_owned(), |b| {
-                format!("{b:.2}×")
-            });
+    let speed_up = |len, rows: DirRows| Some(get(len, rows.tmpfs)? / get(len, rows.mem)?);
+    if let (Some(small), Some(pages)) = (speed_up(64, DIR.small), speed_up(4 * MIB, DIR.pages)) {
+        let big = speed_up(64 * MIB, DIR.big).map_or("not measured in this run".to_owned(), |b| {
+            format!("{b:.2}×")
+        });
         println!("- **Memory directories** (an unmodified program's files by path): against the same guest in a tmpfs `--dir` on wasmtime-wasi's fastest setting, {small:.2}× as fast for a small file's create, write, close and unlink, {pages:.2}× for page writes with fdatasync, and {big} for 64 MiB written and read back. The native rows give the kernel's share, which bounds the speed-up below 2× for small files; what is left is the wasm and WASI layer of each call.");
     }
     println!();
@@ -1709,25 +1740,24 @@ fn beyond_native(results: &Results) {
 /// bound the best speed-up.
 fn why_mem_dirs(results: &Results) {
     let get = |len: usize, path: &str| results.get(&len).and_then(|r| r.get(path)).map(|f| f.wall);
-    for (len, mem, tmpfs, what, kernel, calls) in [
+    for (len, rows, what, kernel, calls) in [
         (
             64,
-            DIR_MEM_SMALL,
-            DIR_TMPFS_SMALL,
+            DIR.small,
             "a small file",
             "`memfd_create`, the first page's allocation and zeroing, `close`",
             4.0,
         ),
         (
             4 * MIB,
-            DIR_MEM_PAGES,
-            DIR_TMPFS_PAGES,
+            DIR.pages,
             "page writes",
             "the 64 `pwrite`s into the page cache",
             f64::from(PAGE_CALLS_PER_OP),
         ),
     ] {
-        let at_len = [mem, tmpfs, DIR_NATIVE_MEMFD, DIR_NATIVE_TMPFS].map(|path| (len, path));
+        let at_len =
+            [rows.mem, rows.tmpfs, DIR.native.mem, DIR.native.tmpfs].map(|path| (len, path));
         let Some([ours, dir, floor, dir_floor]) = walls(results, at_len) else {
             continue;
         };
@@ -1770,7 +1800,7 @@ fn why_mem_dirs(results: &Results) {
                 "its native floor): wasm's call into the host and the WASI checks, not the kernel."
             );
             if let (Some(tell), Some(dir_tell)) =
-                (get(len, DIR_MEM_TELLS), get(len, DIR_TMPFS_TELLS))
+                (get(len, DIR.tells.mem), get(len, DIR.tells.tmpfs))
             {
                 let budget = (dir / 2.0 - floor) / calls;
                 println!(
