@@ -26,8 +26,6 @@ pub(crate) struct OpenFlags {
     pub(crate) truncate: bool,
     /// It must be a directory.
     pub(crate) directory: bool,
-    /// Follow a final symbolic link.
-    pub(crate) follow: bool,
 }
 
 /// The access a handle asked for.
@@ -74,10 +72,12 @@ impl Mount {
 }
 
 impl DirRef {
-    /// `path_open` / `open-at`.
+    /// `path_open` / `open-at`; `follow`: through a final symbolic link
+    /// (the ABIs' lookup flag, apart from the open flags as in both).
     pub(crate) fn open(
         &self,
         path: &str,
+        follow: bool,
         flags: OpenFlags,
         access: Access,
     ) -> Result<Opened, FsError> {
@@ -93,9 +93,9 @@ impl DirRef {
         };
         path::check(path)?;
         let node = if flags.create {
-            self.open_creating(path, flags)?
+            self.open_creating(path, follow, flags)?
         } else {
-            lookup(&self.dir, path, flags.follow)?
+            lookup(&self.dir, path, follow)?
         };
         match node {
             Node::Symlink(_) => Err(FsError::Loop),
@@ -127,7 +127,7 @@ impl DirRef {
     /// link followed is opened as if its target had been named where the
     /// link is (still below the handle), so a dangling one makes its
     /// target.
-    fn open_creating(&self, path: &str, flags: OpenFlags) -> Result<Node, FsError> {
+    fn open_creating(&self, path: &str, follow: bool, flags: OpenFlags) -> Result<Node, FsError> {
         let dir = &self.dir;
         // Always from the handle, which stays the root: a link's target is
         // resolved from the link's directory by way of its path from there.
@@ -161,7 +161,7 @@ impl DirRef {
             let (parent, name) = path::parent(dir, &path)?;
             match parent.get(&name) {
                 Some(_) if flags.exclusive => return Err(FsError::Exist),
-                Some(Node::Symlink(link)) if flags.follow => {
+                Some(Node::Symlink(link)) if follow => {
                     links += 1;
                     if links > path::MAX_SYMLINKS {
                         return Err(FsError::Loop);

@@ -89,12 +89,12 @@ impl WasiMemfdP1Ctx {
         let opened = dir
             .open(
                 path,
+                dirflags.contains(types::Lookupflags::SYMLINK_FOLLOW),
                 OpenFlags {
                     create: oflags.contains(types::Oflags::CREAT),
                     exclusive: oflags.contains(types::Oflags::EXCL),
                     truncate: oflags.contains(types::Oflags::TRUNC),
                     directory: oflags.contains(types::Oflags::DIRECTORY),
-                    follow: dirflags.contains(types::Lookupflags::SYMLINK_FOLLOW),
                 },
                 Access {
                     read: base.contains(types::Rights::FD_READ),

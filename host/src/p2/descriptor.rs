@@ -362,12 +362,12 @@ impl MemDescriptor {
         }
         let opened = d.dir.open(
             path,
+            path_flags.contains(t::PathFlags::SYMLINK_FOLLOW),
             OpenFlags {
                 create: open_flags.contains(t::OpenFlags::CREATE),
                 exclusive: open_flags.contains(t::OpenFlags::EXCLUSIVE),
                 truncate: open_flags.contains(t::OpenFlags::TRUNCATE),
                 directory: open_flags.contains(t::OpenFlags::DIRECTORY),
-                follow: path_flags.contains(t::PathFlags::SYMLINK_FOLLOW),
             },
             Access {
                 read: flags.contains(t::DescriptorFlags::READ),
