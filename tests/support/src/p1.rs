@@ -22,31 +22,43 @@ use wasmtime_wasi::WasiCtxBuilder;
 pub use crate::trampoline::errno;
 use crate::{engine, trampoline};
 
+/// `pub const NAME: T` for each `NAME`: wasmtime-wasi's `Type::NAME` (a
+/// flag's bits, or an enum's value for `NAME = Variant`) as the number the
+/// raw calls take, so no WASI number is written here.
+macro_rules! wasi_values {
+    (flags $ty:ident as $t:ty: $($name:ident),*) => {
+        use wasmtime_wasi::p1::types::$ty;
+        $(
+            #[doc = concat!("`", stringify!($ty), "::", stringify!($name), "`.")]
+            pub const $name: $t = $ty::$name.bits() as $t;
+        )*
+    };
+    (enum $ty:ident as $t:ty: $($name:ident = $variant:ident),*) => {
+        use wasmtime_wasi::p1::types::$ty;
+        $(
+            #[doc = concat!("`", stringify!($ty), "::", stringify!($variant), "`.")]
+            pub const $name: $t = $ty::$variant as $t;
+        )*
+    };
+}
+
 /// `filetype::regular_file`.
-pub const REGULAR_FILE: u8 = 4;
+pub const REGULAR_FILE: u8 = wasmtime_wasi::p1::types::Filetype::RegularFile as u8;
 
 /// `from_bytes` flag bit 0.
 pub const WRITABLE: u32 = 1;
 
-/// `oflags` bits of `path_open`, as typenames.witx declares them.
+/// `oflags` bits of `path_open`.
 pub mod oflags {
-    pub const CREAT: u32 = 1;
-    pub const DIRECTORY: u32 = 2;
-    pub const EXCL: u32 = 4;
-    pub const TRUNC: u32 = 8;
+    wasi_values!(flags Oflags as u32: CREAT, DIRECTORY, EXCL, TRUNC);
 }
 
-/// `rights` bits, in the order typenames.witx declares them.
+/// `rights` bits.
 pub mod rights {
-    pub const FD_READ: u64 = 1 << 1;
-    pub const FD_SEEK: u64 = 1 << 2;
-    pub const FD_TELL: u64 = 1 << 5;
-    pub const FD_WRITE: u64 = 1 << 6;
-    pub const FD_ADVISE: u64 = 1 << 7;
-    pub const FD_FILESTAT_GET: u64 = 1 << 21;
+    wasi_values!(flags Rights as u64: FD_READ, FD_SEEK, FD_TELL, FD_WRITE, FD_ADVISE, FD_FILESTAT_GET);
     /// Every right WASIp1 names: wasmtime-wasi opens for writing when
     /// `FD_WRITE` is among the rights asked.
-    pub const ALL: u64 = 0x1fff_ffff;
+    pub const ALL: u64 = Rights::all().bits();
     /// What every memory-file fd has.
     pub const READ_ONLY: u64 = FD_READ | FD_SEEK | FD_TELL | FD_FILESTAT_GET | FD_ADVISE;
 
@@ -62,22 +74,17 @@ pub mod rights {
 
 /// `fdflags` bits.
 pub mod fdflags {
-    pub const APPEND: u32 = 1 << 0;
-    pub const NONBLOCK: u32 = 1 << 2;
+    wasi_values!(flags Fdflags as u32: APPEND, NONBLOCK);
 }
 
 /// `whence` values.
 pub mod whence {
-    pub const SET: u32 = 0;
-    pub const CUR: u32 = 1;
-    pub const END: u32 = 2;
+    wasi_values!(enum Whence as u32: SET = Set, CUR = Cur, END = End);
 }
 
 /// `eventtype` values.
 pub mod eventtype {
-    pub const CLOCK: u8 = 0;
-    pub const FD_READ: u8 = 1;
-    pub const FD_WRITE: u8 = 2;
+    wasi_values!(enum Eventtype as u8: CLOCK = Clock, FD_READ = FdRead, FD_WRITE = FdWrite);
 }
 
 /// Pages of linear memory the trampoline starts with (256 KiB); it can
