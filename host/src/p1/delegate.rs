@@ -5,8 +5,9 @@
 //! (or `async fn`), into a `WasiSnapshotPreview1` method of
 //! `WasiMemfdP1Ctx` that passes the call to wasmtime-wasi's context
 //! unchanged (an `async` one through
-//! [`in_runtime`](super::sync::in_runtime)). The calls that name fds route
-//! them in `snapshot.rs`.
+//! [`in_runtime`](super::sync::in_runtime)). The calls that name an fd are
+//! a list of the same kind in `snapshot.rs` (`fd_calls!`), which routes
+//! each by its fd.
 
 /// See the [module documentation](self).
 macro_rules! delegate {
