@@ -9,6 +9,7 @@ use std::fmt::Debug;
 
 use wasi_memfd::p1::{WasiMemfdP1Ctx, FIRST_FD};
 use wasi_memfd::Usage;
+use wasmtime_wasi::p1::types::Filetype;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -21,9 +22,9 @@ use crate::model::Outcomes;
 use crate::p1::rights;
 use crate::trampoline::errno;
 
-const DIRECTORY: u8 = 3;
-const REGULAR_FILE: u8 = 4;
-const SYMLINK: u8 = 7;
+const DIRECTORY: u8 = Filetype::Directory as u8;
+const REGULAR_FILE: u8 = Filetype::RegularFile as u8;
+const SYMLINK: u8 = Filetype::SymbolicLink as u8;
 const FDFLAGS_APPEND: u16 = 1;
 /// `FD_READDIR` (bit 14) and the other rights an opened handle asks for
 /// beside `FD_READ`/`FD_WRITE` (none is enforced).

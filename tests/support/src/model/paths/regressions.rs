@@ -4,6 +4,7 @@
 
 use super::ops::{Data, Fst, Link, Op, Open, PathArg, PathSetTimes, Preload, Rename, Target, H};
 use super::Case;
+use crate::p1::oflags;
 use wasi_memfd::Backend;
 
 /// The preopen: handle 0 while it is the only one open, and the first
@@ -50,10 +51,11 @@ fn rename(from: &[u8], to: &[u8]) -> Op {
     })
 }
 
-const CREAT: u8 = 1;
-const EXCL: u8 = 4;
-const TRUNC: u8 = 8;
-const DIRECTORY: u8 = 2;
+// `Op::Open`'s `oflags` is the byte of WASIp1's `oflags`.
+const CREAT: u8 = oflags::CREAT as u8;
+const EXCL: u8 = oflags::EXCL as u8;
+const TRUNC: u8 = oflags::TRUNC as u8;
+const DIRECTORY: u8 = oflags::DIRECTORY as u8;
 
 /// Every regression case (see each for what the memory directory answered).
 pub fn cases() -> Vec<Case> {
