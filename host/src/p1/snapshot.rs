@@ -149,7 +149,8 @@ impl WasiMemfdP1Ctx {
                 let file = f.file.fd().map_err(|e| fs_err(e.into()))?;
                 let n = read_into(mem, &file, iovs, start)?;
                 f.file.accessed();
-                (start + u64::from(n), n)
+                // Bytes read end within the file, so this cannot wrap.
+                (start.saturating_add(u64::from(n)), n)
             }
             Io::Write(ciovs) => {
                 let append = f.flags.contains(types::Fdflags::APPEND);
