@@ -185,6 +185,52 @@ static void rm_rf(const char *path) {
     rmdir(path);
 }
 
+/* Makes `path` holding the string `text`, then opens it with `flags`: the
+ * fd, or -1 with errno set. How most checks of one file start. */
+static int put_open(const char *path, const char *text, int flags) {
+    if (put(path, text, strlen(text)) != 0)
+        return -1;
+    return open(path, flags);
+}
+
+/* Closes `fd`, then unlinks `path`, both checked; 1, or 0 if either failed.
+ * How most checks of one file end: `return close_unlink(fd, f);`. */
+static int close_unlink(int fd, const char *path) {
+    ENSURE_OK(close(fd));
+    ENSURE_OK(unlink(path));
+    return 1;
+}
+
+/* Makes the directory `dir` holding `count` empty files with long names
+ * (entry-with-a-rather-long-name-000, ...: a few fill a readdir buffer),
+ * then opens it; NULL if a step failed. */
+static DIR *open_entries(const char *dir, int count) {
+    ENSURE_OK(mkdir(P("%s", dir), 0755));
+    for (int i = 0; i < count; i++)
+        ENSURE_OK(put(P("%s/entry-with-a-rather-long-name-%03d", dir, i), "", 0));
+    return opendir(P("%s", dir));
+}
+
+/* A call on two names under root (`rename`, `link`) that must fail with
+ * errno `want`. */
+struct refusal {
+    const char *from, *to;
+    int want;
+};
+
+/* Each of the `n` calls op(from, to) must return -1 with its errno; 1, or 0
+ * at the first that does not. */
+static int all_refused(const char *what, int (*op)(const char *, const char *), const struct refusal *r,
+                       size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        errno = 0;
+        int got = op(P("%s", r[i].from), P("%s", r[i].to));
+        ENSURE(got == -1 && errno == r[i].want, "%s(%s, %s) returned %d, want -1 with errno %d (%s)", what,
+               r[i].from, r[i].to, got, r[i].want, strerror(r[i].want));
+    }
+    return 1;
+}
+
 /* ------------------------------------------------------------------ basic */
 
 static int c_empty_at_start(void) {
@@ -264,15 +310,12 @@ static int c_read_write_seek(void) {
     ENSURE(memcmp(buf + 100, "END", 3) == 0, "bytes after the hole");
     ENSURE(pwrite(fd, "far", 3, 3 * N) == 3, "pwrite past the end");
     ENSURE(fstat(fd, &st) == 0 && st.st_size == 3 * N + 3, "size %lld after pwrite past the end", (long long)st.st_size);
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(f));
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int c_access_modes(void) {
     const char *f = P("modes");
-    ENSURE_OK(put(f, "0123456789", 10));
-    int ro = open(f, O_RDONLY);
+    int ro = put_open(f, "0123456789", O_RDONLY);
     int wo = open(f, O_WRONLY);
     ENSURE(ro >= 0 && wo >= 0, "open O_RDONLY %d, O_WRONLY %d", ro, wo);
     char buf[16];
@@ -286,16 +329,13 @@ static int c_access_modes(void) {
     ENSURE((fcntl(ro, F_GETFL) & O_ACCMODE) == O_RDONLY, "F_GETFL of O_RDONLY");
     ENSURE((fcntl(wo, F_GETFL) & O_ACCMODE) == O_WRONLY, "F_GETFL of O_WRONLY");
     ENSURE_OK(close(ro));
-    ENSURE_OK(close(wo));
-    ENSURE_OK(unlink(f));
-    return 1;
+    return close_unlink(wo, f);
 }
 
 static int c_append(void) {
     const char *f = P("append");
-    ENSURE_OK(put(f, "12345", 5));
-    int fd = open(f, O_RDWR | O_APPEND);
-    ENSURE(fd >= 0, "open(O_APPEND)");
+    int fd = put_open(f, "12345", O_RDWR | O_APPEND);
+    ENSURE(fd >= 0, "put and open(O_APPEND)");
     ENSURE((fcntl(fd, F_GETFL) & O_APPEND) != 0, "F_GETFL lacks O_APPEND");
     ENSURE(lseek(fd, 0, SEEK_SET) == 0, "lseek(0)");
     ENSURE(write(fd, "ab", 2) == 2, "write");
@@ -311,10 +351,8 @@ static int c_append(void) {
     ENSURE(write(fd2, "x", 1) == 1 && write(fd2, "y", 1) == 1, "writes");
     ENSURE_OK(close(fd2));
     ENSURE(slurp(P("append2"), buf, sizeof buf) == 2 && memcmp(buf, "xy", 2) == 0, "append2 holds %s", buf);
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(f));
     ENSURE_OK(unlink(P("append2")));
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int c_stat_file(void) {
@@ -342,16 +380,13 @@ static int c_stat_file(void) {
     int64_t t = now_ns();
     ENSURE(ns(a.st_mtim) > t - 60 * 1000000000LL && ns(a.st_mtim) <= t + 1000000000LL,
            "mtime %lld is not about now (%lld)", (long long)ns(a.st_mtim), (long long)t);
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(f));
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int c_times_move(void) {
     const char *f = P("times");
-    ENSURE_OK(put(f, "x", 1));
-    int fd = open(f, O_RDWR);
-    ENSURE(fd >= 0, "open");
+    int fd = put_open(f, "x", O_RDWR);
+    ENSURE(fd >= 0, "put and open");
     const struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
     ENSURE_OK(futimens(fd, old));
     struct stat before, after;
@@ -380,9 +415,7 @@ static int c_times_move(void) {
     ENSURE(fd >= 0, "open(O_TRUNC)");
     ENSURE_OK(fstat(fd, &after));
     ENSURE(ns(after.st_mtim) > t0 - 1000000000LL, "mtime %lld after O_TRUNC", (long long)ns(after.st_mtim));
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(f));
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int c_dir_times_move(void) {
@@ -409,9 +442,8 @@ static int c_dir_times_move(void) {
 
 static int c_set_times_exact(void) {
     const char *f = P("settimes");
-    ENSURE_OK(put(f, "abc", 3));
-    int fd = open(f, O_RDONLY); /* futimens works on a read-only fd too */
-    ENSURE(fd >= 0, "open");
+    int fd = put_open(f, "abc", O_RDONLY); /* futimens works on a read-only fd too */
+    ENSURE(fd >= 0, "put and open");
     struct timespec ts[2] = {{1234567890, 123456789}, {1500000000, 987654321}};
     ENSURE_OK(futimens(fd, ts));
     struct stat st;
@@ -456,18 +488,15 @@ static int c_set_times_exact(void) {
     ENSURE_OK(utimensat(AT_FDCWD, P("settimes-dir"), ts, 0));
     ENSURE_OK(stat(P("settimes-dir"), &st));
     ENSURE(st.st_mtim.tv_sec == 1500000000 && st.st_mtim.tv_nsec == 987654321, "directory mtime");
-    ENSURE_OK(close(fd));
     ENSURE_OK(unlink(P("settimes-link")));
-    ENSURE_OK(unlink(f));
     ENSURE_OK(rmdir(P("settimes-dir")));
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int c_ftruncate(void) {
     const char *f = P("trunc");
-    ENSURE_OK(put(f, "0123456789", 10));
-    int fd = open(f, O_RDWR);
-    ENSURE(fd >= 0, "open");
+    int fd = put_open(f, "0123456789", O_RDWR);
+    ENSURE(fd >= 0, "put and open");
     ENSURE(lseek(fd, 4, SEEK_SET) == 4, "lseek");
     ENSURE_OK(ftruncate(fd, 10000));
     struct stat st;
@@ -488,17 +517,14 @@ static int c_ftruncate(void) {
     ENSURE(ro >= 0, "open O_RDONLY");
     ENSURE_ERRNO(ftruncate(ro, 0), EINVAL);
     ENSURE_OK(close(ro));
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(f));
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int c_sync_fallocate(void) {
     const char *f = P("sync");
-    ENSURE_OK(put(f, "data", 4));
-    int fd = open(f, O_RDWR);
+    int fd = put_open(f, "data", O_RDWR);
     int ro = open(f, O_RDONLY);
-    ENSURE(fd >= 0 && ro >= 0, "open");
+    ENSURE(fd >= 0 && ro >= 0, "put and open");
     ENSURE_OK(fsync(fd));
     ENSURE_OK(fdatasync(fd));
     ENSURE_OK(fsync(ro));
@@ -516,9 +542,7 @@ static int c_sync_fallocate(void) {
     ENSURE_ERRNO(fdatasync(d), EBADF);
     ENSURE_OK(close(d));
     ENSURE_OK(close(fd));
-    ENSURE_OK(close(ro));
-    ENSURE_OK(unlink(f));
-    return 1;
+    return close_unlink(ro, f);
 }
 
 static int c_dirs_nlink(void) {
@@ -644,11 +668,8 @@ static int c_readdir(void) {
 
 static int c_readdir_paging(void) {
     enum { COUNT = 200 };
-    ENSURE_OK(mkdir(P("many"), 0755));
-    for (int i = 0; i < COUNT; i++)
-        ENSURE_OK(put(P("many/entry-with-a-rather-long-name-%03d", i), "", 0));
-    DIR *d = opendir(P("many"));
-    ENSURE(d != NULL, "opendir");
+    DIR *d = open_entries("many", COUNT);
+    ENSURE(d != NULL, "make and opendir");
     static char names[COUNT + 2][64];
     static long pos[COUNT + 2];
     static unsigned char seen[COUNT];
@@ -729,11 +750,8 @@ static int c_readdir_while_unlinking(void) {
      * over more entries than one 4 KiB readdir buffer holds skips the ones
      * that moved into the removed entries' places: some are left. */
     enum { COUNT = 300 };
-    ENSURE_OK(mkdir(P("churn"), 0755));
-    for (int i = 0; i < COUNT; i++)
-        ENSURE_OK(put(P("churn/entry-with-a-rather-long-name-%03d", i), "", 0));
-    DIR *d = opendir(P("churn"));
-    ENSURE(d != NULL, "opendir");
+    DIR *d = open_entries("churn", COUNT);
+    ENSURE(d != NULL, "make and opendir");
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -753,9 +771,8 @@ static int c_readdir_while_unlinking(void) {
 
 static int c_unlink_open(void) {
     const char *f = P("unlinked");
-    ENSURE_OK(put(f, "still here", 10));
-    int fd = open(f, O_RDWR);
-    ENSURE(fd >= 0, "open");
+    int fd = put_open(f, "still here", O_RDWR);
+    ENSURE(fd >= 0, "put and open");
     ENSURE_OK(unlink(f));
     ENSURE_ERRNO(open(f, O_RDONLY), ENOENT);
     ENSURE_ERRNO(unlink(f), ENOENT);
@@ -830,9 +847,10 @@ static int c_type_errors(void) {
     ENSURE_ERRNO(open(P("%s", name), O_WRONLY | O_CREAT, 0644), ENAMETOOLONG);
     ENSURE_ERRNO(mkdir(P("%s", name), 0755), ENAMETOOLONG);
     /* UTF-8 names. */
-    ENSURE_OK(put(P("h\xc3\xa9llo-\xe2\x9c\x93"), "u", 1));
-    ENSURE_OK(stat(P("h\xc3\xa9llo-\xe2\x9c\x93"), &st));
-    ENSURE_OK(unlink(P("h\xc3\xa9llo-\xe2\x9c\x93")));
+    const char *utf8 = P("h\xc3\xa9llo-\xe2\x9c\x93");
+    ENSURE_OK(put(utf8, "u", 1));
+    ENSURE_OK(stat(utf8, &st));
+    ENSURE_OK(unlink(utf8));
     ENSURE_OK(unlink(P("afile")));
     ENSURE_OK(rmdir(P("adir")));
     return 1;
@@ -950,13 +968,17 @@ static int c_rename(void) {
     ENSURE_OK(mkdir(P("full"), 0755));
     ENSURE_OK(put(P("full/x"), "x", 1));
     ENSURE_OK(mkdir(P("rd3"), 0755));
-    ENSURE_ERRNO(rename(P("rd3"), P("full")), ENOTEMPTY);
-    ENSURE_ERRNO(rename(P("r3"), P("rd3")), EISDIR);
-    ENSURE_ERRNO(rename(P("rd3"), P("r3")), ENOTDIR);
-    ENSURE_ERRNO(rename(P("full"), P("full/sub")), EINVAL);
-    ENSURE_ERRNO(rename(P("missing"), P("r4")), ENOENT);
-    ENSURE_ERRNO(rename(P("r3"), P("missing/r4")), ENOENT);
-    ENSURE_ERRNO(rename(P("r3"), P("r3/x")), ENOTDIR);
+    /* Refused: each with its errno. */
+    static const struct refusal refused[] = {
+        {"rd3", "full", ENOTEMPTY}, /* a directory over a non-empty one */
+        {"r3", "rd3", EISDIR}, /* a file over a directory */
+        {"rd3", "r3", ENOTDIR}, /* a directory over a file */
+        {"full", "full/sub", EINVAL}, /* a directory into itself */
+        {"missing", "r4", ENOENT}, /* no such name */
+        {"r3", "missing/r4", ENOENT}, /* into a missing directory */
+        {"r3", "r3/x", ENOTDIR}, /* under a file */
+    };
+    ENSURE(all_refused("rename", rename, refused, sizeof refused / sizeof refused[0]), "refusals");
     /* A symbolic link is renamed itself, never followed. */
     ENSURE_OK(symlink("full", P("lnk")));
     ENSURE_OK(rename(P("lnk"), P("lnk2")));
@@ -1007,13 +1029,6 @@ static int c_hard_links(void) {
     ENSURE_OK(unlink(P("h1")));
     ENSURE_OK(stat(P("h2"), &b));
     ENSURE(b.st_nlink == 2, "nlink %llu after one unlink", (unsigned long long)b.st_nlink);
-    ENSURE_ERRNO(link(P("h2"), P("hd/h3")), EEXIST);
-    ENSURE_ERRNO(link(P("h2"), P("h2")), EEXIST);
-    ENSURE_ERRNO(link(P("h2"), P("hd")), EEXIST);
-    ENSURE_ERRNO(link(P("hd"), P("hd-link")), EPERM);
-    ENSURE_ERRNO(link(P("nothing"), P("x")), ENOENT);
-    ENSURE_ERRNO(link(P("h2"), P("nodir/x")), ENOENT);
-    ENSURE_ERRNO(link(P("h2"), P("../x")), EPERM);
     /* A hard link to a symbolic link is to the link itself. */
     ENSURE_OK(symlink("h2", P("sl")));
     ENSURE_OK(link(P("sl"), P("sl-hard")));
@@ -1021,6 +1036,17 @@ static int c_hard_links(void) {
     ENSURE(S_ISLNK(a.st_mode), "link(symlink) made mode %o", (unsigned)a.st_mode);
     ENSURE_OK(unlink(P("sl")));
     ENSURE_OK(unlink(P("sl-hard")));
+    /* Refused: each with its errno. */
+    static const struct refusal refused[] = {
+        {"h2", "hd/h3", EEXIST}, /* onto an existing file */
+        {"h2", "h2", EEXIST}, /* onto itself */
+        {"h2", "hd", EEXIST}, /* onto a directory */
+        {"hd", "hd-link", EPERM}, /* of a directory */
+        {"nothing", "x", ENOENT}, /* of no such name */
+        {"h2", "nodir/x", ENOENT}, /* into a missing directory */
+        {"h2", "../x", EPERM}, /* out of the directory */
+    };
+    ENSURE(all_refused("link", link, refused, sizeof refused / sizeof refused[0]), "refusals");
     ENSURE_OK(unlink(P("h2")));
     ENSURE_OK(stat(P("hd/h3"), &c));
     ENSURE(c.st_nlink == 1, "nlink %llu of the last name", (unsigned long long)c.st_nlink);
@@ -1128,11 +1154,9 @@ static int c_large_file(void) {
         got += (size_t)r;
     }
     ENSURE(memcmp(buf, data + N - 100000, 100000) == 0, "the last 100000 bytes");
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(P("large")));
     free(data);
     free(buf);
-    return 1;
+    return close_unlink(fd, P("large"));
 }
 
 static int c_empty_at_end(void) {
@@ -1340,10 +1364,8 @@ static int l_file_size(void) {
     /* Shrunk, it grows again up to the limit. */
     ENSURE_OK(ftruncate(fd, 10));
     ENSURE(pwrite(fd, "y", 1, max_file_size - 1) == 1, "pwrite of the last byte allowed");
-    ENSURE_OK(close(fd));
-    ENSURE_OK(unlink(f));
     free(buf);
-    return 1;
+    return close_unlink(fd, f);
 }
 
 static int l_total_size(void) {
