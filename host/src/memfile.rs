@@ -227,9 +227,25 @@ impl MemFile {
 
     /// All its bytes.
     pub(crate) fn read_all(&self) -> std::io::Result<Vec<u8>> {
-        match &self.lock().content {
-            Content::File(file) => backend::read_all(file),
-            Content::Bytes(bytes) => Ok(bytes.to_vec()),
+        let mut bytes = Vec::new();
+        self.copy_to(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Writes all its bytes to `out` (a memory file a chunk at a time, see
+    /// [`backend::copy_to`]; preloaded bytes as they are, making no memory
+    /// file). The lock is not held while `out` writes.
+    pub(crate) fn copy_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
+        let content = match &self.lock().content {
+            Content::File(file) => Content::File(file.clone()),
+            Content::Bytes(bytes) => Content::Bytes(bytes.clone()),
+        };
+        match content {
+            Content::File(file) => backend::copy_to(&file, out),
+            Content::Bytes(bytes) => {
+                out.write_all(&bytes)?;
+                Ok(bytes.len() as u64)
+            }
         }
     }
 

@@ -130,9 +130,13 @@ impl HostDir {
         written
     }
 
-    /// Makes a new regular file `name` holding `bytes` (mode 0644 less the
-    /// umask); fails if anything has that name already.
-    pub fn create_file(&self, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+    /// Makes a new regular file `name` (mode 0644 less the umask) and lets
+    /// `fill` write its bytes; fails if anything has that name already.
+    pub fn create_file(
+        &self,
+        name: &OsStr,
+        fill: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+    ) -> io::Result<()> {
         check_component(name)?;
         let fd = rustix::fs::openat(
             &self.fd,
@@ -140,7 +144,7 @@ impl HostDir {
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o644),
         )?;
-        io::Write::write_all(&mut std::fs::File::from(fd), bytes)
+        fill(&mut std::fs::File::from(fd))
     }
 
     /// Makes a new directory `name` (mode 0755 less the umask) and opens

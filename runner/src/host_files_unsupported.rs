@@ -35,7 +35,11 @@ impl HostDir {
         unsupported()
     }
 
-    pub fn create_file(&self, _name: &OsStr, _bytes: &[u8]) -> io::Result<()> {
+    pub fn create_file(
+        &self,
+        _name: &OsStr,
+        _fill: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+    ) -> io::Result<()> {
         unsupported()
     }
 

@@ -118,8 +118,9 @@ impl Out {
                     dirs.insert(entry.path.clone(), made);
                 }
                 MemDirEntryKind::File(file) => {
-                    let bytes = file.read_all().with_context(at)?;
-                    parent.create_file(name, &bytes).with_context(at)?;
+                    parent
+                        .create_file(name, |out| file.write_to(out).map(drop))
+                        .with_context(at)?;
                 }
                 MemDirEntryKind::Symlink(target) => {
                     parent

@@ -110,6 +110,9 @@ fn walk(ctx: &WasiMemfdCtx, guest_path: &str) -> Vec<(String, String)> {
                 MemDirEntryKind::File(f) => {
                     let bytes = f.read_all().unwrap();
                     assert_eq!(f.size(), bytes.len() as u64);
+                    let mut written = Vec::new();
+                    assert_eq!(f.write_to(&mut written).unwrap(), f.size());
+                    assert!(written == bytes, "{}: write_to and read_all differ", e.path);
                     format!("file {}", String::from_utf8_lossy(&bytes))
                 }
                 MemDirEntryKind::Symlink(t) => format!("link -> {t}"),
@@ -269,6 +272,9 @@ fn the_walk_hands_out_the_guests_own_memory_file() {
     };
     assert_eq!(f.size(), 20_000);
     assert_eq!(f.read_all().unwrap(), bytes);
+    let mut written = Vec::new();
+    assert_eq!(f.write_to(&mut written).unwrap(), 20_000);
+    assert!(written == bytes, "write_to gives the memory file's bytes");
     let file = f.memory_file().unwrap();
     assert!(file.is_writable());
     assert!(!file.is_sealed_read_only());

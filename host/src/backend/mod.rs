@@ -242,26 +242,45 @@ pub(crate) fn set_len(file: &File, len: u64) -> Result<(), Errno> {
 /// Reads all bytes of `file` (from offset 0, through `pread`), for the
 /// embedder reading back what a guest wrote.
 pub(crate) fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    copy_to(file, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Most bytes [`copy_to`] holds at once.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Writes all bytes of `file` (from offset 0, through `pread`; the fd's
+/// own offset is left alone) to `out`, a chunk of at most 1 MiB at a time,
+/// so a large file is never held in memory a second time. Returns how many
+/// bytes it wrote.
+pub(crate) fn copy_to(file: &File, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
     #[cfg(unix)]
     {
         let len = rustix::fs::fstat(file)?.st_size;
-        let len = usize::try_from(len).map_err(|_| Errno::FBIG)?;
-        let mut buf = vec![0u8; len];
-        let mut filled = 0;
-        while filled < len {
-            match rustix::io::pread(file, &mut buf[filled..], filled as u64) {
+        let len = u64::try_from(len).map_err(|_| Errno::FBIG)?;
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(COPY_CHUNK).min(COPY_CHUNK)];
+        let mut done = 0u64;
+        while done < len {
+            let want = usize::try_from(len - done)
+                .unwrap_or(COPY_CHUNK)
+                .min(buf.len());
+            match rustix::io::pread(file, &mut buf[..want], done) {
+                // The file shrank meanwhile: what is there is all.
                 Ok(0) => break,
-                Ok(n) => filled += n,
+                Ok(n) => {
+                    out.write_all(&buf[..n])?;
+                    done += n as u64;
+                }
                 Err(Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        buf.truncate(filled);
-        Ok(buf)
+        Ok(done)
     }
     #[cfg(not(unix))]
     {
-        let _ = file;
+        let _ = (file, out, COPY_CHUNK);
         Err(std::io::ErrorKind::Unsupported.into())
     }
 }
@@ -312,6 +331,40 @@ mod tests {
         assert_eq!(ftruncate(&file, 100), Err(Errno::PERM));
         assert_eq!(fcntl_add_seals(&file, SealFlags::empty()), Err(Errno::PERM));
         assert_eq!(fstat(&file).unwrap().st_size, 5);
+    }
+
+    /// A writer that keeps what it was given and the size of each write.
+    #[derive(Default)]
+    struct Recorder {
+        bytes: Vec<u8>,
+        writes: Vec<usize>,
+    }
+
+    impl std::io::Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes.extend_from_slice(buf);
+            self.writes.push(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn copy_to_writes_the_whole_file_a_chunk_at_a_time() {
+        let data: Vec<u8> = (0..(5 * COPY_CHUNK / 2)).map(|i| (i % 251) as u8).collect();
+        let file = create(Backend::Memfd, "big", &data, Seal::Growable).unwrap();
+        let mut out = Recorder::default();
+        assert_eq!(copy_to(&file, &mut out).unwrap(), data.len() as u64);
+        assert!(out.bytes == data, "the bytes written are the file's");
+        assert_eq!(out.writes, [COPY_CHUNK, COPY_CHUNK, COPY_CHUNK / 2]);
+        let at = rustix::fs::seek(&file, rustix::fs::SeekFrom::Current(0)).unwrap();
+        assert_eq!(at, 0, "the file offset is left alone");
+        let empty = create(Backend::Memfd, "empty", b"", Seal::Growable).unwrap();
+        let mut out = Recorder::default();
+        assert_eq!(copy_to(&empty, &mut out).unwrap(), 0);
+        assert!(out.writes.is_empty());
     }
 
     #[test]

@@ -394,6 +394,14 @@ impl MemDirFile {
         self.file.read_all()
     }
 
+    /// Writes all its bytes to `out`, a chunk of at most 1 MiB at a time,
+    /// so a large file is never held in memory twice (as with
+    /// [`read_all`](Self::read_all), a file nobody opened yet makes no
+    /// memory file). Returns how many bytes it wrote.
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<u64> {
+        self.file.copy_to(out)
+    }
+
     /// The memory file, to hand to native code: a real fd, shared with the
     /// guest's handles (made now if nobody opened the file yet). It keeps
     /// the file, and its charge, while held.
