@@ -190,21 +190,30 @@ impl MemFile {
     /// The open memory file, made now from preloaded bytes if this is the
     /// first time it is needed.
     pub(crate) fn fd(&self) -> Result<Arc<File>, ErrorCode> {
-        let mut state = self.lock();
-        match &state.content {
-            Content::File(file) => Ok(file.clone()),
+        Self::made(self.backend, &mut self.lock(), true)
+    }
+
+    /// The open memory file, made now if the content is still preloaded
+    /// bytes: holding them (`keep`, and the file goes back to them if
+    /// nothing changes it), or empty (it is about to be cut to nothing: the
+    /// bytes are never copied).
+    fn made(backend: Backend, state: &mut State, keep: bool) -> Result<Arc<File>, ErrorCode> {
+        let file = match &state.content {
+            Content::File(file) => return Ok(file.clone()),
             Content::Bytes(bytes) => {
+                let initial: &[u8] = if keep { bytes } else { &[] };
                 let file = Arc::new(backend::create(
-                    self.backend,
+                    backend,
                     "preloaded",
-                    bytes,
+                    initial,
                     Seal::Growable,
                 )?);
-                state.pristine = Some(bytes.clone());
-                state.content = Content::File(file.clone());
-                Ok(file)
+                state.pristine = keep.then(|| bytes.clone());
+                file
             }
-        }
+        };
+        state.content = Content::File(file.clone());
+        Ok(file)
     }
 
     /// An open handle on it: its memory file, once made (by the caller, or
@@ -375,8 +384,10 @@ impl MemFile {
             Seal::FixedSize if len == self.size() => Ok(()),
             Seal::FixedSize => Err(FsError::Perm),
             Seal::Growable => {
-                let fd = self.fd()?;
                 let mut state = self.lock();
+                // Cut to nothing (`O_TRUNC`), preloaded bytes are not copied
+                // into a memory file first.
+                let fd = Self::made(self.backend, &mut state, len > 0)?;
                 if len > state.size {
                     if let Some(charge) = &mut state.charge {
                         charge.resize(len)?;

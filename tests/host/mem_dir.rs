@@ -296,6 +296,44 @@ fn the_walk_hands_out_the_guests_own_memory_file() {
     assert_eq!(g.usage(), Usage { files: 1, bytes: 0 });
 }
 
+/// `O_TRUNC` on a preloaded file: it is empty from the open on (its charge
+/// too, and its bytes are never copied into a memory file), it stays empty
+/// after the last close (it does not go back to the bytes it was preloaded
+/// with), and another preloaded file keeps its bytes.
+#[test]
+fn o_trunc_empties_a_preloaded_file_for_good() {
+    let mut dir = MemDir::new();
+    dir.file("cut", b"0123456789").unwrap();
+    dir.file("kept", b"abc").unwrap();
+    let mut builder = WasiMemfdCtx::builder();
+    builder.preopened_mem_dir(&dir, "/m").unwrap();
+    let mut g = guest(&mut builder);
+    let d = preopen(&mut g, "/m");
+    assert_eq!(
+        g.usage(),
+        Usage {
+            files: 2,
+            bytes: 13
+        }
+    );
+    let fd = open(&mut g, d, "cut", TRUNC, true).unwrap();
+    assert_eq!(g.usage(), Usage { files: 2, bytes: 3 });
+    assert_eq!(g.read(fd, 16), Ok(Vec::new()));
+    // Closed with nothing written: still empty.
+    assert_eq!(g.close(fd), errno::SUCCESS);
+    assert_eq!(read_file(&mut g, d, "cut"), Ok(Vec::new()));
+    assert_eq!(read_file(&mut g, d, "kept"), Ok(b"abc".to_vec()));
+    assert_eq!(
+        walk(g.store.data_mut().memfd(), "/m"),
+        pairs(&[("cut", "file "), ("kept", "file abc")])
+    );
+    let fd = open(&mut g, d, "cut", TRUNC, true).unwrap();
+    assert_eq!(g.write(fd, b"new"), Ok(3));
+    assert_eq!(g.close(fd), errno::SUCCESS);
+    assert_eq!(read_file(&mut g, d, "cut"), Ok(b"new".to_vec()));
+    assert_eq!(g.usage(), Usage { files: 2, bytes: 6 });
+}
+
 /// Every file, directory and byte counts against the store's limits from
 /// the start; past them the guest gets `ENOSPC` (files), `EDQUOT` (bytes)
 /// and `EFBIG` (one file), and deleting gives all back exactly.

@@ -109,12 +109,13 @@ impl DirRef {
                 if access.write && file.is_read_only() {
                     return Err(FsError::Acces);
                 }
-                // Made now from preloaded bytes, so every handle shares one
-                // memory file.
-                file.fd()?;
+                // Made now (from preloaded bytes, or empty when cut), so
+                // every handle shares one memory file.
                 let file = file.hold();
                 if flags.truncate {
                     file.set_len(0)?;
+                } else {
+                    file.fd()?;
                 }
                 Ok(Opened::File(file, access))
             }
