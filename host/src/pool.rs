@@ -421,10 +421,17 @@ impl Pool {
     }
 
     /// Test-only: bytes of files handed back whose last handle the pool
-    /// holds (what closing the backlog would free).
+    /// holds (what closing the backlog would free). Files being closed
+    /// right now count until they are closed (their charges given back).
     #[cfg(any(test, feature = "fault-injection"))]
     #[doc(hidden)]
     pub fn backlog_bytes(&self) -> u64 {
+        // The same order as `free_released`: `freeing`, then the state.
+        let _freeing = self
+            .shared
+            .freeing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let state = self.shared.lock();
         state
             .released
