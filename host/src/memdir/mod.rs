@@ -394,9 +394,10 @@ impl MemDirFile {
         self.file.read_all()
     }
 
-    /// Writes all its bytes to `out`, a chunk of at most 1 MiB at a time,
-    /// so a large file is never held in memory twice (as with
-    /// [`read_all`](Self::read_all), a file nobody opened yet makes no
+    /// Writes all its bytes to `out` without copying them into memory
+    /// first: a memory file is read into `out` a chunk of at most 1 MiB at
+    /// a time, and a file nobody opened yet is written from the bytes it
+    /// was preloaded with (as with [`read_all`](Self::read_all), making no
     /// memory file). Returns how many bytes it wrote.
     pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<u64> {
         self.file.copy_to(out)
