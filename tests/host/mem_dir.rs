@@ -63,7 +63,7 @@ fn preopen(g: &mut Guest, path: &str) -> u32 {
 /// `path_open(dir, path)` following links, with every right or the
 /// read-only ones.
 fn open(g: &mut Guest, dir: u32, path: &str, oflags: u32, write: bool) -> Result<u32, i32> {
-    g.put(NAME, path.as_bytes());
+    let (path, len) = g.put_name(path.as_bytes());
     let base = if write {
         rights::ALL
     } else {
@@ -74,8 +74,8 @@ fn open(g: &mut Guest, dir: u32, path: &str, oflags: u32, write: bool) -> Result
         (
             dir,
             1u32,
-            NAME,
-            path.len() as u32,
+            path,
+            len,
             oflags,
             base as i64,
             rights::ALL as i64,
@@ -87,8 +87,8 @@ fn open(g: &mut Guest, dir: u32, path: &str, oflags: u32, write: bool) -> Result
 }
 
 fn path_call(g: &mut Guest, name: &str, dir: u32, path: &str) -> i32 {
-    g.put(NAME, path.as_bytes());
-    g.call(name, (dir, NAME, path.len() as u32))
+    let (path, len) = g.put_name(path.as_bytes());
+    g.call(name, (dir, path, len))
 }
 
 /// A file's whole contents through a new read-only fd.

@@ -92,24 +92,35 @@ pub mod eventtype {
 pub const PAGES: u32 = 4;
 pub const PAGE: usize = 64 * 1024;
 
-/// Where the helpers put things in linear memory.
+/// Where the helpers put things in linear memory. Each region starts where
+/// the one before it ends, so its size says what it holds and no two
+/// overlap; the helpers check that what they put in one fits.
 pub mod layout {
     /// Results written by the host: a u32 or u64.
     pub const OUT: u32 = 8;
     /// A second result (`sock_recv`'s flags).
-    pub const OUT2: u32 = 16;
-    /// iovec arrays, up to 16 entries.
-    pub const IOV: u32 = 64;
-    /// A `filestat`, `fdstat` or the events of a poll.
-    pub const STRUCT: u32 = 512;
-    /// Subscriptions.
-    pub const SUBS: u32 = 1024;
-    /// Names and paths, up to 1 KiB.
-    pub const NAME: u32 = 2048;
-    /// `from_bytes` and write input, up to 28 KiB (memory grows for more).
-    pub const DATA: u32 = 4096;
+    pub const OUT2: u32 = OUT + 8;
+    /// iovec arrays, [`IOVECS`] entries of 8 bytes.
+    pub const IOV: u32 = OUT2 + 8;
+    /// A `filestat` (64 bytes), an `fdstat` (24) or the events of a poll
+    /// ([`POLLS`] of 32 bytes).
+    pub const STRUCT: u32 = IOV + 8 * IOVECS;
+    /// Subscriptions, [`POLLS`] of 48 bytes.
+    pub const SUBS: u32 = STRUCT + 32 * POLLS;
+    /// Names and paths, [`NAME_MAX`] bytes.
+    pub const NAME: u32 = SUBS + 48 * POLLS;
+    /// `from_bytes` and write input, 28 KiB (memory grows for more, over
+    /// [`BUF`]).
+    pub const DATA: u32 = NAME + NAME_MAX;
     /// Read buffers.
-    pub const BUF: u32 = 32 * 1024;
+    pub const BUF: u32 = DATA + 28 * 1024;
+
+    /// Most iovecs at [`IOV`].
+    pub const IOVECS: u32 = 16;
+    /// Most subscriptions at [`SUBS`] (and events at [`STRUCT`]).
+    pub const POLLS: u32 = 16;
+    /// Most bytes of a name at [`NAME`].
+    pub const NAME_MAX: u32 = 2 * 1024;
 }
 use layout::*;
 
@@ -308,7 +319,7 @@ impl Guest {
 
     /// Writes `(ptr, len)` iovecs at [`IOV`].
     pub fn put_iovecs(&mut self, iovecs: &[(u32, u32)]) {
-        assert!(iovecs.len() <= 16);
+        assert!(iovecs.len() <= IOVECS as usize, "{} iovecs", iovecs.len());
         for (i, &(ptr, len)) in iovecs.iter().enumerate() {
             let at = IOV + 8 * i as u32;
             self.put(at, &ptr.to_le_bytes());
@@ -427,19 +438,25 @@ impl Guest {
         )
     }
 
+    /// Puts `name` at [`NAME`]: its (pointer, length).
+    pub fn put_name(&mut self, name: &[u8]) -> (u32, u32) {
+        assert!(
+            name.len() <= NAME_MAX as usize,
+            "a name of {} bytes",
+            name.len()
+        );
+        self.put(NAME, name);
+        (NAME, name.len() as u32)
+    }
+
     /// `from_bytes` of `data` (at [`DATA`], grown into if needed) named
     /// `name` (raw bytes, at [`NAME`]).
     pub fn make_named(&mut self, data: &[u8], name: &[u8], flags: u32) -> Result<u32, i32> {
         self.grow_to(DATA as usize + data.len());
         self.put(DATA, data);
-        self.put(NAME, name);
+        let name = self.put_name(name);
         self.put(OUT, &UNWRITTEN.to_le_bytes());
-        let errno = self.make_raw(
-            (DATA, data.len() as u32),
-            (NAME, name.len() as u32),
-            flags,
-            OUT,
-        );
+        let errno = self.make_raw((DATA, data.len() as u32), name, flags, OUT);
         self.new_fd(errno)
     }
 
@@ -460,9 +477,9 @@ impl Guest {
 
     /// `open_preopened` of `name` (raw bytes).
     pub fn open_preopened_raw(&mut self, name: &[u8]) -> Result<u32, i32> {
-        self.put(NAME, name);
+        let (name, len) = self.put_name(name);
         self.put(OUT, &UNWRITTEN.to_le_bytes());
-        let errno = self.call("open_preopened", (NAME, name.len() as u32, OUT));
+        let errno = self.call("open_preopened", (name, len, OUT));
         self.new_fd(errno)
     }
 
@@ -597,6 +614,7 @@ impl Guest {
 
     /// `poll_oneoff` over `subs`; the events written.
     pub fn poll(&mut self, subs: &[Sub]) -> Result<Vec<Event>, i32> {
+        assert!(subs.len() <= POLLS as usize, "{} subscriptions", subs.len());
         for (i, sub) in subs.iter().enumerate() {
             let at = SUBS + 48 * i as u32;
             self.put(at, &[0; 48]);
@@ -623,7 +641,7 @@ impl Guest {
             self.put(at, &userdata.to_le_bytes());
             self.put(at + 8, &[tag]);
         }
-        self.put(STRUCT, &[0xAA; 32 * 8]);
+        self.put(STRUCT, &[0xAA; 32 * POLLS as usize]);
         let errno = self.call("poll_oneoff", (SUBS, STRUCT, subs.len() as u32, OUT));
         result(errno, || {
             (0..self.u32_at(OUT))
