@@ -17,7 +17,7 @@ use crate::error::ErrorCode;
 use crate::file::MemoryFile;
 use crate::limits::{Budget, Charge, Ledger, Limits, Slot, Usage};
 use crate::memdir::{DirRef, MemDir, MemDirEntry, Template};
-use crate::memfile::MemFile;
+use crate::memfile::{Held, MemFile};
 use crate::pool::Pool;
 
 /// A file the host attached, as the builder keeps it.
@@ -270,13 +270,10 @@ impl WasiMemfdCtx {
         })
     }
 
-    /// Opens the file attached under `name` for the guest: its memory file,
-    /// and the slot this handle takes (a preopened file is the host's: no
-    /// bytes are charged).
-    pub(crate) fn open_preopened(
-        &mut self,
-        name: &str,
-    ) -> Result<(Arc<MemFile>, Charge), ErrorCode> {
+    /// Opens the file attached under `name` for the guest: a hold on its
+    /// memory file that takes a file slot (a preopened file is the host's:
+    /// no bytes are charged).
+    pub(crate) fn open_preopened(&mut self, name: &str) -> Result<Held, ErrorCode> {
         check_name(name)?;
         if !self.preopens.contains_key(name) {
             return Err(ErrorCode::NotFound);
@@ -284,7 +281,7 @@ impl WasiMemfdCtx {
         let charge = self.ledger.admit(Slot::Preopened, 0)?;
         let backend = self.backend;
         let preopen = self.preopens.get_mut(name).ok_or(ErrorCode::NotFound)?;
-        Ok((preopen.file(backend, name)?, charge))
+        Ok(preopen.file(backend, name)?.hold().taking(charge))
     }
 }
 
@@ -524,7 +521,7 @@ mod tests {
             .build();
         assert_eq!(ctx.limits().max_files, 3);
         assert_eq!(ctx.read_preopened("in").unwrap(), b"input");
-        let (out, _slot) = ctx.open_preopened("out").unwrap();
+        let out = ctx.open_preopened("out").unwrap();
         assert!(!out.is_read_only());
         rustix::io::pwrite(&*out.fd().unwrap(), b"done", 0).unwrap();
         assert_eq!(ctx.read_preopened("out").unwrap(), b"done");
@@ -558,7 +555,7 @@ mod tests {
     #[test]
     fn clones_share_read_only_preopens_and_copy_writable_ones() {
         let ino = |ctx: &mut WasiMemfdCtx, name: &str| {
-            let (file, _) = ctx.open_preopened(name).unwrap();
+            let file = ctx.open_preopened(name).unwrap();
             rustix::fs::fstat(&*file.fd().unwrap()).unwrap().st_ino
         };
         let mut template = WasiMemfdCtx::builder();
@@ -576,7 +573,7 @@ mod tests {
         // A writable one is each context's own: a write in one is not seen
         // in the other, and the template's bytes stay as they were.
         assert_ne!(ino(&mut a, "rw"), ino(&mut b, "rw"));
-        let (rw, _) = a.open_preopened("rw").unwrap();
+        let rw = a.open_preopened("rw").unwrap();
         rustix::io::pwrite(&*rw.fd().unwrap(), b"A", 0).unwrap();
         assert_eq!(a.read_preopened("rw").unwrap(), b"A.....");
         assert_eq!(b.read_preopened("rw").unwrap(), b"......");

@@ -31,6 +31,7 @@ mod memfile;
 pub mod p1;
 pub mod p2;
 mod pool;
+mod stat;
 mod view;
 
 /// Test-only: the fault-injection seam (`fault-injection` feature), for

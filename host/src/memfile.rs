@@ -11,78 +11,12 @@
 //! [`MemoryFile`]: crate::MemoryFile
 
 use std::fs::File;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{self, Backend, Seal};
 use crate::error::{ErrorCode, FsError};
 use crate::limits::Charge;
-
-/// The device number every memory file and directory reports, as
-/// wasmtime-wasi reports 1 for every file it serves.
-pub(crate) const DEV: u64 = 1;
-
-/// A new inode number: unique in the process, never 0.
-pub(crate) fn next_ino() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Nanoseconds since the Unix epoch, now.
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-/// What a node is.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    File,
-    Dir,
-    Symlink,
-}
-
-/// A node's times, in nanoseconds since the Unix epoch. `ctime` is the
-/// birth time, as wasmtime-wasi reports (statx `btime`): it never changes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Times {
-    pub(crate) atime: u64,
-    pub(crate) mtime: u64,
-    pub(crate) ctime: u64,
-}
-
-impl Times {
-    pub(crate) fn now() -> Times {
-        let t = now();
-        Times {
-            atime: t,
-            mtime: t,
-            ctime: t,
-        }
-    }
-
-    /// Applies a `set-times`: each `Some` replaces its time.
-    pub(crate) fn set(&mut self, atime: Option<u64>, mtime: Option<u64>) {
-        if let Some(t) = atime {
-            self.atime = t;
-        }
-        if let Some(t) = mtime {
-            self.mtime = t;
-        }
-    }
-}
-
-/// What `stat` reports of a node, in no ABI's types.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Stat {
-    pub(crate) kind: Kind,
-    pub(crate) ino: u64,
-    pub(crate) nlink: u64,
-    pub(crate) size: u64,
-    pub(crate) times: Times,
-}
+use crate::stat::{next_ino, now, Kind, Stat, Times};
 
 /// A memory file: see the [module documentation](self).
 #[derive(Debug)]
@@ -182,6 +116,12 @@ impl MemFile {
         self.seal == Seal::ReadOnly
     }
 
+    /// Whether it grows and shrinks as it is written and cut: a file of a
+    /// memory directory.
+    pub(crate) fn is_growable(&self) -> bool {
+        self.seal == Seal::Growable
+    }
+
     /// Its size in bytes.
     pub(crate) fn size(&self) -> u64 {
         self.lock().size
@@ -221,7 +161,10 @@ impl MemFile {
     /// dropped.
     pub(crate) fn hold(self: &Arc<Self>) -> Held {
         self.lock().held += 1;
-        Held(self.clone())
+        Held {
+            file: self.clone(),
+            slot: None,
+        }
     }
 
     /// Its memory file (made now from preloaded bytes if need be), kept
@@ -422,13 +365,26 @@ impl MemFile {
 /// descriptor or stream): it derefs to the file. While one exists the
 /// file's memory file stays open; when the last is dropped, a preloaded file
 /// nothing changed goes back to its bytes (see `State::pristine`).
+///
+/// A preopened file's handle also takes a file slot of its own
+/// ([`Held::taking`]): the holds cloned from it (a component descriptor's
+/// streams) share it, and the last of them gives it back.
 #[derive(Debug)]
-pub(crate) struct Held(Arc<MemFile>);
+pub(crate) struct Held {
+    file: Arc<MemFile>,
+    slot: Option<Arc<Charge>>,
+}
 
 impl Held {
+    /// This hold, taking `slot` until it and every clone of it are dropped.
+    pub(crate) fn taking(mut self, slot: Charge) -> Self {
+        self.slot = Some(Arc::new(slot));
+        self
+    }
+
     /// The file, this hold released.
     pub(crate) fn into_file(self) -> Arc<MemFile> {
-        let file = self.0.clone();
+        let file = self.file.clone();
         drop(self);
         file
     }
@@ -438,20 +394,23 @@ impl std::ops::Deref for Held {
     type Target = Arc<MemFile>;
 
     fn deref(&self) -> &Arc<MemFile> {
-        &self.0
+        &self.file
     }
 }
 
 impl Clone for Held {
     fn clone(&self) -> Self {
-        self.0.lock().held += 1;
-        Held(self.0.clone())
+        self.file.lock().held += 1;
+        Held {
+            file: self.file.clone(),
+            slot: self.slot.clone(),
+        }
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = self.file.lock();
         state.held = state.held.saturating_sub(1);
         if state.held > 0 {
             return;

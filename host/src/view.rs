@@ -47,6 +47,6 @@ impl WasiMemfdCtxView<'_> {
         writable: bool,
     ) -> Result<Resource<Descriptor>, ErrorCode> {
         let file = self.ctx.make_file(name, data, writable)?;
-        crate::p2::push_file(self.table, file, writable, None)
+        crate::p2::push_file(self.table, file.hold())
     }
 }

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use crate::backend::{self, Backend, Seal};
 use crate::error::ErrorCode;
 use crate::limits::{Ledger, Slot, Usage};
-use crate::memfile::{Kind, MemFile};
+use crate::memfile::MemFile;
+use crate::stat::Kind;
 use crate::MemoryFile;
 
 pub(crate) use ops::{Access, OpenFlags, Opened};

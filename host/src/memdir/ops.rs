@@ -13,7 +13,8 @@ use super::{DirRef, Mount};
 use crate::backend::{self, Seal};
 use crate::error::FsError;
 use crate::limits::Slot;
-use crate::memfile::{Held, MemFile, Stat};
+use crate::memfile::{Held, MemFile};
+use crate::stat::Stat;
 
 /// How a file is opened.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]

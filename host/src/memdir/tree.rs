@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::error::FsError;
 use crate::limits::Charge;
-use crate::memfile::{next_ino, now, Kind, MemFile, Stat, Times};
+use crate::memfile::MemFile;
+use crate::stat::{next_ino, now, Kind, Stat, Times};
 
 /// The longest name, in bytes (Linux's `NAME_MAX`).
 pub(crate) const NAME_MAX: usize = 255;

@@ -114,7 +114,7 @@ pub(super) fn add_to_linker<T: Send + 'static>(
                     let file = ctx
                         .memfd
                         .make_file(name, &mem[checked.data], checked.writable)?;
-                    Ok(ctx.open_memfd(file, checked.writable, None)?)
+                    Ok(ctx.open_memfd(file.hold())?)
                 },
                 fd_out,
             )
@@ -191,7 +191,7 @@ async fn from_bytes_in_chunks<T: 'static>(
         Err(code) => Err(code),
     };
     let (mem, store) = memory.data_and_store_mut(&mut *caller);
-    let opened = file.and_then(|file| f(store).open_memfd(file, writable, None));
+    let opened = file.and_then(|file| f(store).open_memfd(file.hold()));
     Ok(finish(mem, opened.map_err(Failure::from), args.fd_out))
 }
 

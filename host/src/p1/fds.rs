@@ -29,7 +29,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use wasmtime_wasi::p1::types::Fdflags;
 
-use crate::limits::Charge;
 use crate::memdir::{Access, DirRef};
 use crate::memfile::Held;
 
@@ -42,7 +41,8 @@ const LAST_FD: u32 = i32::MAX as u32;
 /// directory's fds charge no file slot of their own).
 const MAX_OPEN: usize = 1_000_000;
 
-/// Where a memory file came from, which decides a few answers.
+/// Where a memory file came from, which decides a few answers
+/// ([`FileFd::origin`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
     /// `from_bytes` or `open_preopened`: sealed or fixed-size, with the
@@ -57,14 +57,11 @@ pub(crate) enum Origin {
 #[derive(Debug)]
 pub(crate) struct FileFd {
     pub(crate) file: Held,
-    pub(crate) origin: Origin,
     pub(crate) access: Access,
     /// The fd's own offset (reads and writes use positioned I/O).
     pub(crate) pos: u64,
     /// Flags set by `path_open` or `fd_fdstat_set_flags`.
     pub(crate) flags: Fdflags,
-    /// A preopened file's handle takes a slot of its own.
-    pub(crate) _slot: Option<Charge>,
 }
 
 /// One open directory fd of a memory directory.
@@ -100,14 +97,22 @@ pub(crate) enum Slot<'a> {
 }
 
 impl FileFd {
-    pub(crate) fn new(file: Held, origin: Origin, access: Access) -> Self {
+    pub(crate) fn new(file: Held, access: Access) -> Self {
         FileFd {
             file,
-            origin,
             access,
             pos: 0,
             flags: Fdflags::empty(),
-            _slot: None,
+        }
+    }
+
+    /// Where its file came from: the files of a memory directory are the
+    /// only ones that grow, so the file says.
+    pub(crate) fn origin(&self) -> Origin {
+        if self.file.is_growable() {
+            Origin::MemDir
+        } else {
+            Origin::Memfd
         }
     }
 }
@@ -254,7 +259,6 @@ mod tests {
         let file = Arc::new(std::fs::File::open("/dev/null").unwrap());
         Entry::File(FileFd::new(
             MemFile::new(file, 0, Seal::ReadOnly, Backend::Memfd, None).hold(),
-            Origin::Memfd,
             Access {
                 read: true,
                 write: false,

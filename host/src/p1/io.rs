@@ -353,10 +353,10 @@ fn bounce_write(
 
 /// A node's `stat` as a WASIp1 `filestat` (device 1, as wasmtime-wasi
 /// reports for every file).
-pub(super) fn filestat(stat: crate::memfile::Stat) -> types::Filestat {
-    use crate::memfile::Kind;
+pub(super) fn filestat(stat: crate::stat::Stat) -> types::Filestat {
+    use crate::stat::Kind;
     types::Filestat {
-        dev: crate::memfile::DEV,
+        dev: crate::stat::DEV,
         ino: stat.ino,
         filetype: match stat.kind {
             Kind::File => types::Filetype::RegularFile,

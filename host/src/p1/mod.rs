@@ -39,8 +39,8 @@ use crate::error::ErrorCode;
 use crate::faults::{self, Step};
 use crate::file::MemoryFile;
 use crate::memdir::Access;
-use crate::memfile::MemFile;
-use fds::{DirFd, Entry, FileFd, Origin};
+use crate::memfile::Held;
+use fds::{DirFd, Entry, FileFd};
 
 pub use fds::FIRST_FD;
 pub use io::IOV_MAX;
@@ -116,30 +116,24 @@ impl WasiMemfdP1Ctx {
         writable: bool,
     ) -> Result<u32, ErrorCode> {
         let file = self.memfd.make_file(name, data, writable)?;
-        self.open_memfd(file, writable, None)
+        self.open_memfd(file.hold())
     }
 
     /// Opens a new fd on the file attached under `name`.
     fn open_preopened(&mut self, name: &str) -> Result<u32, ErrorCode> {
-        let (file, slot) = self.memfd.open_preopened(name)?;
-        let writable = !file.is_read_only();
-        self.open_memfd(file, writable, Some(slot))
+        let file = self.memfd.open_preopened(name)?;
+        self.open_memfd(file)
     }
 
-    /// Puts a `from_bytes` or preopened file in the fd table. A full table
-    /// is `TooManyFiles` (the file is closed again).
-    fn open_memfd(
-        &mut self,
-        file: Arc<MemFile>,
-        writable: bool,
-        slot: Option<crate::limits::Charge>,
-    ) -> Result<u32, ErrorCode> {
+    /// Puts a `from_bytes` or preopened file in the fd table, open for
+    /// reading, and for writing unless it is read-only. A full table is
+    /// `TooManyFiles` (the file is closed again).
+    fn open_memfd(&mut self, file: Held) -> Result<u32, ErrorCode> {
         let access = Access {
             read: true,
-            write: writable,
+            write: !file.is_read_only(),
         };
-        let mut fd = FileFd::new(file.hold(), Origin::Memfd, access);
-        fd._slot = slot;
+        let fd = FileFd::new(file, access);
         faults::check(Step::Table).map_err(|_| ErrorCode::TooManyFiles)?;
         self.fds
             .insert(Entry::File(fd))

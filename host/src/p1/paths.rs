@@ -6,11 +6,11 @@
 use wasmtime_wasi::p1::types::{self, Errno};
 use wiggle::{GuestMemory, GuestPtr};
 
-use super::fds::{DirFd, Entry, FileFd, Origin};
+use super::fds::{DirFd, Entry, FileFd};
 use super::io::{filestat, Result};
 use super::{err, fs_err, WasiMemfdP1Ctx};
 use crate::memdir::{Access, DirRef, OpenFlags, Opened};
-use crate::memfile::{now, Kind};
+use crate::stat::{now, Kind};
 
 /// `fst_flags` of a `set_times` call as the times to set: `X` and `X_NOW`
 /// together are `EINVAL` (checked before anything else, as wasmtime-wasi
@@ -109,7 +109,7 @@ impl WasiMemfdP1Ctx {
                 resume: None,
             }),
             Opened::File(file, access) => {
-                let mut fd = FileFd::new(file, Origin::MemDir, access);
+                let mut fd = FileFd::new(file, access);
                 // Recorded, as wasmtime-wasi records them (memory I/O never
                 // blocks).
                 fd.flags = fdflags & (F::APPEND | F::NONBLOCK);

@@ -207,7 +207,7 @@ impl WasiMemfdP1Ctx {
     /// if any, to close off the guest's thread).
     fn close_entry(&mut self, fd: u32) {
         match self.fds.remove(fd) {
-            Some(Entry::File(f)) if matches!(f.origin, Origin::Memfd) => {
+            Some(Entry::File(f)) if matches!(f.origin(), Origin::Memfd) => {
                 // With a pool, its thread drops this handle: it closes the
                 // file (and frees its pages) off the guest's thread when
                 // this was the last. The file stays charged until then; a
@@ -345,7 +345,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
 
         fn fd_allocate(fd, offset: Filesize, len: Filesize) -> Result<()> {
             let f = self.file_mut(fd)?;
-            match f.origin {
+            match f.origin() {
                 // As wasmtime-wasi: never supported on a file.
                 Origin::MemDir => err(Errno::Notsup),
                 // Inside a fixed-size file: nothing to do; past it: the
@@ -365,13 +365,13 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         async fn fd_fdstat_get(fd) -> Result<types::Fdstat> {
             Ok(match self.fds.get(u32::from(fd)) {
                 Some(Entry::File(f)) => {
-                    let base = match (f.origin, f.access.read, f.access.write) {
+                    let base = match (f.origin(), f.access.read, f.access.write) {
                         (Origin::Memfd, _, writable) => rights(writable),
                         (Origin::MemDir, true, true) => rights_of::FILE_RW,
                         (Origin::MemDir, true, false) => rights_of::FILE_RO,
                         (Origin::MemDir, false, _) => rights_of::FILE_WO,
                     };
-                    let inheriting = match f.origin {
+                    let inheriting = match f.origin() {
                         Origin::Memfd => types::Rights::empty(),
                         Origin::MemDir => base,
                     };
@@ -401,7 +401,7 @@ impl WasiSnapshotPreview1 for WasiMemfdP1Ctx {
         fn fd_fdstat_set_flags(fd, flags: types::Fdflags) -> Result<()> {
             use types::Fdflags as F;
             let f = self.file_mut(fd)?;
-            match f.origin {
+            match f.origin() {
                 Origin::MemDir if flags.intersects(F::SYNC | F::DSYNC | F::RSYNC) => {
                     err(Errno::Inval)
                 }

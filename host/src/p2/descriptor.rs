@@ -20,9 +20,9 @@ use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, FsError as WasiFsError,
 
 use super::streams::{self, MemInput, MemOutput};
 use crate::error::FsError;
-use crate::limits::Charge;
 use crate::memdir::{Access, DirRef, Node, OpenFlags, Opened};
-use crate::memfile::{now, Held, Kind, MemFile, Stat, Times};
+use crate::memfile::{Held, MemFile};
+use crate::stat::{now, Kind, Stat, Times};
 
 /// A wasi-memfd descriptor, in the table under the `descriptor` type.
 pub(crate) enum MemDescriptor {
@@ -35,13 +35,15 @@ pub(crate) struct FileDesc {
     pub(crate) file: Held,
     /// What it was opened for.
     pub(crate) access: Access,
+}
+
+impl FileDesc {
     /// Whether the file is the guest's to change at all: a read-only
     /// `from-bytes` or preopened file is not (`not-permitted`, as
     /// wasmtime-wasi answers a read-only preopen's files).
-    pub(crate) permitted: bool,
-    /// A preopened file's handle takes a slot of its own, which its
-    /// streams share (a stream still reading keeps it).
-    pub(crate) slot: Option<Arc<Charge>>,
+    pub(crate) fn permitted(&self) -> bool {
+        !self.file.is_read_only()
+    }
 }
 
 /// A descriptor on a directory of a memory directory.
@@ -242,7 +244,7 @@ impl MemDescriptor {
 
     pub(crate) fn set_size(&self, size: u64) -> FsResult<()> {
         let f = self.file()?;
-        if !f.permitted {
+        if !f.permitted() {
             return Err(t::ErrorCode::NotPermitted.into());
         }
         if !f.access.write {
@@ -255,7 +257,7 @@ impl MemDescriptor {
     pub(crate) fn set_times(&self, atim: t::NewTimestamp, mtim: t::NewTimestamp) -> FsResult<()> {
         let (atime, mtime) = (new_time(atim)?, new_time(mtim)?);
         match self {
-            MemDescriptor::File(f) if !f.permitted => Err(t::ErrorCode::NotPermitted.into()),
+            MemDescriptor::File(f) if !f.permitted() => Err(t::ErrorCode::NotPermitted.into()),
             MemDescriptor::File(f) => Ok(f.file.set_times(atime, mtime)?),
             // wasmtime-wasi opens a preopen path-only: `futimens` on it is
             // `EBADF`, unless nothing is to change.
@@ -285,7 +287,7 @@ impl MemDescriptor {
     /// file has a fixed size).
     pub(crate) fn write(&self, buf: &[u8], offset: u64) -> FsResult<u64> {
         let f = self.file()?;
-        if !f.permitted {
+        if !f.permitted() {
             return Err(t::ErrorCode::NotPermitted.into());
         }
         if !f.access.write {
@@ -325,21 +327,19 @@ impl MemDescriptor {
             f.file.clone(),
             offset,
             f.access.read,
-            f.slot.clone(),
         )))
     }
 
     /// `write-via-stream` (`offset`) or `append-via-stream` (`None`).
     pub(crate) fn write_stream(&self, offset: Option<u64>) -> FsResult<DynOutputStream> {
         let f = self.file()?;
-        if !f.permitted {
+        if !f.permitted() {
             return Err(t::ErrorCode::NotPermitted.into());
         }
         Ok(Box::new(MemOutput::new(
             f.file.clone(),
             offset,
             f.access.write,
-            f.slot.clone(),
         )))
     }
 
@@ -379,12 +379,7 @@ impl MemDescriptor {
                 dir,
                 preopen: false,
             }),
-            Opened::File(file, access) => MemDescriptor::File(FileDesc {
-                file,
-                access,
-                permitted: true,
-                slot: None,
-            }),
+            Opened::File(file, access) => MemDescriptor::File(FileDesc { file, access }),
         })
     }
 

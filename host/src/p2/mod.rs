@@ -27,9 +27,8 @@ use crate::copy;
 use crate::error::ErrorCode;
 use crate::faults::{self, Step};
 use crate::file::MemoryFile;
-use crate::limits::Charge;
 use crate::memdir::Access;
-use crate::memfile::MemFile;
+use crate::memfile::{Held, MemFile};
 use crate::view::{WasiMemfdCtxView, WasiMemfdView};
 use descriptor::{FileDesc, MemDescriptor};
 use filesystem::{view, MemdirFilesystem};
@@ -150,7 +149,7 @@ fn add_to_linker<T: WasiView + WasiMemfdView + 'static>(
                     file.fill_at(data.as_le_slice(&store))?;
                     file.finish()
                 });
-                Ok((push_made(&mut store, made, options),))
+                Ok((push_made(&mut store, made),))
             },
         )?,
         Calls::Async => instance.func_wrap_async(
@@ -169,7 +168,7 @@ fn add_to_linker<T: WasiView + WasiMemfdView + 'static>(
                         }
                         Err(code) => Err(code),
                     };
-                    Ok((push_made(&mut store, made, options),))
+                    Ok((push_made(&mut store, made),))
                 })
             },
         )?,
@@ -217,13 +216,12 @@ fn open_preopened<T: WasiMemfdView + 'static>(
 ) -> CallResult {
     let opened =
         guest_name(store, name).and_then(|name| store.data_mut().memfd().ctx.open_preopened(&name));
-    let (file, slot) = match opened {
-        Ok(opened) => opened,
+    let file = match opened {
+        Ok(file) => file,
         Err(code) => return Ok(Err(code.into())),
     };
-    let writable = !file.is_read_only();
     let table = store.data_mut().memfd().table;
-    Ok(push_file(table, file, writable, Some(slot)).map_err(Into::into))
+    Ok(push_file(table, file).map_err(Into::into))
 }
 
 /// The guest's name, checked against the name rules before it is copied.
@@ -244,31 +242,26 @@ fn guest_name<T: 'static>(
 fn push_made<T: WasiMemfdView + 'static>(
     store: &mut StoreContextMut<'_, T>,
     made: Result<Arc<MemFile>, ErrorCode>,
-    options: bindings::OpenFlags,
 ) -> Result<Resource<Descriptor>, bindings::ErrorCode> {
     let file = made?;
-    let writable = options.contains(bindings::OpenFlags::WRITABLE);
     let table = store.data_mut().memfd().table;
-    push_file(table, file, writable, None).map_err(Into::into)
+    push_file(table, file.hold()).map_err(Into::into)
 }
 
 /// Puts a descriptor on a memory file in the guest's table: read-only (the
-/// guest may not change it: `not-permitted`), or read-write. A full table
-/// is `too-many-files` (the file is closed again), not a trap.
+/// guest may not change it: `not-permitted`), or read-write, as the file
+/// is. A full table is `too-many-files` (the file is closed again), not a
+/// trap.
 pub(crate) fn push_file(
     table: &mut ResourceTable,
-    file: Arc<MemFile>,
-    writable: bool,
-    slot: Option<Charge>,
+    file: Held,
 ) -> Result<Resource<Descriptor>, ErrorCode> {
     let desc = MemDescriptor::File(FileDesc {
-        file: file.hold(),
         access: Access {
             read: true,
-            write: writable,
+            write: !file.is_read_only(),
         },
-        permitted: writable,
-        slot: slot.map(Arc::new),
+        file,
     });
     faults::check(Step::Table)
         .map_err(|_| ErrorCode::TooManyFiles)

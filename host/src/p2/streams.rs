@@ -7,13 +7,10 @@
 //! larger than that; a write that would pass a limit fails the stream with
 //! the limit's error (`filesystem-error-code` tells which).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 use crate::error::FsError;
-use crate::limits::Charge;
 use crate::memfile::{Held, MemFile};
 
 /// Most bytes one stream read returns or one write takes.
@@ -26,8 +23,6 @@ pub(crate) struct MemInput {
     /// Whether its descriptor was opened for reading (else every read
     /// fails: `bad-descriptor`, as `pread` on a write-only fd).
     readable: bool,
-    /// The slot of a preopened file's descriptor, held while reading.
-    _slot: Option<Arc<Charge>>,
     /// Closed for good: a read returned nothing at the end, or failed, as
     /// wasmtime-wasi's file streams close. As theirs, a `read` of 0 bytes
     /// returns nothing and leaves the stream open, a `blocking-read` of 0
@@ -36,12 +31,11 @@ pub(crate) struct MemInput {
 }
 
 impl MemInput {
-    pub(crate) fn new(file: Held, pos: u64, readable: bool, slot: Option<Arc<Charge>>) -> Self {
+    pub(crate) fn new(file: Held, pos: u64, readable: bool) -> Self {
         MemInput {
             file,
             pos,
             readable,
-            _slot: slot,
             closed: false,
         }
     }
@@ -178,23 +172,15 @@ pub(crate) struct MemOutput {
     /// Whether its descriptor was opened for writing (else every write
     /// fails: `bad-descriptor`, as `pwrite` on a read-only fd).
     writable: bool,
-    /// The slot of a preopened file's descriptor, held while writing.
-    _slot: Option<Arc<Charge>>,
 }
 
 impl MemOutput {
     /// A stream writing from `pos` on (`None`: at the end, each write).
-    pub(crate) fn new(
-        file: Held,
-        pos: Option<u64>,
-        writable: bool,
-        slot: Option<Arc<Charge>>,
-    ) -> Self {
+    pub(crate) fn new(file: Held, pos: Option<u64>, writable: bool) -> Self {
         MemOutput {
             file,
             pos,
             writable,
-            _slot: slot,
         }
     }
 }
