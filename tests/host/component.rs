@@ -375,7 +375,14 @@ fn files_over_the_count_are_too_many_files_and_slots_come_back_on_drop() {
     let pre = p.open_preopened("pre").unwrap();
     assert_eq!(p.usage(), usage(2, 1));
     assert_eq!(p.make(b"d", "d", false), Err(MemfdError::TooManyFiles));
+    // A stream on the preopened file keeps its slot after the descriptor
+    // is dropped, until the stream is dropped too.
+    let s = p.read_via_stream(pre, 0).unwrap();
     p.drop_descriptor(pre);
+    assert_eq!(p.usage(), usage(2, 1));
+    assert_eq!(p.read_stream_to_end(s, 4), b"preopened");
+    p.drop_stream(s);
+    assert_eq!(p.usage(), usage(1, 1));
     p.drop_descriptor(c);
     assert_eq!(p.usage(), Usage::default());
 }
