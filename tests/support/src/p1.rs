@@ -88,7 +88,7 @@ pub mod eventtype {
 }
 
 /// Pages of linear memory the trampoline starts with (256 KiB); it can
-/// grow (see [`Guest::grow_to`]).
+/// grow (see [`Trampoline::grow_to`]).
 pub const PAGES: u32 = 4;
 pub const PAGE: usize = 64 * 1024;
 
@@ -128,32 +128,57 @@ use layout::*;
 /// failed call.
 const UNWRITTEN: u32 = 0xEEEE_EEEE;
 
-/// Fields of a WASIp1 `filestat`.
-#[derive(Debug)]
-pub struct Filestat {
-    pub ino: u64,
-    pub filetype: u8,
-    pub size: u64,
-    pub mtim: u64,
+/// A WASIp1 struct the host writes into linear memory, read back by
+/// [`Trampoline::struct_at`].
+pub trait Decode {
+    /// Its size in bytes.
+    const SIZE: usize;
+    /// It, from its `SIZE` bytes.
+    fn decode(bytes: &[u8]) -> Self;
 }
 
-/// A WASIp1 `fdstat`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Fdstat {
-    pub filetype: u8,
-    pub flags: u16,
-    pub rights_base: u64,
-    pub rights_inheriting: u64,
+/// Declares each WASIp1 struct with its size and every field's type and
+/// offset (`host/witx/p1/typenames.witx`), and its [`Decode`].
+macro_rules! wasi_structs {
+    ($($(#[$doc:meta])* $name:ident($size:literal) {
+        $($field:ident: $ty:ty = $offset:literal),* $(,)?
+    })*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name {
+            $(pub $field: $ty),*
+        }
+
+        impl Decode for $name {
+            const SIZE: usize = $size;
+
+            fn decode(bytes: &[u8]) -> Self {
+                $name {
+                    $($field: <$ty>::from_le_bytes(
+                        bytes[$offset..$offset + std::mem::size_of::<$ty>()]
+                            .try_into()
+                            .unwrap(),
+                    )),*
+                }
+            }
+        }
+    )*};
 }
 
-/// A WASIp1 `event`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Event {
-    pub userdata: u64,
-    pub error: u16,
-    pub type_: u8,
-    pub nbytes: u64,
-    pub flags: u16,
+wasi_structs! {
+    /// A WASIp1 `filestat`.
+    Filestat(64) {
+        dev: u64 = 0, ino: u64 = 8, filetype: u8 = 16, nlink: u64 = 24,
+        size: u64 = 32, atim: u64 = 40, mtim: u64 = 48, ctim: u64 = 56,
+    }
+    /// A WASIp1 `fdstat`.
+    Fdstat(24) {
+        filetype: u8 = 0, flags: u16 = 2, rights_base: u64 = 8, rights_inheriting: u64 = 16,
+    }
+    /// A WASIp1 `event`.
+    Event(32) {
+        userdata: u64 = 0, error: u16 = 8, type_: u8 = 10, nbytes: u64 = 16, flags: u16 = 24,
+    }
 }
 
 /// A WASIp1 `subscription`.
@@ -206,17 +231,106 @@ fn instance_pre(asynchronous: bool) -> &'static InstancePre<WasiMemfdP1Ctx> {
     })
 }
 
-/// An instantiated trampoline and its store.
-pub struct Guest {
-    pub store: Store<WasiMemfdP1Ctx>,
+/// The trampoline instantiated in a store of any data: its linear memory,
+/// its exports, and the WASIp1 structs decoded from that memory.
+/// [`Guest`] is one over wasi-memfd's context; the path model also runs
+/// one over wasmtime-wasi's own (`crate::model`).
+pub struct Trampoline<T: 'static> {
+    pub store: Store<T>,
     instance: Instance,
     memory: Memory,
+}
+
+impl<T> Trampoline<T> {
+    /// `instance` (of a trampoline module) in `store`.
+    pub fn new(mut store: Store<T>, instance: Instance) -> Self {
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .expect("the trampoline exports its memory");
+        Trampoline {
+            store,
+            instance,
+            memory,
+        }
+    }
+
+    /// The export `name`, typed.
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &mut self,
+        name: &str,
+    ) -> wasmtime::Result<TypedFunc<P, R>> {
+        self.instance.get_typed_func::<P, R>(&mut self.store, name)
+    }
+
+    pub fn mem_len(&self) -> u32 {
+        self.memory.data_size(&self.store) as u32
+    }
+
+    /// Grows linear memory to at least `bytes`.
+    pub fn grow_to(&mut self, bytes: usize) {
+        let have = self.memory.data_size(&self.store);
+        if bytes > have {
+            let pages = (bytes - have).div_ceil(PAGE) as u64;
+            self.memory.grow(&mut self.store, pages).unwrap();
+        }
+    }
+
+    pub fn put(&mut self, addr: u32, bytes: &[u8]) {
+        let at = addr as usize;
+        self.memory.data_mut(&mut self.store)[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    pub fn get(&self, addr: u32, len: usize) -> Vec<u8> {
+        let at = addr as usize;
+        self.memory.data(&self.store)[at..at + len].to_vec()
+    }
+
+    pub fn u8_at(&self, addr: u32) -> u8 {
+        self.get(addr, 1)[0]
+    }
+
+    pub fn u16_at(&self, addr: u32) -> u16 {
+        u16::from_le_bytes(self.get(addr, 2).try_into().unwrap())
+    }
+
+    pub fn u32_at(&self, addr: u32) -> u32 {
+        u32::from_le_bytes(self.get(addr, 4).try_into().unwrap())
+    }
+
+    pub fn u64_at(&self, addr: u32) -> u64 {
+        u64::from_le_bytes(self.get(addr, 8).try_into().unwrap())
+    }
+
+    /// The struct the host wrote at `at`.
+    pub fn struct_at<S: Decode>(&self, at: u32) -> S {
+        S::decode(&self.get(at, S::SIZE))
+    }
+}
+
+/// The trampoline with wasi-memfd's core-module layer linked, and the
+/// helpers the tests call it through (it derefs to its [`Trampoline`]).
+pub struct Guest {
+    tramp: Trampoline<WasiMemfdP1Ctx>,
     /// Whether the async linker serves it: then every call is `call_async`
     /// (in wasmtime-wasi's runtime).
     asynchronous: bool,
     /// What the guest is doing, added to the panic messages of the helpers
     /// (the model driver sets it to the op it runs).
     pub at: String,
+}
+
+impl std::ops::Deref for Guest {
+    type Target = Trampoline<WasiMemfdP1Ctx>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tramp
+    }
+}
+
+impl std::ops::DerefMut for Guest {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tramp
+    }
 }
 
 impl Default for Guest {
@@ -261,11 +375,8 @@ impl Guest {
             pre.instantiate(&mut store)
         }
         .expect("instantiating the trampoline");
-        let memory = instance.get_memory(&mut store, "memory").unwrap();
         Guest {
-            store,
-            instance,
-            memory,
+            tramp: Trampoline::new(store, instance),
             asynchronous,
             at: String::new(),
         }
@@ -276,46 +387,7 @@ impl Guest {
         self.store.data_mut().memfd().usage()
     }
 
-    // ---- linear memory ----
-
-    pub fn mem_len(&self) -> u32 {
-        self.memory.data_size(&self.store) as u32
-    }
-
-    /// Grows linear memory to at least `bytes`.
-    pub fn grow_to(&mut self, bytes: usize) {
-        let have = self.memory.data_size(&self.store);
-        if bytes > have {
-            let pages = (bytes - have).div_ceil(PAGE) as u64;
-            self.memory.grow(&mut self.store, pages).unwrap();
-        }
-    }
-
-    pub fn put(&mut self, addr: u32, bytes: &[u8]) {
-        let at = addr as usize;
-        self.memory.data_mut(&mut self.store)[at..at + bytes.len()].copy_from_slice(bytes);
-    }
-
-    pub fn get(&self, addr: u32, len: usize) -> Vec<u8> {
-        let at = addr as usize;
-        self.memory.data(&self.store)[at..at + len].to_vec()
-    }
-
-    pub fn u8_at(&self, addr: u32) -> u8 {
-        self.get(addr, 1)[0]
-    }
-
-    pub fn u16_at(&self, addr: u32) -> u16 {
-        u16::from_le_bytes(self.get(addr, 2).try_into().unwrap())
-    }
-
-    pub fn u32_at(&self, addr: u32) -> u32 {
-        u32::from_le_bytes(self.get(addr, 4).try_into().unwrap())
-    }
-
-    pub fn u64_at(&self, addr: u32) -> u64 {
-        u64::from_le_bytes(self.get(addr, 8).try_into().unwrap())
-    }
+    // ---- inputs in linear memory ----
 
     /// Writes `(ptr, len)` iovecs at [`IOV`].
     pub fn put_iovecs(&mut self, iovecs: &[(u32, u32)]) {
@@ -376,8 +448,8 @@ impl Guest {
 
     /// The trampoline's export `name`, typed.
     pub fn func<P: WasmParams, R: WasmResults>(&mut self, name: &str) -> TypedFunc<P, R> {
-        self.instance
-            .get_typed_func::<P, R>(&mut self.store, name)
+        self.tramp
+            .typed::<P, R>(name)
             .unwrap_or_else(|e| panic!("export {name}: {e:?}{}", self.context()))
     }
 
@@ -576,22 +648,12 @@ impl Guest {
 
     pub fn filestat(&mut self, fd: u32) -> Result<Filestat, i32> {
         let errno = self.call("fd_filestat_get", (fd, STRUCT));
-        result(errno, || Filestat {
-            ino: self.u64_at(STRUCT + 8),
-            filetype: self.u8_at(STRUCT + 16),
-            size: self.u64_at(STRUCT + 32),
-            mtim: self.u64_at(STRUCT + 48),
-        })
+        result(errno, || self.struct_at(STRUCT))
     }
 
     pub fn fdstat(&mut self, fd: u32) -> Result<Fdstat, i32> {
         let errno = self.call("fd_fdstat_get", (fd, STRUCT));
-        result(errno, || Fdstat {
-            filetype: self.u8_at(STRUCT),
-            flags: self.u16_at(STRUCT + 2),
-            rights_base: self.u64_at(STRUCT + 8),
-            rights_inheriting: self.u64_at(STRUCT + 16),
-        })
+        result(errno, || self.struct_at(STRUCT))
     }
 
     /// A call taking only an fd: `fd_close`, `fd_sync`, `fd_datasync`.
@@ -641,23 +703,12 @@ impl Guest {
             self.put(at, &userdata.to_le_bytes());
             self.put(at + 8, &[tag]);
         }
-        self.put(STRUCT, &[0xAA; 32 * POLLS as usize]);
+        self.put(STRUCT, &[0xAA; Event::SIZE * POLLS as usize]);
         let errno = self.call("poll_oneoff", (SUBS, STRUCT, subs.len() as u32, OUT));
         result(errno, || {
             (0..self.u32_at(OUT))
-                .map(|i| self.event_at(STRUCT + 32 * i))
+                .map(|i| self.struct_at(STRUCT + Event::SIZE as u32 * i))
                 .collect()
         })
-    }
-
-    /// The `event` at `at`.
-    pub fn event_at(&self, at: u32) -> Event {
-        Event {
-            userdata: self.u64_at(at),
-            error: self.u16_at(at + 8),
-            type_: self.u8_at(at + 10),
-            nbytes: self.u64_at(at + 16),
-            flags: self.u16_at(at + 24),
-        }
     }
 }

@@ -9,11 +9,11 @@
 use std::sync::OnceLock;
 
 use wasi_memfd::p1::WasiMemfdP1Ctx;
-use wasmtime::{Instance, InstancePre, Linker, Memory, Module, Store};
+use wasmtime::{InstancePre, Linker, Module, Store};
 use wasmtime::{WasmParams, WasmResults};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::p1::{result, Fdstat};
+use crate::p1::{result, Fdstat, Filestat, Trampoline};
 use crate::trampoline::{self, Imports};
 use crate::{engine, p1::PAGES};
 
@@ -92,66 +92,40 @@ impl Linked for WasiP1Ctx {
     }
 }
 
-/// A WASIp1 `filestat`, every field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stat {
-    pub dev: u64,
-    pub ino: u64,
-    pub filetype: u8,
-    pub nlink: u64,
-    pub size: u64,
-    pub atim: u64,
-    pub mtim: u64,
-    pub ctim: u64,
+/// The trampoline instantiated in a store of `T`, with the path model's
+/// calls (it derefs to its [`Trampoline`]).
+pub struct PathGuest<T: 'static>(Trampoline<T>);
+
+impl<T> std::ops::Deref for PathGuest<T> {
+    type Target = Trampoline<T>;
+
+    fn deref(&self) -> &Trampoline<T> {
+        &self.0
+    }
 }
 
-/// The trampoline instantiated in a store of `T`.
-pub struct Tramp<T: 'static> {
-    pub store: Store<T>,
-    instance: Instance,
-    memory: Memory,
+impl<T> std::ops::DerefMut for PathGuest<T> {
+    fn deref_mut(&mut self) -> &mut Trampoline<T> {
+        &mut self.0
+    }
 }
 
 type R<T> = Result<T, i32>;
 
-impl<T: Linked> Tramp<T> {
+impl<T: Linked> PathGuest<T> {
     /// The trampoline in a new store of `data`.
     pub fn new(data: T) -> Self {
         let mut store = Store::new(engine(), data);
         let instance = T::pre()
             .instantiate(&mut store)
             .expect("instantiating the trampoline");
-        let memory = instance.get_memory(&mut store, "memory").unwrap();
-        Tramp {
-            store,
-            instance,
-            memory,
-        }
-    }
-
-    fn put(&mut self, addr: u32, bytes: &[u8]) {
-        let at = addr as usize;
-        self.memory.data_mut(&mut self.store)[at..at + bytes.len()].copy_from_slice(bytes);
-    }
-
-    fn get(&self, addr: u32, len: u32) -> Vec<u8> {
-        let at = addr as usize;
-        self.memory.data(&self.store)[at..at + len as usize].to_vec()
-    }
-
-    fn u64_at(&self, addr: u32) -> u64 {
-        u64::from_le_bytes(self.get(addr, 8).try_into().unwrap())
-    }
-
-    fn u32_at(&self, addr: u32) -> u32 {
-        u32::from_le_bytes(self.get(addr, 4).try_into().unwrap())
+        PathGuest(Trampoline::new(store, instance))
     }
 
     /// Calls export `name`; a trap fails the test.
     fn call<P: WasmParams, Q: WasmResults>(&mut self, name: &str, params: P) -> Q {
         let func = self
-            .instance
-            .get_typed_func::<P, Q>(&mut self.store, name)
+            .typed::<P, Q>(name)
             .unwrap_or_else(|e| panic!("export {name}: {e:?}"));
         func.call(&mut self.store, params)
             .unwrap_or_else(|e| panic!("{name} trapped (no call of the model may): {e:?}"))
@@ -216,7 +190,7 @@ impl<T: Linked> Tramp<T> {
             Some(offset) => self.call_out("fd_pread", (fd, IOV, 1u32, offset, OUT)),
         }?;
         assert!(n <= len, "read {n} bytes into {len}");
-        Ok(self.get(BUF, n))
+        Ok(self.get(BUF, n as usize))
     }
 
     /// `fd_seek`: the new position.
@@ -233,34 +207,16 @@ impl<T: Linked> Tramp<T> {
         result(errno, || self.u64_at(OUT))
     }
 
-    fn stat_at_struct(&self) -> Stat {
-        Stat {
-            dev: self.u64_at(STRUCT),
-            ino: self.u64_at(STRUCT + 8),
-            filetype: self.get(STRUCT + 16, 1)[0],
-            nlink: self.u64_at(STRUCT + 24),
-            size: self.u64_at(STRUCT + 32),
-            atim: self.u64_at(STRUCT + 40),
-            mtim: self.u64_at(STRUCT + 48),
-            ctim: self.u64_at(STRUCT + 56),
-        }
-    }
-
     /// `fd_filestat_get`.
-    pub fn filestat(&mut self, fd: u32) -> R<Stat> {
+    pub fn filestat(&mut self, fd: u32) -> R<Filestat> {
         let errno: i32 = self.call("fd_filestat_get", (fd, STRUCT));
-        result(errno, || self.stat_at_struct())
+        result(errno, || self.struct_at(STRUCT))
     }
 
     /// `fd_fdstat_get`.
     pub fn fdstat(&mut self, fd: u32) -> R<Fdstat> {
         let errno: i32 = self.call("fd_fdstat_get", (fd, STRUCT));
-        result(errno, || Fdstat {
-            filetype: self.get(STRUCT, 1)[0],
-            flags: u16::from_le_bytes(self.get(STRUCT + 2, 2).try_into().unwrap()),
-            rights_base: self.u64_at(STRUCT + 8),
-            rights_inheriting: self.u64_at(STRUCT + 16),
-        })
+        result(errno, || self.struct_at(STRUCT))
     }
 
     /// A call whose only answer is its errno.
@@ -274,17 +230,17 @@ impl<T: Linked> Tramp<T> {
         assert!(buf_len <= BUF_MAX);
         let n = self.call_out("fd_readdir", (fd, BUF, buf_len, cookie, OUT))?;
         assert!(n <= buf_len, "fd_readdir used {n} of {buf_len} bytes");
-        Ok(self.get(BUF, n))
+        Ok(self.get(BUF, n as usize))
     }
 
     /// `path_filestat_get`.
-    pub fn path_stat(&mut self, dir: u32, follow: bool, path: &[u8]) -> R<Stat> {
+    pub fn path_stat(&mut self, dir: u32, follow: bool, path: &[u8]) -> R<Filestat> {
         let (p, len) = self.path(PATH_A, path);
         let errno: i32 = self.call(
             "path_filestat_get",
             (dir, u32::from(follow), p, len, STRUCT),
         );
-        result(errno, || self.stat_at_struct())
+        result(errno, || self.struct_at(STRUCT))
     }
 
     /// `path_filestat_set_times` to `times` (atim, mtim).
@@ -350,6 +306,6 @@ impl<T: Linked> Tramp<T> {
         let (p, len) = self.path(PATH_A, path);
         let n = self.call_out("path_readlink", (dir, p, len, BUF, buf_len, OUT))?;
         assert!(n <= buf_len, "path_readlink used {n} of {buf_len} bytes");
-        Ok(self.get(BUF, n))
+        Ok(self.get(BUF, n as usize))
     }
 }

@@ -14,12 +14,12 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::common::{self, Common, Handle, PathDriver, Unnamed};
-use super::guest::{Stat, Tramp, BUF_MAX};
+use super::guest::{PathGuest, BUF_MAX};
 use super::ops::{Cookie, Fst, Op, PathArg, H};
 use super::reference::mem_tree;
 use super::{errno_name, Case, Limit, GUEST_PATH};
 use crate::model::Outcomes;
-use crate::p1::rights;
+use crate::p1::{rights, Filestat};
 use crate::trampoline::errno;
 
 const DIRECTORY: u8 = Filetype::Directory as u8;
@@ -40,8 +40,8 @@ const NEVER: (u32, u32) = (FIRST_FD + 0x10_0000, 0x10_0000);
 
 /// The two stores, and what both drivers keep.
 struct Driver {
-    sut: Tramp<WasiMemfdP1Ctx>,
-    reference: Tramp<WasiP1Ctx>,
+    sut: PathGuest<WasiMemfdP1Ctx>,
+    reference: PathGuest<WasiP1Ctx>,
     c: Common,
 }
 
@@ -62,7 +62,7 @@ fn limit_errno(limit: Limit) -> i32 {
 
 /// What a stat must agree on: type, link count, and size (but for a
 /// directory, whose size is the filesystem's own).
-fn comparable(s: &Stat) -> (u8, u64, Option<u64>) {
+fn comparable(s: &Filestat) -> (u8, u64, Option<u64>) {
     (
         s.filetype,
         s.nlink,
@@ -107,8 +107,8 @@ impl Driver {
             .build_p1();
         c.keep((3, 3), true);
         let mut d = Driver {
-            sut: Tramp::new(sut),
-            reference: Tramp::new(reference),
+            sut: PathGuest::new(sut),
+            reference: PathGuest::new(reference),
             c,
         };
         // Both preopens are fd 3, with the same rights.
@@ -337,15 +337,15 @@ impl Driver {
     fn times_read_back(
         &mut self,
         fst: Fst,
-        a: Result<Stat, i32>,
-        b: Result<Stat, i32>,
+        a: Result<Filestat, i32>,
+        b: Result<Filestat, i32>,
         exact: bool,
     ) {
         let (a, b) = match (a, b) {
             (Ok(a), Ok(b)) => (a, b),
             // Such as a name too long with nothing to set.
             (a, b) => {
-                let errno = |r: &Result<Stat, i32>| r.as_ref().map(|_| ()).map_err(|e| *e);
+                let errno = |r: &Result<Filestat, i32>| r.as_ref().map(|_| ()).map_err(|e| *e);
                 assert_eq!(errno(&a), errno(&b), "stat after set-times: {}", self.c.at);
                 return;
             }
