@@ -2,8 +2,9 @@
 //! written straight from and to linear memory, errnos, `filestat`.
 //!
 //! Up to [`IOV_MAX`] iovecs are served per call with one `preadv` /
-//! `pwritev`: a guest's call costs one system call however it splits its
-//! buffers. Read iovecs that overlap in guest memory (which cannot be lent
+//! `pwritev` (a plain `pread` / `pwrite` when there is one buffer, which
+//! spares the kernel copying an iovec array in): a guest's call costs one
+//! system call however it splits its buffers. Read iovecs that overlap in guest memory (which cannot be lent
 //! as separate `&mut` slices) are read one by one instead; a shared memory,
 //! which cannot be lent as a slice at all, goes through a bounded 64 KiB
 //! host buffer. Every iovec is bounds-checked whole before anything moves.
@@ -264,7 +265,14 @@ fn checked_offset(offset: u64, done: usize) -> Result<u64> {
 fn preadv_full(file: &File, mut bufs: &mut [IoSliceMut<'_>], offset: u64) -> Result<usize> {
     let mut done = 0;
     while !bufs.is_empty() {
-        match rustix::io::preadv(file, bufs, checked_offset(offset, done)?) {
+        let at = checked_offset(offset, done)?;
+        // One buffer (the usual call) is a plain `pread`: the kernel then
+        // copies no iovec array in.
+        let read = match bufs {
+            [one] => rustix::io::pread(file, &mut **one, at),
+            _ => rustix::io::preadv(file, bufs, at),
+        };
+        match read {
             Ok(0) => break,
             Ok(n) => {
                 done += n;
@@ -287,7 +295,13 @@ fn pwritev_all(
 ) -> std::result::Result<(), FsError> {
     let mut done = 0;
     while !bufs.is_empty() {
-        match rustix::io::pwritev(file, bufs, offset + done as u64) {
+        let at = offset + done as u64;
+        // One buffer (the usual call) is a plain `pwrite`, as for reads.
+        let written = match bufs {
+            [one] => rustix::io::pwrite(file, one, at),
+            _ => rustix::io::pwritev(file, bufs, at),
+        };
+        match written {
             Ok(0) => return Err(FsError::Nospc),
             Ok(n) => {
                 done += n;
