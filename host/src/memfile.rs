@@ -51,7 +51,7 @@ struct State {
 }
 
 /// Where the bytes are.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Content {
     /// A memory file.
     File(Arc<File>),
@@ -177,21 +177,20 @@ impl MemFile {
         Ok(file)
     }
 
-    /// All its bytes.
+    /// All its bytes (read without the lock held, as [`MemFile::copy_to`]).
     pub(crate) fn read_all(&self) -> std::io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        self.copy_to(&mut bytes)?;
-        Ok(bytes)
+        let content = self.lock().content.clone();
+        match content {
+            Content::File(file) => backend::read_all(&file),
+            Content::Bytes(bytes) => Ok(bytes.to_vec()),
+        }
     }
 
     /// Writes all its bytes to `out` (a memory file a chunk at a time, see
     /// [`backend::copy_to`]; preloaded bytes as they are, making no memory
     /// file). The lock is not held while `out` writes.
     pub(crate) fn copy_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
-        let content = match &self.lock().content {
-            Content::File(file) => Content::File(file.clone()),
-            Content::Bytes(bytes) => Content::Bytes(bytes.clone()),
-        };
+        let content = self.lock().content.clone();
         match content {
             Content::File(file) => backend::copy_to(&file, out),
             Content::Bytes(bytes) => {

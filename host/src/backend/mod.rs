@@ -239,12 +239,23 @@ pub(crate) fn set_len(file: &File, len: u64) -> Result<(), Errno> {
     }
 }
 
-/// Reads all bytes of `file` (from offset 0, through `pread`), for the
-/// embedder reading back what a guest wrote.
+/// Reads all bytes of `file` (from offset 0, through `pread`, straight into
+/// the returned buffer), for the embedder reading back what a guest wrote.
 pub(crate) fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    copy_to(file, &mut bytes)?;
-    Ok(bytes)
+    #[cfg(unix)]
+    {
+        let len = rustix::fs::fstat(file)?.st_size;
+        let len = usize::try_from(len).map_err(|_| Errno::FBIG)?;
+        let mut bytes = vec![0u8; len];
+        let n = pread_full(file, &mut bytes, 0)?;
+        bytes.truncate(n);
+        Ok(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// Most bytes [`copy_to`] holds at once.
@@ -265,15 +276,12 @@ pub(crate) fn copy_to(file: &File, out: &mut dyn std::io::Write) -> std::io::Res
             let want = usize::try_from(len - done)
                 .unwrap_or(COPY_CHUNK)
                 .min(buf.len());
-            match rustix::io::pread(file, &mut buf[..want], done) {
+            let n = pread_full(file, &mut buf[..want], done)?;
+            out.write_all(&buf[..n])?;
+            done += n as u64;
+            if n < want {
                 // The file shrank meanwhile: what is there is all.
-                Ok(0) => break,
-                Ok(n) => {
-                    out.write_all(&buf[..n])?;
-                    done += n as u64;
-                }
-                Err(Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
+                break;
             }
         }
         Ok(done)
@@ -283,6 +291,21 @@ pub(crate) fn copy_to(file: &File, out: &mut dyn std::io::Write) -> std::io::Res
         let _ = (file, out, COPY_CHUNK);
         Err(std::io::ErrorKind::Unsupported.into())
     }
+}
+
+/// Reads at `offset` until `buf` is full or the file ends: how many bytes.
+#[cfg(unix)]
+fn pread_full(file: &File, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match rustix::io::pread(file, &mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// `wasi-memfd:<name>`, cut to [`MAX_NAME_LEN`] bytes at a character

@@ -36,6 +36,17 @@ pub(crate) struct Access {
     pub(crate) write: bool,
 }
 
+impl Access {
+    /// A `from-bytes` or preopened file's handle: open for reading, and
+    /// for writing unless the file is read-only.
+    pub(crate) fn whole(file: &MemFile) -> Access {
+        Access {
+            read: true,
+            write: !file.is_read_only(),
+        }
+    }
+}
+
 /// What `open` opened.
 #[derive(Debug)]
 pub(crate) enum Opened {

@@ -129,10 +129,7 @@ impl WasiMemfdP1Ctx {
     /// reading, and for writing unless it is read-only. A full table is
     /// `TooManyFiles` (the file is closed again).
     fn open_memfd(&mut self, file: Held) -> Result<u32, ErrorCode> {
-        let access = Access {
-            read: true,
-            write: !file.is_read_only(),
-        };
+        let access = Access::whole(&file);
         let fd = FileFd::new(file, access);
         faults::check(Step::Table).map_err(|_| ErrorCode::TooManyFiles)?;
         self.fds

@@ -257,10 +257,7 @@ pub(crate) fn push_file(
     file: Held,
 ) -> Result<Resource<Descriptor>, ErrorCode> {
     let desc = MemDescriptor::File(FileDesc {
-        access: Access {
-            read: true,
-            write: !file.is_read_only(),
-        },
+        access: Access::whole(&file),
         file,
     });
     faults::check(Step::Table)
