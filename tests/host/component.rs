@@ -14,15 +14,12 @@
 //! memory. Descriptor leaks are checked in `tests/fd_leaks.rs`, which runs
 //! alone in its own process.
 
+use crate::usage;
 use wasi_memfd::{Backend, Usage, WasiMemfdCtx, MAX_NAME_LEN};
 use wasi_memfd_testing::pattern;
 use wasi_memfd_testing::probe::{
     DescriptorFlags, DescriptorType, FsError, MemfdError, Probe, StreamError, Wasi,
 };
-
-fn usage(files: usize, bytes: u64) -> Usage {
-    Usage { files, bytes }
-}
 
 /// A context on `backend` with default limits.
 fn ctx_on(backend: Backend) -> WasiMemfdCtx {

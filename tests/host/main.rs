@@ -23,3 +23,8 @@ mod p1_from_bytes;
 mod p1_io;
 mod p1_poll;
 mod p1_shared_memory;
+
+/// `Usage { files, bytes }`, as the tests compare a context's usage.
+fn usage(files: usize, bytes: u64) -> wasi_memfd::Usage {
+    wasi_memfd::Usage { files, bytes }
+}

@@ -8,6 +8,7 @@
 //! Python guests' (`tests/runner/mem_dir.rs`), the WASI test suite's and
 //! the path model's.
 
+use crate::usage;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -296,11 +297,6 @@ fn the_walk_hands_out_the_guests_own_memory_file() {
     assert_eq!(g.usage(), Usage { files: 1, bytes: 0 });
 }
 
-/// `Usage { files, bytes }`.
-fn used(files: usize, bytes: u64) -> Usage {
-    Usage { files, bytes }
-}
-
 /// `O_TRUNC` on a preloaded file: it is empty from the open on (its charge
 /// too, and its bytes are never copied into a memory file), it stays empty
 /// after the last close (it does not go back to the bytes it was preloaded
@@ -314,9 +310,9 @@ fn o_trunc_empties_a_preloaded_file_for_good() {
     builder.preopened_mem_dir(&dir, "/m").unwrap();
     let mut g = guest(&mut builder);
     let d = preopen(&mut g, "/m");
-    assert_eq!(g.usage(), used(2, 13));
+    assert_eq!(g.usage(), usage(2, 13));
     let fd = open(&mut g, d, "cut", TRUNC, true).unwrap();
-    assert_eq!(g.usage(), used(2, 3));
+    assert_eq!(g.usage(), usage(2, 3));
     assert_eq!(g.read(fd, 16), Ok(Vec::new()));
     // Closed with nothing written: still empty.
     assert_eq!(g.close(fd), errno::SUCCESS);
@@ -330,7 +326,7 @@ fn o_trunc_empties_a_preloaded_file_for_good() {
     assert_eq!(g.write(fd, b"new"), Ok(3));
     assert_eq!(g.close(fd), errno::SUCCESS);
     assert_eq!(read_file(&mut g, d, "cut"), Ok(b"new".to_vec()));
-    assert_eq!(g.usage(), used(2, 6));
+    assert_eq!(g.usage(), usage(2, 6));
 }
 
 /// Every file, directory and byte counts against the store's limits from

@@ -55,9 +55,10 @@ pub mod oflags {
 
 /// `rights` bits.
 pub mod rights {
-    wasi_values!(flags Rights as u64: FD_READ, FD_SEEK, FD_TELL, FD_WRITE, FD_ADVISE, FD_FILESTAT_GET);
-    /// Every right WASIp1 names: wasmtime-wasi opens for writing when
-    /// `FD_WRITE` is among the rights asked.
+    wasi_values!(flags Rights as u64: FD_READ, FD_SEEK, FD_TELL, FD_WRITE, FD_ADVISE, FD_FILESTAT_GET, FD_READDIR);
+    /// Every right WASIp1 names (every bit of wasmtime-wasi's `Rights`,
+    /// `SOCK_ACCEPT` included: `0x3fff_ffff`): wasmtime-wasi opens for
+    /// writing when `FD_WRITE` is among the rights asked.
     pub const ALL: u64 = Rights::all().bits();
     /// What every memory-file fd has.
     pub const READ_ONLY: u64 = FD_READ | FD_SEEK | FD_TELL | FD_FILESTAT_GET | FD_ADVISE;
@@ -283,14 +284,6 @@ impl<T> Trampoline<T> {
     pub fn get(&self, addr: u32, len: usize) -> Vec<u8> {
         let at = addr as usize;
         self.memory.data(&self.store)[at..at + len].to_vec()
-    }
-
-    pub fn u8_at(&self, addr: u32) -> u8 {
-        self.get(addr, 1)[0]
-    }
-
-    pub fn u16_at(&self, addr: u32) -> u16 {
-        u16::from_le_bytes(self.get(addr, 2).try_into().unwrap())
     }
 
     pub fn u32_at(&self, addr: u32) -> u32 {

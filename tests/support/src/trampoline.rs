@@ -117,12 +117,14 @@ pub mod errno {
     }
 
     /// The name of a WASIp1 errno (`EBADF` for 8, `SUCCESS` for 0), any of
-    /// typenames.witx's; `None` for a number that names none.
-    pub fn name(errno: i32) -> Option<String> {
-        Some(match Errno::try_from(errno).ok()? {
-            Errno::Success => "SUCCESS".to_owned(),
-            Errno::TooBig => "E2BIG".to_owned(),
-            e => format!("E{e:?}").to_uppercase(),
-        })
+    /// typenames.witx's, as the models' outcomes name it; `errno N` for a
+    /// number that names none.
+    pub fn name(errno: i32) -> String {
+        match Errno::try_from(errno) {
+            Ok(Errno::Success) => "SUCCESS".to_owned(),
+            Ok(Errno::TooBig) => "E2BIG".to_owned(),
+            Ok(e) => format!("E{e:?}").to_uppercase(),
+            Err(_) => format!("errno {errno}"),
+        }
     }
 }

@@ -14,7 +14,6 @@ use std::fmt::Debug;
 use wasi_memfd::p1::FIRST_FD;
 use wasi_memfd::{Backend, Usage};
 
-use super::paths::errno_name;
 use super::state::{self, Model};
 use super::{errno, limits, memfd_ctx, pattern, preopens, Fault, FdRef, Op, Outcomes};
 use crate::p1::layout::{DATA, NAME, OUT};
@@ -119,7 +118,7 @@ impl Driver {
     fn saw<T: Debug>(&mut self, what: &str, result: &Result<T, i32>) {
         self.seen.insert(match result {
             Ok(_) => format!("p1 {what} ok"),
-            Err(e) => format!("p1 {what} {}", errno_name(*e)),
+            Err(e) => format!("p1 {what} {}", crate::trampoline::errno::name(*e)),
         });
     }
 

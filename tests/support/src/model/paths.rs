@@ -239,8 +239,3 @@ pub fn run(case: &Case) -> super::Outcomes {
 pub fn decode(data: &[u8]) -> Option<Case> {
     Case::arbitrary_take_rest(Unstructured::new(data)).ok()
 }
-
-/// The name of a WASIp1 errno (`ENOENT` for 44), as the outcomes name it.
-pub fn errno_name(errno: i32) -> String {
-    crate::trampoline::errno::name(errno).unwrap_or_else(|| format!("errno {errno}"))
-}

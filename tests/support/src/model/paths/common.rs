@@ -11,7 +11,7 @@ use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode;
 
 use super::ops::Op;
 use super::reference::{self, host_tree, named_usage, Node, TempDir, Tree};
-use super::{errno_name, growth_limit, node_limit, unlimited, Case, Limit, GUEST_PATH};
+use super::{growth_limit, node_limit, unlimited, Case, Limit, GUEST_PATH};
 use crate::model::Outcomes;
 
 /// An error an ABI answers: a WASIp1 errno or a `wasi:filesystem`
@@ -23,7 +23,7 @@ pub trait Code: Copy + Debug + PartialEq {
 
 impl Code for i32 {
     fn label(self) -> String {
-        errno_name(self)
+        crate::trampoline::errno::name(self)
     }
 }
 

@@ -387,11 +387,6 @@ fn comparable(s: &DescriptorStat) -> (DescriptorType, u64, Option<u64>) {
     )
 }
 
-/// An error code's name in the outcomes: the WIT name.
-fn code_name(code: ErrorCode) -> &'static str {
-    code.name()
-}
-
 /// The error code of a limit.
 fn limit_code(limit: Limit) -> ErrorCode {
     match limit {
@@ -570,7 +565,7 @@ impl Driver {
         let before = self.c.names();
         let made = op(self);
         let usage = self.implied_usage();
-        let limit = (limit, code_name(limit_code(limit)).to_owned());
+        let limit = (limit, limit_code(limit).name().to_owned());
         self.c.made_over_limit(what, limit, &made, &before, usage);
         if let Ok(Some(h)) = made {
             self.reference.drop_descriptor(h);

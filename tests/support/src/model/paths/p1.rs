@@ -17,18 +17,17 @@ use super::common::{self, Common, Handle, PathDriver, Unnamed};
 use super::guest::{PathGuest, BUF_MAX};
 use super::ops::{Cookie, Fst, Op, PathArg, H};
 use super::reference::mem_tree;
-use super::{errno_name, Case, Limit, GUEST_PATH};
+use super::{Case, Limit, GUEST_PATH};
 use crate::model::Outcomes;
-use crate::p1::{rights, Filestat};
+use crate::p1::{fdflags, rights, Filestat, REGULAR_FILE};
 use crate::trampoline::errno;
 
 const DIRECTORY: u8 = Filetype::Directory as u8;
-const REGULAR_FILE: u8 = Filetype::RegularFile as u8;
 const SYMLINK: u8 = Filetype::SymbolicLink as u8;
-const FDFLAGS_APPEND: u16 = 1;
-/// `FD_READDIR` (bit 14) and the other rights an opened handle asks for
-/// beside `FD_READ`/`FD_WRITE` (none is enforced).
-const EXTRA_RIGHTS: u64 = rights::FD_SEEK | rights::FD_TELL | rights::FD_FILESTAT_GET | 1 << 14;
+/// The rights an opened handle asks for beside `FD_READ`/`FD_WRITE` (none
+/// is enforced).
+const EXTRA_RIGHTS: u64 =
+    rights::FD_SEEK | rights::FD_TELL | rights::FD_FILESTAT_GET | rights::FD_READDIR;
 
 /// The times a set-times op sets: `ATIM` and `MTIM` (ns since the epoch;
 /// any value the host's filesystem keeps to the nanosecond).
@@ -245,7 +244,7 @@ impl Driver {
         let before = self.c.names();
         let made = op(self);
         let usage = self.implied_usage();
-        let limit = (limit, errno_name(e));
+        let limit = (limit, errno::name(e));
         self.c.made_over_limit(what, limit, &made, &before, usage);
         if let Ok(fd) = made {
             if fd != u32::MAX {
@@ -320,7 +319,7 @@ impl Driver {
             return None;
         }
         let size = self.ref_size(r);
-        let append = fdstat.flags & FDFLAGS_APPEND != 0;
+        let append = u32::from(fdstat.flags) & fdflags::APPEND != 0;
         let end = match growth {
             Growth::At(_, 0) | Growth::Cursor(0) => return None,
             Growth::At(_, len) | Growth::Cursor(len) if append => size.checked_add(len)?,
