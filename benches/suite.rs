@@ -1087,8 +1087,10 @@ const READ: ReadRows = ReadRows {
     tmpfs_hop: "tmpfs file: fd_seek + fd_read (wasmtime-wasi WASIp1, default setting: a blocking-thread hop)",
 };
 
-/// A memory-directory workload's two rows: the same guest in a memory
-/// directory and in a tmpfs `--dir` on wasmtime-wasi's fastest setting.
+/// A memory-directory workload's two rows: a memory-file row and its tmpfs
+/// counterpart (the same guest in a memory directory and in a tmpfs `--dir`
+/// on wasmtime-wasi's fastest setting, or, for `DIR.native`, the same system
+/// calls made natively on a memfd and on a tmpfs file).
 #[derive(Clone, Copy)]
 struct DirRows {
     mem: &'static str,

@@ -254,8 +254,7 @@ fn limits(guest: &str) {
             wasm,
             ["limits", "/mem", files, total, size],
         );
-        run.assert_code(0);
-        assert!(!run.stdout().contains("FAIL"), "{}", run.describe());
+        run.assert_code(0).assert_stdout_lacks("FAIL");
         let passed = oks(&run);
         for want in LIMIT_CHECKS {
             assert!(

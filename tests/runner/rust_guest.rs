@@ -54,8 +54,7 @@ fn ok_lines(run: &Run) -> usize {
 fn rust_guest_passes_every_check() {
     let preopen = preopen_arg(PREOPEN, &greeting());
     let run = run_memfd_test(&["--preopen".as_ref(), preopen.as_os_str()]);
-    run.assert_code(0);
-    assert!(!run.stdout().contains("FAIL"), "{}", run.describe());
+    run.assert_code(0).assert_stdout_lacks("FAIL");
     assert_eq!(ok_lines(&run), CHECKS, "{}", run.describe());
     run.assert_stdout_has(&format!("memfd_test: all {CHECKS} checks passed"));
 }

@@ -978,7 +978,8 @@ static int c_rename(void) {
         {"r3", "missing/r4", ENOENT}, /* into a missing directory */
         {"r3", "r3/x", ENOTDIR}, /* under a file */
     };
-    ENSURE(all_refused("rename", rename, refused, sizeof refused / sizeof refused[0]), "refusals");
+    if (!all_refused("rename", rename, refused, sizeof refused / sizeof refused[0]))
+        return 0;
     /* A symbolic link is renamed itself, never followed. */
     ENSURE_OK(symlink("full", P("lnk")));
     ENSURE_OK(rename(P("lnk"), P("lnk2")));
@@ -1046,7 +1047,8 @@ static int c_hard_links(void) {
         {"h2", "nodir/x", ENOENT}, /* into a missing directory */
         {"h2", "../x", EPERM}, /* out of the directory */
     };
-    ENSURE(all_refused("link", link, refused, sizeof refused / sizeof refused[0]), "refusals");
+    if (!all_refused("link", link, refused, sizeof refused / sizeof refused[0]))
+        return 0;
     ENSURE_OK(unlink(P("h2")));
     ENSURE_OK(stat(P("hd/h3"), &c));
     ENSURE(c.st_nlink == 1, "nlink %llu of the last name", (unsigned long long)c.st_nlink);
